@@ -1,0 +1,147 @@
+/*
+ * cli/: the rockstream program. Each command is a struct cli_cmd in its own
+ * file; main.c dispatches and prints errors. Declarations shared by the
+ * command files live here; nothing outside cli/ includes it.
+ */
+#ifndef RS_CLI_H
+#define RS_CLI_H
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+struct cli_cmd {
+    const char *name;
+    const char *summary;  /* one line for `rockstream help` */
+    const char *usage;    /* the synopsis line */
+    const char *help;     /* what it does and its own options */
+    const char *example;  /* a runnable example, shown last */
+    int uses_store;       /* takes the database options */
+    int (*run)(int argc, char **argv, rs_err *err); /* returns an rs_code */
+};
+
+extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put, cli_cmd_del,
+    cli_cmd_scan;
+
+/* ---- options shared by commands (cli_opts.c) ----------------------- */
+
+enum cli_opt {
+    CLI_OPT_HELP = 'h',
+    CLI_OPT_FIRST = 0x100,
+    CLI_OPT_LOG_LEVEL,
+    CLI_OPT_LOG_FORMAT,
+    CLI_OPT_DB,
+    CLI_OPT_CREATE,
+    CLI_OPT_SYNC,
+    CLI_OPT_BLOCK_CACHE,
+    CLI_OPT_WRITE_BUFFER,
+    CLI_OPT_WRITE_BUFFERS,
+    CLI_OPT_BLOOM_BITS,
+    CLI_OPT_COMPRESSION,
+    CLI_OPT_BOTTOM_COMPRESSION,
+    CLI_OPT_ZSTD_LEVEL,
+    CLI_OPT_TIER,
+    CLI_OPT_BACKGROUND_JOBS,
+    CLI_OPT_GROUP_COMMIT_US,
+    CLI_OPT_WAL_KEEP_SECONDS,
+    CLI_OPT_WAL_KEEP_BYTES,
+    CLI_OPT_LAST_SHARED,  /* commands number their own options from here */
+};
+
+#define CLI_COMMON_LONGOPTS                                                     \
+    {"help", no_argument, NULL, CLI_OPT_HELP},                                  \
+    {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},                  \
+    {"log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT}
+
+#define CLI_STORE_LONGOPTS                                                      \
+    {"db", required_argument, NULL, CLI_OPT_DB},                                \
+    {"create", no_argument, NULL, CLI_OPT_CREATE},                              \
+    {"sync", required_argument, NULL, CLI_OPT_SYNC},                            \
+    {"block-cache", required_argument, NULL, CLI_OPT_BLOCK_CACHE},              \
+    {"write-buffer", required_argument, NULL, CLI_OPT_WRITE_BUFFER},            \
+    {"write-buffers", required_argument, NULL, CLI_OPT_WRITE_BUFFERS},          \
+    {"bloom-bits", required_argument, NULL, CLI_OPT_BLOOM_BITS},                \
+    {"compression", required_argument, NULL, CLI_OPT_COMPRESSION},              \
+    {"bottom-compression", required_argument, NULL, CLI_OPT_BOTTOM_COMPRESSION},\
+    {"zstd-level", required_argument, NULL, CLI_OPT_ZSTD_LEVEL},                \
+    {"tier", required_argument, NULL, CLI_OPT_TIER},                            \
+    {"background-jobs", required_argument, NULL, CLI_OPT_BACKGROUND_JOBS},      \
+    {"group-commit-us", required_argument, NULL, CLI_OPT_GROUP_COMMIT_US},      \
+    {"wal-keep-seconds", required_argument, NULL, CLI_OPT_WAL_KEEP_SECONDS},    \
+    {"wal-keep-bytes", required_argument, NULL, CLI_OPT_WAL_KEEP_BYTES}
+
+/* Help text for the options above, for the commands' help pages. */
+extern const char cli_store_options_help[];
+extern const char cli_common_options_help[];
+
+/* Where a command's database is and how to open it. */
+struct cli_store_args {
+    const char     *db;
+    rs_store_config cfg;
+    char            tier_paths[RS_STORE_MAX_TIERS][PATH_MAX];
+};
+
+/* Handles one of the shared options. Returns 1 if it was one (applied), 0 if
+ * not, or -1 with err set when its argument is bad. store may be NULL for
+ * commands without a database. */
+int cli_option(int opt, const char *arg, struct cli_store_args *store, rs_err *err);
+
+/* A command's handler for its own options: returns RS_OK or an error. */
+typedef rs_code (*cli_own_option_fn)(int opt, const char *arg, void *ctx, rs_err *err);
+
+/* Parses argv with getopt_long: the shared options into store (may be NULL),
+ * the command's own through own(ctx). On RS_OK the positional arguments are
+ * argv[optind..argc). --help prints the help page and sets *help_shown; the
+ * command then returns RS_OK. */
+rs_code cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, const struct option *longopts,
+                       struct cli_store_args *store, cli_own_option_fn own, void *ctx, int *help_shown,
+                       rs_err *err);
+
+/* Reports a bad command line. */
+rs_code cli_usage_error(const struct cli_cmd *cmd, rs_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Opens the database the arguments name. */
+rs_code cli_store_open(struct cli_store_args *a, rs_store **out, rs_err *err);
+
+/* "64M", "1G", "4096": bytes (binary units). "2M", "10k": counts (decimal). */
+int cli_parse_size(const char *s, uint64_t *out);
+int cli_parse_count(const char *s, uint64_t *out);
+int cli_parse_int(const char *s, long min, long max, long *out);
+
+/* Prints the database's statistics as "name: value" lines (cmd_stat.c). */
+rs_code cli_print_stats(FILE *f, rs_store *store, rs_err *err);
+
+/* Prints the help page of cmd to f. */
+void cli_print_help(FILE *f, const struct cli_cmd *cmd);
+
+/* ---- progress on a terminal (cli_progress.c) ------------------------ */
+
+struct cli_progress {
+    const char *what;       /* "loaded" */
+    const char *unit;       /* "keys" */
+    uint64_t    total;      /* items expected, 0 if unknown */
+    uint64_t    start_ns;
+    uint64_t    last_ns;
+    int         active;     /* stderr is a terminal */
+};
+
+void cli_progress_begin(struct cli_progress *p, const char *what, const char *unit, uint64_t total);
+/* Redraws the line at most 4 times a second. */
+void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t bytes);
+void cli_progress_end(struct cli_progress *p);
+
+/* ---- bytes as arguments and output (cli_bytes.c) -------------------- */
+
+/* Decodes a hex string into a new buffer (caller frees). -1 if not hex. */
+int cli_hex_decode(const char *hex, uint8_t **out, size_t *out_len);
+/* Writes p to f, escaping bytes that are not printable ASCII as \xHH (and
+ * backslash as \\), so binary keys print on one line. */
+void cli_write_escaped(FILE *f, const uint8_t *p, size_t len);
+void cli_write_hex(FILE *f, const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,22 @@
+/* Clock helpers; see clock.h. */
+#include "common/clock.h"
+
+#include <errno.h>
+#include <time.h>
+
+static uint64_t read_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rs_clock_mono_ns(void) { return read_clock(CLOCK_MONOTONIC); }
+uint64_t rs_clock_wall_ns(void) { return read_clock(CLOCK_REALTIME); }
+
+void rs_clock_sleep_us(uint64_t us)
+{
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}

@@ -1,0 +1,151 @@
+/*
+ * Opening and closing the database: options, column families, the
+ * in-memory backend, the database id, and the group-commit syncer.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/log.h"
+#include "store/store_int.h"
+
+const char *const store_cf_names[STORE_CF__COUNT] = {
+    [STORE_CF_DEFAULT] = "default",
+    [STORE_CF_META] = "rs_meta",
+};
+
+/* Key of the database id in the meta family. Changing it orphans every
+ * existing database's id. */
+static const char META_DB_ID[] = "db_id";
+
+static rs_code load_or_create_id(rs_store *s, rs_err *err)
+{
+    char *errptr = NULL;
+    size_t len = 0;
+    char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1,
+                               &len, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "read database id", s->path);
+    if (val != NULL) {
+        if (len != sizeof s->id) {
+            rocksdb_free(val);
+            return rs_err_set(err, RS_E_CORRUPT, "database '%s': id record has %zu bytes, expected %zu",
+                              s->path, len, sizeof s->id);
+        }
+        memcpy(s->id, val, sizeof s->id);
+        rocksdb_free(val);
+        return RS_OK;
+    }
+    if (getrandom(s->id, sizeof s->id, 0) != (ssize_t)sizeof s->id)
+        return rs_err_set(err, RS_E_IO, "database '%s': no randomness for its id", s->path);
+    rocksdb_put_cf(s->db, s->write_sync, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1,
+                   (const char *)s->id, sizeof s->id, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "write database id", s->path);
+    return RS_OK;
+}
+
+static rs_code validate(const char *path, const rs_store_config *cfg, rs_err *err)
+{
+    if (path == NULL || path[0] == '\0')
+        return rs_err_set(err, RS_E_INVALID, "no database path given");
+    if (cfg->n_tiers > RS_STORE_MAX_TIERS)
+        return rs_err_set(err, RS_E_INVALID, "%zu storage tiers given, at most %d are supported", cfg->n_tiers,
+                          RS_STORE_MAX_TIERS);
+    for (size_t i = 0; i < cfg->n_tiers; i++) {
+        if (cfg->tiers[i].path == NULL || cfg->tiers[i].path[0] == '\0')
+            return rs_err_set(err, RS_E_INVALID, "storage tier %zu has no path", i);
+        if (i + 1 < cfg->n_tiers && cfg->tiers[i].target_bytes == 0)
+            return rs_err_set(err, RS_E_INVALID, "storage tier '%s' needs a target size", cfg->tiers[i].path);
+    }
+    if (cfg->sync < RS_STORE_SYNC_DEFAULT || cfg->sync > RS_STORE_SYNC_NONE)
+        return rs_err_set(err, RS_E_INVALID, "unknown sync policy %d", (int)cfg->sync);
+    if (cfg->zstd_level < -7 || cfg->zstd_level > 22)
+        return rs_err_set(err, RS_E_INVALID, "zstd level %d is outside -7..22", cfg->zstd_level);
+    return RS_OK;
+}
+
+static rs_code open_db(rs_store *s, rs_err *err)
+{
+    const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
+    for (int i = 0; i < STORE_CF__COUNT; i++)
+        cf_opts[i] = s->opts;
+    char *errptr = NULL;
+    s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
+                                         &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "open", s->path);
+    return RS_OK;
+}
+
+rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err)
+{
+    rs_store_config c = {0};
+    if (cfg != NULL)
+        c = *cfg;
+    if (validate(path, &c, err) != RS_OK)
+        return err != NULL ? err->code : RS_E_INVALID;
+    rs_store_config_resolve(&c);
+
+    rs_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->path = strdup(path)) == NULL) {
+        free(s);
+        return rs_err_set(err, RS_E_NOMEM, "open '%s': out of memory", path);
+    }
+    s->cfg = c;
+    /* the tier paths were borrowed: the copy must not keep them */
+    for (size_t i = 0; i < RS_STORE_MAX_TIERS; i++)
+        s->cfg.tiers[i].path = NULL;
+    if (c.in_memory)
+        s->mem_env = rocksdb_create_mem_env();
+    s->opts = store_options_build(&c, s->mem_env, &s->cache);
+    s->read_opts = rocksdb_readoptions_create();
+    s->write_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->write_sync, 1);
+    s->write_nosync = rocksdb_writeoptions_create();
+
+    rs_code rc = open_db(s, err);
+    if (rc == RS_OK)
+        rc = load_or_create_id(s, err);
+    if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE)
+        rc = store_syncer_start(s, err);
+    if (rc != RS_OK) {
+        rs_store_close(s);
+        return rc;
+    }
+    RS_LOG_DEBUG("store opened path=%s seq=%llu sync=%s", s->path,
+                 (unsigned long long)rocksdb_get_latest_sequence_number(s->db), rs_store_sync_name(s->cfg.sync));
+    *out = s;
+    return RS_OK;
+}
+
+void rs_store_close(rs_store *s)
+{
+    if (s == NULL)
+        return;
+    store_syncer_stop(s);
+    for (int i = 0; i < STORE_CF__COUNT; i++)
+        if (s->cf[i] != NULL)
+            rocksdb_column_family_handle_destroy(s->cf[i]);
+    if (s->db != NULL)
+        rocksdb_close(s->db);
+    if (s->write_nosync != NULL)
+        rocksdb_writeoptions_destroy(s->write_nosync);
+    if (s->write_sync != NULL)
+        rocksdb_writeoptions_destroy(s->write_sync);
+    if (s->read_opts != NULL)
+        rocksdb_readoptions_destroy(s->read_opts);
+    if (s->opts != NULL)
+        rocksdb_options_destroy(s->opts);
+    if (s->cache != NULL)
+        rocksdb_cache_destroy(s->cache);
+    if (s->mem_env != NULL)
+        rocksdb_env_destroy(s->mem_env);
+    free(s->path);
+    free(s);
+}
+
+const char *rs_store_path(const rs_store *s) { return s->path; }
+const rs_store_config *rs_store_config_get(const rs_store *s) { return &s->cfg; }
+void rs_store_id(const rs_store *s, uint8_t out[16]) { memcpy(out, s->id, sizeof s->id); }
+uint64_t rs_store_latest_seq(rs_store *s) { return rocksdb_get_latest_sequence_number(s->db); }

@@ -1,0 +1,254 @@
+/*
+ * store: the database. An rs_store is one RocksDB database opened with
+ * rockstream's tuned options (or RocksDB's in-memory Env, for tests and
+ * benchmarks). It offers point reads and writes, atomic batches, range scans,
+ * consistent read views, the sequence number that is the clock of every flow
+ * above it, checkpoints, and statistics. Every RocksDB error comes back as an
+ * rs_err with a message a person can act on.
+ *
+ * Threads: an rs_store is safe to use from many threads at once. Batches,
+ * iterators and values belong to one thread at a time.
+ */
+#ifndef RS_STORE_H
+#define RS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct rs_store rs_store;
+typedef struct rs_store_batch rs_store_batch;
+typedef struct rs_store_view rs_store_view;
+typedef struct rs_store_iter rs_store_iter;
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+/* When a write is durable. Every policy but NONE acknowledges a write only
+ * after the WAL holding it has been fsync'd. */
+typedef enum rs_store_sync {
+    RS_STORE_SYNC_DEFAULT = 0, /* RS_STORE_SYNC_GROUP */
+    RS_STORE_SYNC_ALWAYS,      /* each write fsyncs the WAL before returning */
+    RS_STORE_SYNC_GROUP,       /* writers wait for a shared fsync, at most one
+                                  per group_commit_us: same durability, far
+                                  higher throughput with concurrent writers */
+    RS_STORE_SYNC_NONE,        /* no fsync: a process crash loses nothing, a
+                                  power loss can lose recent writes */
+} rs_store_sync;
+
+typedef enum rs_store_compression {
+    RS_STORE_COMPRESSION_DEFAULT = 0,
+    RS_STORE_COMPRESSION_NONE,
+    RS_STORE_COMPRESSION_LZ4,
+    RS_STORE_COMPRESSION_ZSTD,
+} rs_store_compression;
+
+/* A storage tier: a directory and how many bytes of SST files it should
+ * hold. RocksDB fills tiers in order (db_paths), so the first, fast tier
+ * holds the young upper levels and older data settles on later tiers. */
+typedef struct rs_store_tier {
+    const char *path;         /* borrowed during rs_store_open only */
+    uint64_t    target_bytes; /* ignored for the last tier */
+} rs_store_tier;
+
+#define RS_STORE_MAX_TIERS 4
+
+/* Plain struct: zero means "use the default" for every field. Defaults are
+ * documented in docs/store.md and applied by rs_store_config_resolve(). */
+typedef struct rs_store_config {
+    int      create_if_missing;   /* create the database if absent */
+    int      in_memory;           /* RocksDB's in-memory Env; path is a name;
+                                     forces RS_STORE_SYNC_NONE */
+    uint64_t block_cache_bytes;   /* default 256 MiB */
+    uint64_t write_buffer_bytes;  /* per memtable, default 64 MiB */
+    int      write_buffer_count;  /* memtables, default 4 */
+    int      bloom_bits_per_key;  /* default 10; negative: no filter */
+    rs_store_compression upper_compression;  /* levels 2..n-2, default LZ4;
+                                                L0 and L1 are never compressed */
+    rs_store_compression bottom_compression; /* last level, default ZSTD */
+    int      zstd_level;          /* default 3 */
+    rs_store_tier tiers[RS_STORE_MAX_TIERS]; /* none: all files under path */
+    size_t   n_tiers;
+    int      background_jobs;     /* flushes + compactions, default #CPUs (>= 2) */
+    rs_store_sync sync;           /* default RS_STORE_SYNC_GROUP */
+    uint32_t group_commit_us;     /* minimum gap between group fsyncs, default 1000 */
+    uint64_t wal_keep_seconds;    /* keep WAL files this long for shipping, default 3600 */
+    uint64_t wal_keep_bytes;      /* and at most this many bytes, default 1 GiB */
+    int      disable_statistics;  /* turn off RocksDB statistics (cache hits...) */
+} rs_store_config;
+
+/* Fills every zero field of cfg with its default. Idempotent. */
+void rs_store_config_resolve(rs_store_config *cfg);
+
+/* Parses "always", "group", "none". Returns 0 on success. */
+int rs_store_sync_parse(const char *name, rs_store_sync *out);
+const char *rs_store_sync_name(rs_store_sync sync);
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Opens (or, with create_if_missing, creates) the database at path. cfg may
+ * be NULL for all defaults; it is copied. On success *out owns the database
+ * until rs_store_close. Errors: RS_E_NOTFOUND (no database and no create),
+ * RS_E_BUSY (another process has it open), RS_E_CORRUPT, RS_E_IO (with
+ * sys_errno: EACCES, ENOSPC, ...), RS_E_INVALID (bad configuration). */
+rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err);
+
+/* Waits for a pending group fsync, closes the database, frees everything.
+ * Views and iterators must be closed first. NULL allowed. */
+void rs_store_close(rs_store *store);
+
+/* The path given to rs_store_open. Borrowed for the store's lifetime. */
+const char *rs_store_path(const rs_store *store);
+
+/* The configuration in effect, with defaults resolved. Borrowed. */
+const rs_store_config *rs_store_config_get(const rs_store *store);
+
+/* The database's identity: 16 random bytes chosen when it was created and
+ * kept in the data, so checkpoints and followers carry the same id. */
+void rs_store_id(const rs_store *store, uint8_t out[16]);
+
+/* ------------------------------------------------------------------ */
+/* Reads                                                               */
+/* ------------------------------------------------------------------ */
+
+/* A value read from the store. data is valid until rs_store_value_release. */
+typedef struct rs_store_value {
+    const uint8_t *data;
+    size_t         len;
+    void          *pin; /* private */
+} rs_store_value;
+
+/* Releases the value's memory; NULL or an empty value allowed. */
+void rs_store_value_release(rs_store_value *val);
+
+/* Reads key at the latest state, or as of view when view is not NULL.
+ * Returns RS_E_NOTFOUND (err untouched: a missing key is not a failure)
+ * when the key is absent. On RS_OK, release *val. */
+rs_code rs_store_get(rs_store *store, const rs_store_view *view, const uint8_t *key, size_t key_len,
+                     rs_store_value *val, rs_err *err);
+
+/* Reads n keys in one call. codes[i] is RS_OK (vals[i] filled, release it),
+ * RS_E_NOTFOUND, or an error. Returns RS_OK unless the call itself failed;
+ * err holds the first per-key error. */
+rs_code rs_store_multi_get(rs_store *store, const rs_store_view *view, size_t n, const uint8_t *const *keys,
+                           const size_t *key_lens, rs_store_value *vals, rs_code *codes, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Writes                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Each returns when the write is as durable as the sync policy says. */
+rs_code rs_store_put(rs_store *store, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
+                     rs_err *err);
+rs_code rs_store_delete(rs_store *store, const uint8_t *key, size_t key_len, rs_err *err);
+
+/* An atomic group of writes. Owned by the caller; destroy when done. */
+rs_code rs_store_batch_create(rs_store_batch **out, rs_err *err);
+void rs_store_batch_destroy(rs_store_batch *batch);
+void rs_store_batch_put(rs_store_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *val,
+                        size_t val_len);
+void rs_store_batch_delete(rs_store_batch *batch, const uint8_t *key, size_t key_len);
+/* Deletes every key in [start, end). */
+void rs_store_batch_delete_range(rs_store_batch *batch, const uint8_t *start, size_t start_len,
+                                 const uint8_t *end, size_t end_len);
+size_t rs_store_batch_count(const rs_store_batch *batch);
+size_t rs_store_batch_bytes(const rs_store_batch *batch);
+void rs_store_batch_clear(rs_store_batch *batch);
+
+/* Applies the batch atomically; returns when it is as durable as the sync
+ * policy says. The batch is not changed and can be cleared and reused. */
+rs_code rs_store_write(rs_store *store, rs_store_batch *batch, rs_err *err);
+
+/* Applies the batch without waiting for its fsync and returns in *seq_out a
+ * sequence number at or after the batch's last one. The caller must call
+ * rs_store_sync_wait(seq) before it tells anyone the write is durable. This
+ * is how an event loop acknowledges writes without blocking on disk. */
+rs_code rs_store_write_nowait(rs_store *store, rs_store_batch *batch, uint64_t *seq_out, rs_err *err);
+
+/* Returns once every write up to seq is as durable as the policy says. */
+rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Views and scans                                                     */
+/* ------------------------------------------------------------------ */
+
+/* A consistent read view: every read through it sees the database as of one
+ * sequence number, whatever is written meanwhile. Close it before the store;
+ * an open view keeps old versions from being compacted away. */
+rs_code rs_store_view_open(rs_store *store, rs_store_view **out, rs_err *err);
+uint64_t rs_store_view_seq(const rs_store_view *view);
+void rs_store_view_close(rs_store_view *view);
+
+/* Which keys a scan visits. Zero-initialised means every key, forward. */
+typedef struct rs_store_range {
+    const uint8_t *start;  size_t start_len;  /* inclusive; NULL: first key */
+    const uint8_t *end;    size_t end_len;    /* exclusive; NULL: past the last */
+    const uint8_t *prefix; size_t prefix_len; /* only keys starting with it */
+    uint64_t limit;   /* at most this many pairs; 0: no limit */
+    int      reverse; /* from the highest key down */
+} rs_store_range;
+
+/* Opens an iterator over range at the latest state or as of view. range is
+ * copied. Close the iterator before the view and the store. */
+rs_code rs_store_iter_open(rs_store *store, const rs_store_view *view, const rs_store_range *range,
+                           rs_store_iter **out, rs_err *err);
+
+/* Moves to the next pair. Returns 1 and fills key and val (valid until the
+ * next call), 0 at the end or on error: check rs_store_iter_status. */
+int rs_store_iter_next(rs_store_iter *it, const uint8_t **key, size_t *key_len, const uint8_t **val,
+                       size_t *val_len);
+rs_code rs_store_iter_status(const rs_store_iter *it, rs_err *err);
+void rs_store_iter_close(rs_store_iter *it);
+
+/* Calls fn for every pair in range; fn returns non-zero to stop early. */
+typedef int (*rs_store_scan_fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                                size_t val_len);
+rs_code rs_store_scan(rs_store *store, const rs_store_view *view, const rs_store_range *range,
+                      rs_store_scan_fn fn, void *arg, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Sequence, checkpoints, statistics                                   */
+/* ------------------------------------------------------------------ */
+
+/* The sequence number of the newest write. */
+uint64_t rs_store_latest_seq(rs_store *store);
+
+/* Creates a checkpoint in dir (which must not exist; its parent must):
+ * hard links to the live files, so it costs almost nothing on the same
+ * filesystem. *seq_out, when not NULL, receives the checkpoint's sequence
+ * number, read back by opening it. Errors: RS_E_EXISTS, RS_E_IO. */
+rs_code rs_store_checkpoint(rs_store *store, const char *dir, uint64_t *seq_out, rs_err *err);
+
+typedef struct rs_store_stats {
+    uint64_t latest_seq;
+    uint64_t estimated_keys;          /* RocksDB's estimate */
+    uint64_t live_sst_bytes;
+    uint64_t memtable_bytes;
+    uint64_t pending_compaction_bytes;
+    uint64_t block_cache_usage_bytes;
+    uint64_t block_cache_capacity_bytes;
+    uint64_t block_cache_hits;        /* 0 when statistics are disabled */
+    uint64_t block_cache_misses;
+    uint64_t n_running_compactions;
+    uint64_t n_sst_files;
+    uint64_t bytes_written;           /* user bytes written since open */
+    uint64_t wal_syncs;               /* fsyncs of the WAL since open */
+} rs_store_stats;
+
+rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);
+
+/* Asks RocksDB for a property ("rocksdb.stats", "rocksdb.levelstats", ...).
+ * Returns a malloc'd string the caller frees, or NULL if unknown. */
+char *rs_store_property(rs_store *store, const char *name);
+
+/* Flushes memtables to SST files and waits. */
+rs_code rs_store_flush(rs_store *store, rs_err *err);
+
+/* Compacts the whole key space and waits (tests, benchmarks, ops). */
+rs_code rs_store_compact(rs_store *store, rs_err *err);
+
+#endif

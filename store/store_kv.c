@@ -1,0 +1,180 @@
+/*
+ * Point reads, writes and write batches. Every write goes through
+ * store_write_raw(), the one place that applies the sync policy.
+ */
+#include <stdlib.h>
+
+#include "store/store_int.h"
+
+/* ---- reads ---------------------------------------------------------- */
+
+static const rocksdb_readoptions_t *read_opts_for(rs_store *s, const rs_store_view *view)
+{
+    return view != NULL ? view->read_opts : s->read_opts;
+}
+
+void rs_store_value_release(rs_store_value *val)
+{
+    if (val == NULL || val->pin == NULL)
+        return;
+    rocksdb_pinnableslice_destroy(val->pin);
+    val->pin = NULL;
+    val->data = NULL;
+    val->len = 0;
+}
+
+static void value_from_pin(rs_store_value *val, rocksdb_pinnableslice_t *pin)
+{
+    size_t len = 0;
+    const char *data = rocksdb_pinnableslice_value(pin, &len);
+    val->pin = pin;
+    val->data = (const uint8_t *)data;
+    val->len = len;
+}
+
+rs_code rs_store_get(rs_store *s, const rs_store_view *view, const uint8_t *key, size_t key_len,
+                     rs_store_value *val, rs_err *err)
+{
+    char *errptr = NULL;
+    rocksdb_pinnableslice_t *pin = rocksdb_get_pinned_cf(s->db, read_opts_for(s, view), s->cf[STORE_CF_DEFAULT],
+                                                         (const char *)key, key_len, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "get", s->path);
+    if (pin == NULL)
+        return RS_E_NOTFOUND;
+    value_from_pin(val, pin);
+    return RS_OK;
+}
+
+rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, const uint8_t *const *keys,
+                           const size_t *key_lens, rs_store_value *vals, rs_code *codes, rs_err *err)
+{
+    if (n == 0)
+        return RS_OK;
+    rocksdb_pinnableslice_t **pins = calloc(n, sizeof *pins);
+    char **errs = calloc(n, sizeof *errs);
+    if (pins == NULL || errs == NULL) {
+        free(pins);
+        free(errs);
+        return rs_err_set(err, RS_E_NOMEM, "multi-get of %zu keys: out of memory", n);
+    }
+    rocksdb_batched_multi_get_cf(s->db, read_opts_for(s, view), s->cf[STORE_CF_DEFAULT], n,
+                                 (const char *const *)keys, key_lens, pins, errs, 0);
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = (rs_store_value){0};
+        if (errs[i] != NULL) {
+            codes[i] = store_err_from(err, errs[i], "multi-get", s->path);
+            rocksdb_pinnableslice_destroy(pins[i]);
+        } else if (pins[i] == NULL) {
+            codes[i] = RS_E_NOTFOUND;
+        } else {
+            codes[i] = RS_OK;
+            value_from_pin(&vals[i], pins[i]);
+        }
+    }
+    free(pins);
+    free(errs);
+    return RS_OK;
+}
+
+/* ---- writes --------------------------------------------------------- */
+
+rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
+{
+    char *errptr = NULL;
+    if (s->cfg.sync == RS_STORE_SYNC_ALWAYS) {
+        rocksdb_write(s->db, s->write_sync, wb, &errptr);
+        return errptr == NULL ? RS_OK : store_err_from(err, errptr, "write", s->path);
+    }
+    rocksdb_write(s->db, s->write_nosync, wb, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "write", s->path);
+    if (s->cfg.sync == RS_STORE_SYNC_NONE)
+        return RS_OK;
+    return store_syncer_wait(s, rocksdb_get_latest_sequence_number(s->db), err);
+}
+
+rs_code rs_store_put(rs_store *s, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
+                     rs_err *err)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(wb, (const char *)key, key_len, (const char *)val, val_len);
+    rs_code rc = store_write_raw(s, wb, err);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+rs_code rs_store_delete(rs_store *s, const uint8_t *key, size_t key_len, rs_err *err)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete(wb, (const char *)key, key_len);
+    rs_code rc = store_write_raw(s, wb, err);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
+{
+    return store_write_raw(s, b->wb, err);
+}
+
+rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
+{
+    char *errptr = NULL;
+    rocksdb_write(s->db, s->write_nosync, b->wb, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "write", s->path);
+    *seq_out = rocksdb_get_latest_sequence_number(s->db);
+    return RS_OK;
+}
+
+/* ---- batches -------------------------------------------------------- */
+
+rs_code rs_store_batch_create(rs_store_batch **out, rs_err *err)
+{
+    rs_store_batch *b = malloc(sizeof *b);
+    if (b == NULL)
+        return rs_err_set(err, RS_E_NOMEM, "create write batch: out of memory");
+    b->wb = rocksdb_writebatch_create();
+    *out = b;
+    return RS_OK;
+}
+
+void rs_store_batch_destroy(rs_store_batch *b)
+{
+    if (b == NULL)
+        return;
+    rocksdb_writebatch_destroy(b->wb);
+    free(b);
+}
+
+void rs_store_batch_put(rs_store_batch *b, const uint8_t *key, size_t key_len, const uint8_t *val,
+                        size_t val_len)
+{
+    rocksdb_writebatch_put(b->wb, (const char *)key, key_len, (const char *)val, val_len);
+}
+
+void rs_store_batch_delete(rs_store_batch *b, const uint8_t *key, size_t key_len)
+{
+    rocksdb_writebatch_delete(b->wb, (const char *)key, key_len);
+}
+
+void rs_store_batch_delete_range(rs_store_batch *b, const uint8_t *start, size_t start_len, const uint8_t *end,
+                                 size_t end_len)
+{
+    rocksdb_writebatch_delete_range(b->wb, (const char *)start, start_len, (const char *)end, end_len);
+}
+
+size_t rs_store_batch_count(const rs_store_batch *b)
+{
+    return (size_t)rocksdb_writebatch_count(b->wb);
+}
+
+size_t rs_store_batch_bytes(const rs_store_batch *b)
+{
+    size_t len = 0;
+    rocksdb_writebatch_data(b->wb, &len);
+    return len;
+}
+
+void rs_store_batch_clear(rs_store_batch *b) { rocksdb_writebatch_clear(b->wb); }

@@ -1,0 +1,81 @@
+/*
+ * A second process for the store tests: it holds a database open (so the
+ * test can see the lock refused), tries to open one as another user, or
+ * writes and reports each acknowledged key so the test can kill -9 it and
+ * check that every acknowledged write survived.
+ *
+ *   rs_store_helper hold DIR          open, print "ready", wait for EOF on stdin
+ *   rs_store_helper open DIR          try to open, print "<code> <message>"
+ *   rs_store_helper write DIR POLICY  write key-N = value-N forever, print "ok N"
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static int hold(const char *dir)
+{
+    rs_store_config cfg = {.create_if_missing = 1};
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    if (rs_store_open(dir, &cfg, &s, &err) != RS_OK) {
+        printf("%d %s\n", err.code, err.msg);
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    char buf[64];
+    while (read(STDIN_FILENO, buf, sizeof buf) > 0) {
+    }
+    rs_store_close(s);
+    return 0;
+}
+
+static int try_open(const char *dir)
+{
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    rs_code rc = rs_store_open(dir, NULL, &s, &err);
+    printf("%d %s\n", rc, rc == RS_OK ? "ok" : err.msg);
+    rs_store_close(s);
+    return rc == RS_OK ? 0 : 1;
+}
+
+static int write_forever(const char *dir, const char *policy)
+{
+    rs_store_config cfg = {.create_if_missing = 1};
+    if (rs_store_sync_parse(policy, &cfg.sync) != 0)
+        return 2;
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    if (rs_store_open(dir, &cfg, &s, &err) != RS_OK) {
+        printf("%d %s\n", err.code, err.msg);
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char key[32], val[32];
+    for (unsigned long i = 0;; i++) {
+        int kl = snprintf(key, sizeof key, "key-%lu", i);
+        int vl = snprintf(val, sizeof val, "value-%lu", i);
+        if (rs_store_put(s, (const uint8_t *)key, (size_t)kl, (const uint8_t *)val, (size_t)vl, &err) != RS_OK) {
+            printf("error %s\n", err.msg);
+            break;
+        }
+        printf("ok %lu\n", i);
+    }
+    rs_store_close(s);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "hold") == 0)
+        return hold(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "open") == 0)
+        return try_open(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "write") == 0)
+        return write_forever(argv[2], argv[3]);
+    fprintf(stderr, "usage: rs_store_helper hold|open DIR | write DIR POLICY\n");
+    return 2;
+}

@@ -1,0 +1,300 @@
+/*
+ * store: point reads and writes, batches, durability across reopen, the
+ * database id, statistics. Every test runs on disk and on the in-memory
+ * backend, which must behave the same.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "testlib/testlib.h"
+
+struct fixture {
+    int       in_memory;
+    char     *dir;
+    char     *db;
+    rs_store *store;
+};
+
+static rs_store *open_store(struct fixture *f, rs_store_sync sync)
+{
+    rs_store_config cfg = {.create_if_missing = 1, .in_memory = f->in_memory, .sync = sync,
+                           .write_buffer_bytes = 1 << 20};
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    if (rs_store_open(f->db, &cfg, &s, &err) != RS_OK)
+        fail_msg("open: %s", err.msg);
+    return s;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->in_memory = *state != NULL;
+    f->dir = rs_test_tmpdir("kv");
+    f->db = rs_test_path(f->dir, "db");
+    f->store = open_store(f, RS_STORE_SYNC_DEFAULT);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    rs_store_close(f->store);
+    free(f->db);
+    rs_test_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+#define B(s) ((const uint8_t *)(s))
+
+static void check_value(rs_store *s, const char *key, const char *want)
+{
+    rs_store_value v = {0};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_get(s, NULL, B(key), strlen(key), &v, &err), RS_OK);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.data, want, v.len);
+    rs_store_value_release(&v);
+}
+
+static void check_missing(rs_store *s, const char *key)
+{
+    rs_store_value v = {0};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_get(s, NULL, B(key), strlen(key), &v, &err), RS_E_NOTFOUND);
+    assert_int_equal(err.code, RS_OK); /* a missing key is not a failure */
+}
+
+static void put_then_get_returns_value(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("k1"), 2, B("v1"), 2, &err), RS_OK);
+    check_value(f->store, "k1", "v1");
+    assert_int_equal(rs_store_put(f->store, B("k1"), 2, B("v2"), 2, &err), RS_OK);
+    check_value(f->store, "k1", "v2");
+}
+
+static void get_missing_key_is_notfound(void **state)
+{
+    struct fixture *f = *state;
+    check_missing(f->store, "absent");
+}
+
+static void delete_removes_key(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("gone"), 4, B("x"), 1, &err), RS_OK);
+    assert_int_equal(rs_store_delete(f->store, B("gone"), 4, &err), RS_OK);
+    check_missing(f->store, "gone");
+    /* deleting a missing key succeeds */
+    assert_int_equal(rs_store_delete(f->store, B("never"), 5, &err), RS_OK);
+}
+
+static void binary_keys_and_values_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    const uint8_t key[] = {0, 1, 0xff, 0, 'a'};
+    uint8_t val[256];
+    for (int i = 0; i < 256; i++)
+        val[i] = (uint8_t)i;
+    assert_int_equal(rs_store_put(f->store, key, sizeof key, val, sizeof val, &err), RS_OK);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(f->store, NULL, key, sizeof key, &v, &err), RS_OK);
+    assert_int_equal(v.len, sizeof val);
+    assert_memory_equal(v.data, val, sizeof val);
+    rs_store_value_release(&v);
+    /* an empty value is a value, not a missing key */
+    assert_int_equal(rs_store_put(f->store, B("empty"), 5, B(""), 0, &err), RS_OK);
+    check_value(f->store, "empty", "");
+}
+
+static void large_value_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    size_t len = 16u << 20;
+    uint8_t *val = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        val[i] = (uint8_t)(i * 7 + (i >> 12));
+    assert_int_equal(rs_store_put(f->store, B("big"), 3, val, len, &err), RS_OK);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(f->store, NULL, B("big"), 3, &v, &err), RS_OK);
+    assert_int_equal(v.len, len);
+    assert_memory_equal(v.data, val, len);
+    rs_store_value_release(&v);
+    free(val);
+}
+
+static void batch_applies_atomically(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    rs_store_batch *b = NULL;
+    assert_int_equal(rs_store_put(f->store, B("old"), 3, B("1"), 1, &err), RS_OK);
+    uint64_t before = rs_store_latest_seq(f->store);
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_put(b, B("a"), 1, B("A"), 1);
+    rs_store_batch_put(b, B("b"), 1, B("B"), 1);
+    rs_store_batch_delete(b, B("old"), 3);
+    assert_int_equal(rs_store_batch_count(b), 3);
+    assert_true(rs_store_batch_bytes(b) > 0);
+    assert_int_equal(rs_store_write(f->store, b, &err), RS_OK);
+    /* one sequence number per operation in the batch */
+    assert_int_equal(rs_store_latest_seq(f->store), before + 3);
+    check_value(f->store, "a", "A");
+    check_value(f->store, "b", "B");
+    check_missing(f->store, "old");
+    rs_store_batch_clear(b);
+    assert_int_equal(rs_store_batch_count(b), 0);
+    rs_store_batch_destroy(b);
+}
+
+static void batch_delete_range_removes_half_open_range(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    const char *keys[] = {"r1", "r2", "r3", "r4"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rs_store_put(f->store, B(keys[i]), 2, B("x"), 1, &err), RS_OK);
+    rs_store_batch *b = NULL;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_delete_range(b, B("r2"), 2, B("r4"), 2);
+    assert_int_equal(rs_store_write(f->store, b, &err), RS_OK);
+    rs_store_batch_destroy(b);
+    check_value(f->store, "r1", "x");
+    check_missing(f->store, "r2");
+    check_missing(f->store, "r3");
+    check_value(f->store, "r4", "x");
+}
+
+static void multi_get_reports_each_key(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("m1"), 2, B("one"), 3, &err), RS_OK);
+    assert_int_equal(rs_store_put(f->store, B("m3"), 2, B("three"), 5, &err), RS_OK);
+    const uint8_t *keys[] = {B("m1"), B("m2"), B("m3")};
+    size_t lens[] = {2, 2, 2};
+    rs_store_value vals[3];
+    rs_code codes[3];
+    assert_int_equal(rs_store_multi_get(f->store, NULL, 3, keys, lens, vals, codes, &err), RS_OK);
+    assert_int_equal(codes[0], RS_OK);
+    assert_int_equal(codes[1], RS_E_NOTFOUND);
+    assert_int_equal(codes[2], RS_OK);
+    assert_memory_equal(vals[0].data, "one", 3);
+    assert_memory_equal(vals[2].data, "three", 5);
+    for (int i = 0; i < 3; i++)
+        rs_store_value_release(&vals[i]);
+}
+
+static void write_nowait_then_sync_wait(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    rs_store_batch *b = NULL;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_put(b, B("nw"), 2, B("1"), 1);
+    uint64_t seq = 0;
+    assert_int_equal(rs_store_write_nowait(f->store, b, &seq, &err), RS_OK);
+    assert_true(seq >= rs_store_latest_seq(f->store) - 0);
+    assert_int_equal(rs_store_sync_wait(f->store, seq, &err), RS_OK);
+    check_value(f->store, "nw", "1");
+    rs_store_batch_destroy(b);
+}
+
+static void data_and_id_survive_reopen(void **state)
+{
+    struct fixture *f = *state;
+    if (f->in_memory)
+        skip(); /* the in-memory backend forgets everything at close by design */
+    rs_err err = RS_ERR_INIT;
+    uint8_t id1[16], id2[16];
+    rs_store_id(f->store, id1);
+    assert_int_equal(rs_store_put(f->store, B("durable"), 7, B("yes"), 3, &err), RS_OK);
+    uint64_t seq = rs_store_latest_seq(f->store);
+    rs_store_close(f->store);
+    f->store = open_store(f, RS_STORE_SYNC_DEFAULT);
+    check_value(f->store, "durable", "yes");
+    assert_int_equal(rs_store_latest_seq(f->store), seq);
+    rs_store_id(f->store, id2);
+    assert_memory_equal(id1, id2, sizeof id1);
+}
+
+static void databases_get_distinct_ids(void **state)
+{
+    struct fixture *f = *state;
+    char *other = rs_test_path(f->dir, "other");
+    rs_store_config cfg = {.create_if_missing = 1, .in_memory = f->in_memory};
+    rs_store *s = NULL;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_open(other, &cfg, &s, &err), RS_OK);
+    uint8_t a[16], b[16];
+    rs_store_id(f->store, a);
+    rs_store_id(s, b);
+    assert_memory_not_equal(a, b, sizeof a);
+    rs_store_close(s);
+    free(other);
+}
+
+static void stats_reflect_writes_and_reads(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    char key[16];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof key, "s%05d", i);
+        assert_int_equal(rs_store_put(f->store, B(key), (size_t)n, B("value"), 5, &err), RS_OK);
+    }
+    rs_store_stats st;
+    assert_int_equal(rs_store_stats_get(f->store, &st, &err), RS_OK);
+    assert_true(st.memtable_bytes > 0);
+    assert_int_equal(st.latest_seq, rs_store_latest_seq(f->store));
+    assert_true(f->in_memory ? st.wal_syncs == 0 : st.wal_syncs > 0);
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof key, "s%05d", i);
+        rs_store_value v = {0};
+        assert_int_equal(rs_store_get(f->store, NULL, B(key), (size_t)n, &v, &err), RS_OK);
+        rs_store_value_release(&v);
+    }
+    assert_int_equal(rs_store_stats_get(f->store, &st, &err), RS_OK);
+    assert_true(st.live_sst_bytes > 0);
+    assert_true(st.n_sst_files >= 1);
+    assert_true(st.estimated_keys >= 900 && st.estimated_keys <= 1100);
+    assert_true(st.block_cache_hits + st.block_cache_misses > 0);
+    assert_true(st.block_cache_usage_bytes > 0);
+    char *levels = rs_store_property(f->store, "rocksdb.levelstats");
+    assert_non_null(levels);
+    free(levels);
+    assert_null(rs_store_property(f->store, "rocksdb.no-such-property"));
+}
+
+#define BOTH(fn)                                                                \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, NULL),        \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)1)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(put_then_get_returns_value),
+        BOTH(get_missing_key_is_notfound),
+        BOTH(delete_removes_key),
+        BOTH(binary_keys_and_values_round_trip),
+        BOTH(large_value_round_trips),
+        BOTH(batch_applies_atomically),
+        BOTH(batch_delete_range_removes_half_open_range),
+        BOTH(multi_get_reports_each_key),
+        BOTH(write_nowait_then_sync_wait),
+        BOTH(data_and_id_survive_reopen),
+        BOTH(databases_get_distinct_ids),
+        BOTH(stats_reflect_writes_and_reads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/* Test helpers; see testlib.h. */
+#include "testlib/testlib.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/fs.h"
+
+char *rs_test_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/rs-%s-XXXXXX", base, tag) > 0);
+    assert_non_null(mkdtemp(path));
+    return path;
+}
+
+void rs_test_tmpdir_remove(char *path)
+{
+    if (path == NULL)
+        return;
+    rs_err err = RS_ERR_INIT;
+    if (rs_fs_remove_tree(path, &err) != RS_OK)
+        fprintf(stderr, "warning: %s\n", err.msg);
+    free(path);
+}
+
+char *rs_test_path(const char *dir, const char *name)
+{
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    return path;
+}
+
+char *rs_test_helper(const char *name)
+{
+    const char *dir = getenv("RS_TEST_HELPERS");
+    assert_non_null(dir);
+    return rs_test_path(dir, name);
+}
+
+pid_t rs_test_spawn(char *const argv[], int *out_fd, int as_uid)
+{
+    int fds[2] = {-1, -1};
+    if (out_fd != NULL)
+        assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (out_fd != NULL) {
+            dup2(fds[1], STDOUT_FILENO);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        if (as_uid >= 0 && (setgid((gid_t)as_uid) != 0 || setuid((uid_t)as_uid) != 0))
+            _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (out_fd != NULL) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    return pid;
+}
+
+int rs_test_read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t len = 0;
+    uint64_t deadline = rs_clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    while (len + 1 < cap) {
+        int64_t left = (int64_t)(deadline - rs_clock_mono_ns()) / 1000000;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return -1;
+        ssize_t n = read(fd, buf + len, 1);
+        if (n <= 0)
+            return -1;
+        if (buf[len] == '\n')
+            break;
+        len++;
+    }
+    buf[len] = '\0';
+    return (int)len;
+}
+
+int rs_test_wait(pid_t pid, int timeout_ms)
+{
+    uint64_t deadline = rs_clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        assert_true(r == 0);
+        if (rs_clock_mono_ns() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("process %d did not exit within %d ms", (int)pid, timeout_ms);
+        }
+        rs_clock_sleep_us(2000);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int rs_test_poll(int (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    uint64_t deadline = rs_clock_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    int r;
+    while (!(r = cond(arg)) && rs_clock_mono_ns() < deadline)
+        rs_clock_sleep_us(1000);
+    return r;
+}
+
+int rs_test_is_root(void) { return geteuid() == 0; }
