@@ -26,6 +26,8 @@ static rs_code load_or_create_id(rs_store *s, rs_err *err)
                                &len, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "read database id", s->path);
+    if (val == NULL && s->cfg.read_only)
+        return RS_OK; /* made by plain RocksDB: no id yet, and none may be written */
     if (val != NULL) {
         if (len != sizeof s->id) {
             rocksdb_free(val);
@@ -71,8 +73,12 @@ static rs_code open_db(rs_store *s, rs_err *err)
     for (int i = 0; i < STORE_CF__COUNT; i++)
         cf_opts[i] = s->opts;
     char *errptr = NULL;
-    s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
-                                         &errptr);
+    if (s->cfg.read_only)
+        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
+                                                           cf_opts, s->cf, 0, &errptr);
+    else
+        s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
+                                             &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "open", s->path);
     return RS_OK;
@@ -107,7 +113,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rs_code rc = open_db(s, err);
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
-    if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE)
+    if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
     if (rc != RS_OK) {
         rs_store_close(s);

@@ -61,6 +61,9 @@ typedef struct rs_store_config {
     int      create_if_missing;   /* create the database if absent */
     int      in_memory;           /* RocksDB's in-memory Env; path is a name;
                                      forces RS_STORE_SYNC_NONE */
+    int      read_only;           /* open without writing a byte (a checkpoint
+                                     being sealed, a database another process
+                                     serves); writes fail with RS_E_UNSUPPORTED */
     uint64_t block_cache_bytes;   /* default 256 MiB */
     uint64_t write_buffer_bytes;  /* per memtable, default 64 MiB */
     int      write_buffer_count;  /* memtables, default 4 */

@@ -82,6 +82,8 @@ rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, con
 rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
 {
     char *errptr = NULL;
+    if (s->cfg.read_only)
+        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
     if (s->cfg.sync == RS_STORE_SYNC_ALWAYS) {
         rocksdb_write(s->db, s->write_sync, wb, &errptr);
         return errptr == NULL ? RS_OK : store_err_from(err, errptr, "write", s->path);
@@ -121,6 +123,8 @@ rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
 rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
 {
     char *errptr = NULL;
+    if (s->cfg.read_only)
+        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
     rocksdb_write(s->db, s->write_nosync, b->wb, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "write", s->path);

@@ -276,6 +276,27 @@ static void stats_reflect_writes_and_reads(void **state)
     assert_null(rs_store_property(f->store, "rocksdb.no-such-property"));
 }
 
+static void read_only_open_reads_and_refuses_writes(void **state)
+{
+    struct fixture *f = *state;
+    if (f->in_memory)
+        skip(); /* a second handle on an in-memory database sees nothing */
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("ro"), 2, B("seen"), 4, &err), RS_OK);
+    rs_store_config cfg = {.read_only = 1};
+    rs_store *ro = NULL;
+    /* no lock is taken: the writer keeps the database open meanwhile */
+    assert_int_equal(rs_store_open(f->db, &cfg, &ro, &err), RS_OK);
+    check_value(ro, "ro", "seen");
+    uint8_t a[16], b[16];
+    rs_store_id(f->store, a);
+    rs_store_id(ro, b);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(rs_store_put(ro, B("x"), 1, B("y"), 1, &err), RS_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "read-only"));
+    rs_store_close(ro);
+}
+
 #define BOTH(fn)                                                                \
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, NULL),        \
     cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)1)
@@ -295,6 +316,7 @@ int main(void)
         BOTH(data_and_id_survive_reopen),
         BOTH(databases_get_distinct_ids),
         BOTH(stats_reflect_writes_and_reads),
+        BOTH(read_only_open_reads_and_refuses_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
