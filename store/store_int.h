@@ -69,6 +69,9 @@ struct rs_store_view {
 rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t *mem_env,
                                        rocksdb_cache_t **cache);
 
+/* The hint for a database that is not there. */
+#define STORE_HINT_CREATE "check the path, or pass --create to make a new database"
+
 /* Turns a RocksDB error string into an rs_err and frees it. what names the
  * operation ("open", "write"), path the database. Returns the code. */
 rs_code store_err_from(rs_err *err, char *errptr, const char *what, const char *path);

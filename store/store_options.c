@@ -11,6 +11,9 @@
 
 #define MiB (1024ull * 1024ull)
 
+/* RocksDB's InfoLogLevel::FATAL_LEVEL; the C API takes the number. */
+#define STORE_LOG_FATAL 4
+
 /* RocksDB's level count; compression_per_level needs it spelled out. */
 #define STORE_NUM_LEVELS 7
 
@@ -165,6 +168,11 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
     rocksdb_options_set_WAL_size_limit_MB(o, wal_mb == 0 ? 1 : wal_mb);
     if (!cfg->disable_statistics)
         rocksdb_options_enable_statistics(o);
+    /* Debian's RocksDB keeps its assertions: once a write to its LOG file
+     * fails (a full disk), the next one aborts the process. Logging only
+     * fatal events keeps a full disk an error the caller sees; the figures
+     * the LOG would hold are in rs_store_stats and the properties. */
+    rocksdb_options_set_info_log_level(o, STORE_LOG_FATAL);
     set_compression(o, cfg);
     *cache = rocksdb_cache_create_lru(cfg->block_cache_bytes);
     set_table(o, cfg, *cache);

@@ -9,6 +9,7 @@
 
 #include "store/store.h"
 #include "testlib/testlib.h"
+#include "testlib/teststore.h"
 
 struct fixture {
     int       in_memory;
@@ -21,11 +22,7 @@ static rs_store *open_store(struct fixture *f, rs_store_sync sync)
 {
     rs_store_config cfg = {.create_if_missing = 1, .in_memory = f->in_memory, .sync = sync,
                            .write_buffer_bytes = 1 << 20};
-    rs_err err = RS_ERR_INIT;
-    rs_store *s = NULL;
-    if (rs_store_open(f->db, &cfg, &s, &err) != RS_OK)
-        fail_msg("open: %s", err.msg);
-    return s;
+    return rs_test_store_open(f->db, &cfg);
 }
 
 static int setup(void **state)
@@ -49,40 +46,20 @@ static int teardown(void **state)
     return 0;
 }
 
-#define B(s) ((const uint8_t *)(s))
-
-static void check_value(rs_store *s, const char *key, const char *want)
-{
-    rs_store_value v = {0};
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_get(s, NULL, B(key), strlen(key), &v, &err), RS_OK);
-    assert_int_equal(v.len, strlen(want));
-    assert_memory_equal(v.data, want, v.len);
-    rs_store_value_release(&v);
-}
-
-static void check_missing(rs_store *s, const char *key)
-{
-    rs_store_value v = {0};
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_get(s, NULL, B(key), strlen(key), &v, &err), RS_E_NOTFOUND);
-    assert_int_equal(err.code, RS_OK); /* a missing key is not a failure */
-}
-
 static void put_then_get_returns_value(void **state)
 {
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_put(f->store, B("k1"), 2, B("v1"), 2, &err), RS_OK);
-    check_value(f->store, "k1", "v1");
+    rs_test_expect_value(f->store, NULL, "k1", "v1");
     assert_int_equal(rs_store_put(f->store, B("k1"), 2, B("v2"), 2, &err), RS_OK);
-    check_value(f->store, "k1", "v2");
+    rs_test_expect_value(f->store, NULL, "k1", "v2");
 }
 
 static void get_missing_key_is_notfound(void **state)
 {
     struct fixture *f = *state;
-    check_missing(f->store, "absent");
+    rs_test_expect_missing(f->store, NULL, "absent");
 }
 
 static void delete_removes_key(void **state)
@@ -91,7 +68,7 @@ static void delete_removes_key(void **state)
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_put(f->store, B("gone"), 4, B("x"), 1, &err), RS_OK);
     assert_int_equal(rs_store_delete(f->store, B("gone"), 4, &err), RS_OK);
-    check_missing(f->store, "gone");
+    rs_test_expect_missing(f->store, NULL, "gone");
     /* deleting a missing key succeeds */
     assert_int_equal(rs_store_delete(f->store, B("never"), 5, &err), RS_OK);
 }
@@ -112,7 +89,7 @@ static void binary_keys_and_values_round_trip(void **state)
     rs_store_value_release(&v);
     /* an empty value is a value, not a missing key */
     assert_int_equal(rs_store_put(f->store, B("empty"), 5, B(""), 0, &err), RS_OK);
-    check_value(f->store, "empty", "");
+    rs_test_expect_value(f->store, NULL, "empty", "");
 }
 
 static void large_value_round_trips(void **state)
@@ -148,9 +125,9 @@ static void batch_applies_atomically(void **state)
     assert_int_equal(rs_store_write(f->store, b, &err), RS_OK);
     /* one sequence number per operation in the batch */
     assert_int_equal(rs_store_latest_seq(f->store), before + 3);
-    check_value(f->store, "a", "A");
-    check_value(f->store, "b", "B");
-    check_missing(f->store, "old");
+    rs_test_expect_value(f->store, NULL, "a", "A");
+    rs_test_expect_value(f->store, NULL, "b", "B");
+    rs_test_expect_missing(f->store, NULL, "old");
     rs_store_batch_clear(b);
     assert_int_equal(rs_store_batch_count(b), 0);
     rs_store_batch_destroy(b);
@@ -168,10 +145,10 @@ static void batch_delete_range_removes_half_open_range(void **state)
     rs_store_batch_delete_range(b, B("r2"), 2, B("r4"), 2);
     assert_int_equal(rs_store_write(f->store, b, &err), RS_OK);
     rs_store_batch_destroy(b);
-    check_value(f->store, "r1", "x");
-    check_missing(f->store, "r2");
-    check_missing(f->store, "r3");
-    check_value(f->store, "r4", "x");
+    rs_test_expect_value(f->store, NULL, "r1", "x");
+    rs_test_expect_missing(f->store, NULL, "r2");
+    rs_test_expect_missing(f->store, NULL, "r3");
+    rs_test_expect_value(f->store, NULL, "r4", "x");
 }
 
 static void multi_get_reports_each_key(void **state)
@@ -205,7 +182,7 @@ static void write_nowait_then_sync_wait(void **state)
     assert_int_equal(rs_store_write_nowait(f->store, b, &seq, &err), RS_OK);
     assert_true(seq >= rs_store_latest_seq(f->store) - 0);
     assert_int_equal(rs_store_sync_wait(f->store, seq, &err), RS_OK);
-    check_value(f->store, "nw", "1");
+    rs_test_expect_value(f->store, NULL, "nw", "1");
     rs_store_batch_destroy(b);
 }
 
@@ -221,7 +198,7 @@ static void data_and_id_survive_reopen(void **state)
     uint64_t seq = rs_store_latest_seq(f->store);
     rs_store_close(f->store);
     f->store = open_store(f, RS_STORE_SYNC_DEFAULT);
-    check_value(f->store, "durable", "yes");
+    rs_test_expect_value(f->store, NULL, "durable", "yes");
     assert_int_equal(rs_store_latest_seq(f->store), seq);
     rs_store_id(f->store, id2);
     assert_memory_equal(id1, id2, sizeof id1);
@@ -287,7 +264,7 @@ static void read_only_open_reads_and_refuses_writes(void **state)
     rs_store *ro = NULL;
     /* no lock is taken: the writer keeps the database open meanwhile */
     assert_int_equal(rs_store_open(f->db, &cfg, &ro, &err), RS_OK);
-    check_value(ro, "ro", "seen");
+    rs_test_expect_value(ro, NULL, "ro", "seen");
     uint8_t a[16], b[16];
     rs_store_id(f->store, a);
     rs_store_id(ro, b);
