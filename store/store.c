@@ -1,6 +1,6 @@
 /*
  * Opening and closing the database: options, column families, the
- * in-memory backend, the database id, and the group-commit syncer.
+ * in-memory backend, the database id, and group commit.
  */
 #include <errno.h>
 #include <limits.h>

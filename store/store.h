@@ -27,12 +27,15 @@ typedef struct rs_store_iter rs_store_iter;
 /* ------------------------------------------------------------------ */
 
 /* When a write is durable. Every policy but NONE acknowledges a write only
- * after the WAL holding it has been fsync'd. */
+ * after the WAL holding it has been fsync'd (docs/store.md has the exact
+ * semantics). */
 typedef enum rs_store_sync {
     RS_STORE_SYNC_DEFAULT = 0, /* RS_STORE_SYNC_GROUP */
-    RS_STORE_SYNC_ALWAYS,      /* each write fsyncs the WAL before returning */
-    RS_STORE_SYNC_GROUP,       /* writers wait for a shared fsync, at most one
-                                  per group_commit_us: same durability, far
+    RS_STORE_SYNC_ALWAYS,      /* each write fsyncs the WAL before it becomes
+                                  visible and before it returns */
+    RS_STORE_SYNC_GROUP,       /* writers share WAL fsyncs: a write is visible
+                                  to readers at once and returns after an
+                                  fsync that covers it; same durability, far
                                   higher throughput with concurrent writers */
     RS_STORE_SYNC_NONE,        /* no fsync: a process crash loses nothing, a
                                   power loss can lose recent writes */
@@ -76,7 +79,9 @@ typedef struct rs_store_config {
     size_t   n_tiers;
     int      background_jobs;     /* flushes + compactions, default #CPUs (>= 2) */
     rs_store_sync sync;           /* default RS_STORE_SYNC_GROUP */
-    uint32_t group_commit_us;     /* minimum gap between group fsyncs, default 1000 */
+    uint32_t group_commit_us;     /* GROUP: minimum microseconds between the
+                                     starts of two fsyncs, so more writers
+                                     join each; default 0 (back to back) */
     uint64_t wal_keep_seconds;    /* keep WAL files this long for shipping, default 3600 */
     uint64_t wal_keep_bytes;      /* and at most this many bytes, default 1 GiB */
     int      disable_statistics;  /* turn off RocksDB statistics (cache hits...) */
@@ -100,8 +105,8 @@ const char *rs_store_sync_name(rs_store_sync sync);
  * sys_errno: EACCES, ENOSPC, ...), RS_E_INVALID (bad configuration). */
 rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err);
 
-/* Waits for a pending group fsync, closes the database, frees everything.
- * Views and iterators must be closed first. NULL allowed. */
+/* Closes the database and frees everything. Writes, views and iterators
+ * must be finished first. NULL allowed. */
 void rs_store_close(rs_store *store);
 
 /* The path given to rs_store_open. Borrowed for the store's lifetime. */
@@ -239,7 +244,9 @@ typedef struct rs_store_stats {
     uint64_t n_running_compactions;
     uint64_t n_sst_files;
     uint64_t bytes_written;           /* user bytes written since open */
-    uint64_t wal_syncs;               /* fsyncs of the WAL since open */
+    uint64_t wal_syncs;               /* WAL fsyncs asked for since open (ALWAYS:
+                                         one per write; RocksDB may merge
+                                         those of concurrent writers) */
 } rs_store_stats;
 
 rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);

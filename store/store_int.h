@@ -20,20 +20,18 @@ enum store_cf {
 
 extern const char *const store_cf_names[STORE_CF__COUNT];
 
-/* The group-commit syncer: one thread that fsyncs the WAL on behalf of every
- * writer waiting for durability (store_sync.c). */
+/* Group commit (store_sync.c): the waiting writers take turns to fsync
+ * the WAL for everyone. */
 struct store_syncer {
-    pthread_t       thread;
-    pthread_mutex_t mu;
-    pthread_cond_t  wake;       /* a writer asked for a sync */
-    pthread_cond_t  done;       /* a sync finished */
-    uint64_t        requested;  /* the highest sequence a writer waits for */
-    uint64_t        synced;     /* every write up to here is durable */
-    uint64_t        n_syncs;
-    uint32_t        gap_us;     /* minimum time between two fsyncs */
-    int             running;
-    int             stopping;
-    rs_err          failure;    /* sticky: after a failed fsync nothing is durable */
+    pthread_mutex_t  mu;
+    pthread_cond_t   done;          /* an fsync finished */
+    uint64_t         synced;        /* every write up to here is durable */
+    int              syncing;       /* a leader is in its fsync */
+    uint64_t         last_start_ns; /* when the last fsync began */
+    uint32_t         gap_us;        /* minimum time between two fsyncs */
+    int              running;       /* set up: the policy is not NONE */
+    _Atomic uint64_t n_syncs;       /* WAL fsyncs, read without the lock */
+    rs_err           failure;       /* sticky: after a failed fsync nothing is durable */
 };
 
 struct rs_store {
@@ -76,7 +74,8 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
  * operation ("open", "write"), path the database. Returns the code. */
 rs_code store_err_from(rs_err *err, char *errptr, const char *what, const char *path);
 
-/* Group commit (store_sync.c). */
+/* Group commit (store_sync.c). Start and stop bracket the database's
+ * life; wait returns once seq is durable or an fsync has failed. */
 rs_code store_syncer_start(rs_store *store, rs_err *err);
 void store_syncer_stop(rs_store *store);
 rs_code store_syncer_wait(rs_store *store, uint64_t seq, rs_err *err);

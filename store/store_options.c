@@ -46,8 +46,6 @@ void rs_store_config_resolve(rs_store_config *cfg)
         cfg->sync = RS_STORE_SYNC_NONE;
     if (cfg->sync == RS_STORE_SYNC_DEFAULT)
         cfg->sync = RS_STORE_SYNC_GROUP;
-    if (cfg->group_commit_us == 0)
-        cfg->group_commit_us = 1000;
     if (cfg->wal_keep_seconds == 0)
         cfg->wal_keep_seconds = 3600;
     if (cfg->wal_keep_bytes == 0)

@@ -78,11 +78,7 @@ rs_code rs_store_stats_get(rs_store *s, rs_store_stats *out, rs_err *err)
             rocksdb_free(dump);
         }
     }
-    if (s->syncer.running) {
-        pthread_mutex_lock(&s->syncer.mu);
-        out->wal_syncs = s->syncer.n_syncs;
-        pthread_mutex_unlock(&s->syncer.mu);
-    }
+    out->wal_syncs = atomic_load(&s->syncer.n_syncs);
     return RS_OK;
 }
 
