@@ -148,8 +148,11 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
     rocksdb_options_set_max_background_jobs(o, cfg->background_jobs);
     rocksdb_options_set_write_buffer_size(o, cfg->write_buffer_bytes);
     rocksdb_options_set_max_write_buffer_number(o, cfg->write_buffer_count);
-    rocksdb_options_set_target_file_size_base(o, 64 * MiB);
-    rocksdb_options_set_max_bytes_for_level_base(o, 256 * MiB);
+    /* L1 holds about what four flushes bring (RocksDB's level-0 trigger is
+     * four files), so level sizes, and with them which tier a level lands
+     * on, scale with the memtable: 64 MiB memtables give a 256 MiB L1 */
+    rocksdb_options_set_target_file_size_base(o, cfg->write_buffer_bytes);
+    rocksdb_options_set_max_bytes_for_level_base(o, 4 * cfg->write_buffer_bytes);
     /* with tiers, level sizes must be predictable so files land on the tier
      * whose size matches their level; otherwise let RocksDB size levels from
      * the bottom up, which bounds space amplification */

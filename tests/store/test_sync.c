@@ -167,6 +167,10 @@ static void acknowledged_writes_survive_kill(struct fixture *f, const char *poli
     }
     kill(pid, SIGKILL);
     assert_int_equal(rs_test_wait(pid, 30000), 128 + SIGKILL);
+    /* every line it printed before it died was an acknowledgement */
+    while (rs_test_read_line(out, line, sizeof line, 5000) >= 0)
+        if (sscanf(line, "ok %lu", &acked) != 1)
+            fail_msg("helper said '%s'", line);
     close(out);
     free(helper);
 
