@@ -67,6 +67,11 @@ struct rs_store_view {
 rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t *mem_env,
                                        rocksdb_cache_t **cache);
 
+/* How rs_store_compact compacts: every file rewritten down to the bottom
+ * level, so it gets the bottom's compression. The caller destroys it.
+ * Shared with the benchmark's raw RocksDB, which must compact alike. */
+rocksdb_compactoptions_t *store_compact_options_create(void);
+
 /* The hint for a database that is not there. */
 #define STORE_HINT_CREATE "check the path, or pass --create to make a new database"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/workload.h"
 #include "store/store.h"
 #include "testlib/testlib.h"
 #include "testlib/teststore.h"
@@ -180,6 +181,38 @@ static void tiers_spread_files_over_their_directories(void **state)
     rs_test_tmpdir_remove(dir);
 }
 
+/* A flush writes one uncompressed file; compacting must still rewrite it
+ * with the bottom level's zstd, not merely move it down. */
+static void compact_gives_the_bottom_its_compression(void **state)
+{
+    (void)state;
+    char *dir = rs_test_tmpdir("compress");
+    char *db = rs_test_path(dir, "db");
+    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_NONE};
+    rs_store *s = rs_test_store_open(db, &cfg);
+    rs_workload w = {.seed = 1, .key_size = 16, .value_size = 1000, .compressibility = 0.5};
+    uint8_t key[16], val[1000];
+    rs_err err = RS_ERR_INIT;
+    for (uint64_t i = 0; i < 4000; i++) {
+        rs_workload_key(&w, i, key);
+        rs_workload_value(&w, i, val);
+        assert_int_equal(rs_store_put(s, key, sizeof key, val, sizeof val, &err), RS_OK);
+    }
+    assert_int_equal(rs_store_flush(s, &err), RS_OK);
+    rs_store_stats st;
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
+    uint64_t flushed = st.live_sst_bytes;
+    assert_int_equal(rs_store_compact(s, &err), RS_OK);
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
+    print_message("      4 MB of half-compressible values: %llu SST bytes flushed, %llu compacted\n",
+                  (unsigned long long)flushed, (unsigned long long)st.live_sst_bytes);
+    assert_true(flushed > 4000 * 1000);
+    assert_true(st.live_sst_bytes < 4000 * 1000 * 6 / 10);
+    rs_store_close(s);
+    free(db);
+    rs_test_tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +221,7 @@ int main(void)
         cmocka_unit_test(in_memory_forces_sync_none),
         cmocka_unit_test(sync_policy_names_parse_and_print),
         cmocka_unit_test(tiers_spread_files_over_their_directories),
+        cmocka_unit_test(compact_gives_the_bottom_its_compression),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
