@@ -56,6 +56,7 @@ struct bench_spec {
     rs_workload workload;
     uint64_t    n_keys;     /* keys in the database */
     uint64_t    ops;        /* operations per random row */
+    uint64_t    first;      /* bench_fill: the first key index it writes */
     int         threads;    /* threads sharing the ops */
     int         batch;      /* pairs per batch */
     double      seconds;    /* time-bound rows run this long */
@@ -67,7 +68,7 @@ struct bench_result {
     int      failed;
 };
 
-/* Writes keys [0, n_keys) in batches: the load, timed. */
+/* Writes keys [first, first + ops) in batches from one thread: the load. */
 struct bench_result bench_fill(struct bench_target *t, const struct bench_spec *s);
 /* Random single puts (overwrites) and random gets of existing keys. */
 struct bench_result bench_random_puts(struct bench_target *t, const struct bench_spec *s);

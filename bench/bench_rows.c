@@ -189,7 +189,7 @@ struct bench_result bench_fill(struct bench_target *t, const struct bench_spec *
 {
     struct bench_spec one = *s;
     one.threads = 1;
-    return run_row(t, &one, body_batches, s->n_keys, 0, 0, 0);
+    return run_row(t, &one, body_batches, s->ops, s->first, 0, 0);
 }
 
 struct bench_result bench_random_puts(struct bench_target *t, const struct bench_spec *s)

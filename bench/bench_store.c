@@ -4,7 +4,7 @@
  * busy machine hurts both alike) and the memory backend, then prints each
  * row with the ratio rs/raw and the issue's target. See docs/benchmarks.md.
  *
- *   bench_store [--keys N] [--ops N] [--threads N] [--writers N]
+ *   bench_store [--keys N] [--ops N] [--threads N] [--writers N] [--rounds N]
  *               [--seconds S] [--key-size B] [--value-size B] [--dir DIR]
  */
 #include <getopt.h>
@@ -22,8 +22,11 @@ enum { RS, RAW, MEM, N_TARGETS };
 enum { R_FILL, R_PUT, R_GET, R_SCAN, R_GET_MT, R_PUT_MT, R_BATCH_MT, N_ROWS };
 enum { S_ALWAYS, S_GROUP, S_GROUP_MANY, N_SYNC_ROWS };
 
+#define MAX_ROUNDS 16
+
 struct args {
     struct bench_spec spec;
+    int               rounds;  /* each row runs this many slices, alternating targets */
     int               threads; /* for the "both cores" rows */
     int               writers; /* concurrent synced writers */
     const char       *dir;
@@ -51,10 +54,11 @@ static char *path_in(const char *dir, const char *name)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_store [--keys N] [--ops N] [--threads N] [--writers N] [--seconds S]\n"
-                    "                   [--key-size B] [--value-size B] [--dir DIR]\n"
+    fprintf(stderr, "usage: bench_store [--keys N] [--ops N] [--threads N] [--writers N] [--rounds N]\n"
+                    "                   [--seconds S] [--key-size B] [--value-size B] [--dir DIR]\n"
                     "defaults: 2000000 keys of 16 bytes, 100-byte values half compressible,\n"
-                    "ops = keys/2 per random row, 2 threads, 64 synced writers for 2 s each\n");
+                    "ops = keys/2 per random row, 2 threads, 64 synced writers for 3 s per row;\n"
+                    "each row runs in 3 rounds alternating the targets and reports the median\n");
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -64,12 +68,13 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"threads", required_argument, NULL, 't'},  {"writers", required_argument, NULL, 'w'},
         {"seconds", required_argument, NULL, 's'},  {"key-size", required_argument, NULL, 'K'},
         {"value-size", required_argument, NULL, 'V'}, {"dir", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},           {0},
+        {"rounds", required_argument, NULL, 'r'},   {"help", no_argument, NULL, 'h'},
+        {0},
     };
     *a = (struct args){.spec = {.workload = {.seed = 1, .key_size = 16, .value_size = 100,
                                              .compressibility = 0.5},
-                                .n_keys = 2000000, .batch = 1000, .seconds = 2},
-                       .threads = 2, .writers = 64};
+                                .n_keys = 2000000, .batch = 1000, .seconds = 3},
+                       .rounds = 3, .threads = 2, .writers = 64};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -81,12 +86,13 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'K': a->spec.workload.key_size = strtoul(optarg, NULL, 10); break;
         case 'V': a->spec.workload.value_size = strtoul(optarg, NULL, 10); break;
         case 'd': a->dir = optarg; break;
+        case 'r': a->rounds = atoi(optarg); break;
         default: usage(); return -1;
         }
     }
     if (a->spec.ops == 0)
         a->spec.ops = a->spec.n_keys / 2;
-    if (a->spec.n_keys < 1000 || a->threads < 1 || a->threads > 64 || a->writers < 1 || a->writers > 256 ||
+    if (a->spec.n_keys < 1000 || a->rounds < 1 || a->rounds > MAX_ROUNDS || a->threads < 1 || a->threads > 64 || a->writers < 1 || a->writers > 256 ||
         !(a->spec.seconds > 0) || rs_workload_check(&a->spec.workload) != 0) {
         usage();
         return -1;
@@ -98,16 +104,57 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 typedef struct bench_result (*row_fn)(struct bench_target *t, const struct bench_spec *s);
 
-/* Runs one row against each target in turn; any failure ends the run. */
-static int each(struct run *run, int row, row_fn fn, int threads)
+static int cmp_double(const void *a, const void *b)
 {
-    struct bench_spec s = run->a.spec;
-    s.threads = threads;
-    for (int i = 0; i < N_TARGETS; i++) {
-        run->r[row][i] = fn(&run->t[i], &s);
-        if (run->r[row][i].failed)
-            return -1;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The median of each figure over the rounds. */
+static struct bench_result median(const struct bench_result *r, int n)
+{
+    double v[4][MAX_ROUNDS];
+    struct bench_result m = {0};
+    for (int i = 0; i < n; i++) {
+        v[0][i] = r[i].per_sec;
+        v[1][i] = (double)r[i].p50_ns;
+        v[2][i] = (double)r[i].p99_ns;
+        v[3][i] = (double)r[i].p999_ns;
+        m.failed |= r[i].failed;
     }
+    m.per_sec = median_of(v[0], n);
+    m.p50_ns = (uint64_t)median_of(v[1], n);
+    m.p99_ns = (uint64_t)median_of(v[2], n);
+    m.p999_ns = (uint64_t)median_of(v[3], n);
+    return m;
+}
+
+/* Runs one row in rounds, each a slice of its work against every target
+ * in turn, so a busy moment hurts all targets alike; keeps the medians.
+ * A fill slice writes the next range of keys. Any failure ends the run. */
+static int each(struct run *run, int row, row_fn fn, int threads, int fill)
+{
+    int rounds = run->a.rounds;
+    struct bench_result got[N_TARGETS][MAX_ROUNDS];
+    for (int k = 0; k < rounds; k++) {
+        struct bench_spec s = run->a.spec;
+        s.threads = threads;
+        s.ops = (fill ? s.n_keys : s.ops) / (uint64_t)rounds;
+        s.first = fill ? (uint64_t)k * s.ops : 0;
+        for (int i = 0; i < N_TARGETS; i++) {
+            got[i][k] = fn(&run->t[i], &s);
+            if (got[i][k].failed)
+                return -1;
+        }
+    }
+    for (int i = 0; i < N_TARGETS; i++)
+        run->r[row][i] = median(got[i], rounds);
     return 0;
 }
 
@@ -146,41 +193,51 @@ static int data_rows(struct run *run)
 {
     int threads = run->a.threads;
     fprintf(stderr, "bench: filling %llu keys into each target\n", (unsigned long long)run->a.spec.n_keys);
-    if (each(run, R_FILL, bench_fill, 1) != 0 || each(run, R_PUT, bench_random_puts, 1) != 0)
+    if (each(run, R_FILL, bench_fill, 1, 1) != 0 || each(run, R_PUT, bench_random_puts, 1, 0) != 0)
         return -1;
     fprintf(stderr, "bench: compacting and warming the caches\n");
     if (settle(run) != 0)
         return -1;
     fprintf(stderr, "bench: reads, scans and %d-thread rows\n", threads);
-    if (each(run, R_GET, bench_random_gets, 1) != 0 || each(run, R_SCAN, bench_scan, 1) != 0 ||
-        each(run, R_GET_MT, bench_random_gets, threads) != 0 ||
-        each(run, R_PUT_MT, bench_random_puts, threads) != 0 ||
-        each(run, R_BATCH_MT, bench_batched_puts, threads) != 0)
+    if (each(run, R_GET, bench_random_gets, 1, 0) != 0 || each(run, R_SCAN, bench_scan, 1, 0) != 0 ||
+        each(run, R_GET_MT, bench_random_gets, threads, 0) != 0 ||
+        each(run, R_PUT_MT, bench_random_puts, threads, 0) != 0 ||
+        each(run, R_BATCH_MT, bench_batched_puts, threads, 0) != 0)
         return -1;
     return 0;
 }
 
-/* Timed single puts on a fresh database per target and policy. */
+/* Timed single puts on a fresh database per target, in rounds that
+ * alternate the two targets like each() does. */
 static int synced(struct run *run, int row, enum bench_sync sync, int writers)
 {
     static const char *const names[] = {"sync-always", "sync-group", "sync-many"};
     struct bench_spec s = run->a.spec;
     s.threads = writers;
-    for (int i = 0; i < 2; i++) {
+    s.seconds /= run->a.rounds;
+    struct bench_target t[2];
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s-%s", names[row], i == RS ? "rs" : "raw");
         char *path = path_in(run->dir, name);
-        struct bench_target t;
-        int rc = i == RS ? bench_rs_open(path, 0, sync, &t) : bench_raw_open(path, sync, &t);
+        rc = i == RS ? bench_rs_open(path, 0, sync, &t[i]) : bench_raw_open(path, sync, &t[i]);
         free(path);
-        if (rc != 0)
-            return -1;
-        run->sync[row][i] = bench_timed_puts(&t, &s);
-        t.ops->close(t.impl);
-        if (run->sync[row][i].failed)
-            return -1;
+        if (rc != 0 && i == 1)
+            t[0].ops->close(t[0].impl);
     }
-    return 0;
+    if (rc != 0)
+        return -1;
+    struct bench_result got[2][MAX_ROUNDS];
+    for (int k = 0; k < run->a.rounds; k++)
+        for (int i = 0; i < 2; i++)
+            got[i][k] = bench_timed_puts(&t[i], &s);
+    for (int i = 0; i < 2; i++) {
+        t[i].ops->close(t[i].impl);
+        run->sync[row][i] = median(got[i], run->a.rounds);
+        rc |= run->sync[row][i].failed;
+    }
+    return rc ? -1 : 0;
 }
 
 static int sync_rows(struct run *run)

@@ -18,7 +18,7 @@ struct bench_line {
 void bench_table_header(const char *title);
 
 /* Prints the line; returns 1 if it met its target and the 5% bound on
- * rs/raw, else 0 (the line then says MISSED). */
+ * rs/raw, else 0 (the line then says which it missed). */
 int bench_table_line(const struct bench_line *l);
 
 #endif
