@@ -34,6 +34,9 @@ static const struct err_rule rules[] = {
      "run as a user that may read and write the database directory"},
     {"Read-only file system", RS_E_IO, EROFS, "database '%s' is on a read-only file system",
      "remount it read-write, or open the database read-only"},
+    {"No such file or directory: While mkdir if missing", RS_E_NOTFOUND, ENOENT,
+     "cannot create database '%s': its parent directory does not exist",
+     "create the parent directory first, or check the path"},
     {"Corruption:", RS_E_CORRUPT, 0, "database '%s' is corrupt", HINT_RESTORE},
     /* a file the database lists (a MANIFEST named by CURRENT, an SST file)
      * is gone: the database is damaged, not merely unreadable */

@@ -106,6 +106,20 @@ static void open_empty_directory_without_create_writes_nothing(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void create_under_missing_parent_is_notfound(void **state)
+{
+    struct fixture *f = *state;
+    char *deep = rs_test_path(f->dir, "no/such/db");
+    rs_store_config cfg = {.create_if_missing = 1};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(open_fails(deep, &cfg, &err), RS_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "its parent directory does not exist"));
+    assert_non_null(strstr(err.msg, deep));
+    assert_non_null(err.hint);
+    assert_int_equal(err.sys_errno, ENOENT);
+    free(deep);
+}
+
 /* ---- a database another process holds -------------------------------- */
 
 static void open_locked_by_another_process_is_busy(void **state)
@@ -376,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(open_missing_without_create_is_notfound),
         T(open_empty_directory_without_create_writes_nothing),
+        T(create_under_missing_parent_is_notfound),
         T(open_locked_by_another_process_is_busy),
         T(open_with_corrupt_current_is_corrupt),
         T(open_as_user_without_permission_is_eacces),
