@@ -17,21 +17,19 @@
 #include "testlib/teststore.h"
 
 struct fixture {
-    char     *dir;
-    char     *db;
-    char     *cp;   /* where the checkpoint goes */
-    rs_store *store;
-    uint64_t  base; /* latest seq before key-0 was written */
+    struct rs_test_db *d;
+    rs_store          *store; /* d->store */
+    char              *cp;    /* where the checkpoint goes */
+    uint64_t           base;  /* latest seq before key-0 was written */
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("checkpoint");
-    f->db = rs_test_path(f->dir, "db");
-    f->cp = rs_test_path(f->dir, "cp");
-    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_NONE};
-    f->store = rs_test_store_open(f->db, &cfg);
+    rs_store_config cfg = {.sync = RS_STORE_SYNC_NONE};
+    f->d = rs_test_db_open("checkpoint", 0, &cfg);
+    f->store = f->d->store;
+    f->cp = rs_test_path(f->d->dir, "cp");
     f->base = rs_store_latest_seq(f->store);
     *state = f;
     return 0;
@@ -40,10 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    rs_store_close(f->store);
-    free(f->db);
     free(f->cp);
-    rs_test_tmpdir_remove(f->dir);
+    rs_test_db_close(f->d);
     free(f);
     return 0;
 }
@@ -148,9 +144,9 @@ static void checkpoint_hard_links_sst_files(void **state)
     rs_test_put_numbered(f->store, 0, 100);
     assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
     assert_int_equal(rs_store_checkpoint(f->store, f->cp, NULL, &err), RS_OK);
-    char *name = some_sst(f->db);
+    char *name = some_sst(f->d->db);
     assert_non_null(name);
-    char *src = rs_test_path(f->db, name), *dst = rs_test_path(f->cp, name);
+    char *src = rs_test_path(f->d->db, name), *dst = rs_test_path(f->cp, name);
     struct stat a, b;
     assert_int_equal(stat(src, &a), 0);
     assert_int_equal(stat(dst, &b), 0);
@@ -186,7 +182,7 @@ static void checkpoint_without_parent_directory_is_io_error(void **state)
 {
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
-    char *deep = rs_test_path(f->dir, "no/such/parent");
+    char *deep = rs_test_path(f->d->dir, "no/such/parent");
     assert_int_equal(rs_store_checkpoint(f->store, deep, NULL, &err), RS_E_IO);
     print_message("      message: %s\n", err.msg);
     assert_non_null(strstr(err.msg, "its parent directory"));

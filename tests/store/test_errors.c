@@ -77,17 +77,25 @@ static rs_code open_fails(const char *path, const rs_store_config *cfg, rs_err *
     return rc;
 }
 
+/* Opens path expecting a refusal with code, a message that names path and
+ * says msg, and a hint that says hint; returns with the refusal in err. */
+static void expect_refused(const char *path, const rs_store_config *cfg, rs_code code, const char *msg,
+                           const char *hint, rs_err *err)
+{
+    assert_int_equal(open_fails(path, cfg, err), code);
+    if (strstr(err->msg, msg) == NULL || strstr(err->msg, path) == NULL)
+        fail_msg("message '%s' lacks '%s' or '%s'", err->msg, msg, path);
+    if (err->hint == NULL || strstr(err->hint, hint) == NULL)
+        fail_msg("hint '%s' lacks '%s'", err->hint != NULL ? err->hint : "(none)", hint);
+}
+
 /* ---- a missing database --------------------------------------------- */
 
 static void open_missing_without_create_is_notfound(void **state)
 {
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(open_fails(f->db, NULL, &err), RS_E_NOTFOUND);
-    assert_non_null(strstr(err.msg, "no database at"));
-    assert_non_null(strstr(err.msg, f->db));
-    assert_non_null(err.hint);
-    assert_non_null(strstr(err.hint, "--create"));
+    expect_refused(f->db, NULL, RS_E_NOTFOUND, "no database at", "--create", &err);
     /* a mistyped path must not leave a directory behind */
     struct stat st;
     assert_int_equal(stat(f->db, &st), -1);
@@ -112,10 +120,7 @@ static void create_under_missing_parent_is_notfound(void **state)
     char *deep = rs_test_path(f->dir, "no/such/db");
     rs_store_config cfg = {.create_if_missing = 1};
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(open_fails(deep, &cfg, &err), RS_E_NOTFOUND);
-    assert_non_null(strstr(err.msg, "its parent directory does not exist"));
-    assert_non_null(strstr(err.msg, deep));
-    assert_non_null(err.hint);
+    expect_refused(deep, &cfg, RS_E_NOTFOUND, "its parent directory does not exist", "create the parent", &err);
     assert_int_equal(err.sys_errno, ENOENT);
     free(deep);
 }
@@ -135,10 +140,7 @@ static void open_locked_by_another_process_is_busy(void **state)
     assert_string_equal(line, "ready");
 
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(open_fails(f->db, NULL, &err), RS_E_BUSY);
-    assert_non_null(strstr(err.msg, "in use by another process"));
-    assert_non_null(strstr(err.msg, f->db));
-    assert_non_null(err.hint);
+    expect_refused(f->db, NULL, RS_E_BUSY, "in use by another process", "stop the other rockstream", &err);
 
     kill(pid, SIGKILL);
     assert_int_equal(rs_test_wait(pid, 30000), 128 + SIGKILL);
@@ -186,11 +188,7 @@ static void open_with_corrupt_current_is_corrupt(void **state)
     for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
         write_file(current, damage[i].bytes, damage[i].len);
         rs_err err = RS_ERR_INIT;
-        assert_int_equal(open_fails(f->db, NULL, &err), RS_E_CORRUPT);
-        assert_non_null(strstr(err.msg, "is corrupt"));
-        assert_non_null(strstr(err.msg, f->db));
-        assert_non_null(err.hint);
-        assert_non_null(strstr(err.hint, "restore"));
+        expect_refused(f->db, NULL, RS_E_CORRUPT, "is corrupt", "restore it from a backup", &err);
         assert_int_equal(read_file(current, now, sizeof now), damage[i].len);
         assert_memory_equal(now, damage[i].bytes, damage[i].len);
     }
@@ -268,10 +266,8 @@ static void open_on_read_only_file_system_is_erofs(void **state)
     remount(f, MS_RDONLY, "size=16m");
 
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(open_fails(db, NULL, &err), RS_E_IO);
+    expect_refused(db, NULL, RS_E_IO, "is on a read-only file system", "remount it read-write", &err);
     assert_int_equal(err.sys_errno, EROFS);
-    assert_non_null(strstr(err.msg, "read-only file system"));
-    assert_non_null(err.hint);
     /* reading needs no writes: a read-only open works on it */
     rs_store_config ro = {.read_only = 1};
     rs_store *s = rs_test_store_open(db, &ro);

@@ -13,38 +13,17 @@
 #include "testlib/testlib.h"
 #include "testlib/teststore.h"
 
-struct fixture {
-    int       in_memory;
-    char     *dir;
-    char     *db;
-    rs_store *store;
-};
-
-static rs_store *open_store(struct fixture *f)
-{
-    /* NONE: these tests are about reads; fsyncs would only slow them */
-    rs_store_config cfg = {.create_if_missing = 1, .in_memory = f->in_memory, .sync = RS_STORE_SYNC_NONE};
-    return rs_test_store_open(f->db, &cfg);
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->in_memory = *state != NULL;
-    f->dir = rs_test_tmpdir("scan");
-    f->db = rs_test_path(f->dir, "db");
-    f->store = open_store(f);
-    *state = f;
+    /* NONE: these tests are about reads; fsyncs would only slow them */
+    rs_store_config cfg = {.sync = RS_STORE_SYNC_NONE};
+    *state = rs_test_db_open("scan", *state != NULL, &cfg);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    rs_store_close(f->store);
-    free(f->db);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_db_close(*state);
     return 0;
 }
 
@@ -105,7 +84,7 @@ static void put_bytes(rs_store *s, const uint8_t *key, size_t len)
 
 static void prefix_scan_visits_only_matching_keys(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     const char *keys[] = {"a1", "b", "b1", "b2", "b3", "ba", "c1"};
     put_keys(f->store, keys, 7);
     struct seen s;
@@ -122,7 +101,7 @@ static void prefix_scan_visits_only_matching_keys(void **state)
  * from above: it must still visit exactly the keys that start with it. */
 static void prefix_of_ff_bytes_has_no_upper_bound(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     const uint8_t k1[] = {0xfe}, k2[] = {0xff}, k3[] = {0xff, 0xfe}, k4[] = {0xff, 0xff}, k5[] = {0xff, 0xff, 0};
     put_bytes(f->store, k1, 1);
     put_bytes(f->store, k2, 1);
@@ -152,7 +131,7 @@ static void put_k00_to_k19(rs_store *s)
 
 static void range_is_half_open(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     put_k00_to_k19(f->store);
     struct seen s;
     rs_store_range r = {.start = B("k05"), .start_len = 3, .end = B("k10"), .end_len = 3};
@@ -169,7 +148,7 @@ static void range_is_half_open(void **state)
 
 static void limit_counts_pairs_in_either_direction(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     put_k00_to_k19(f->store);
     struct seen s;
     rs_store_range r = {.start = B("k05"), .start_len = 3, .end = B("k10"), .end_len = 3, .limit = 3};
@@ -185,7 +164,7 @@ static void limit_counts_pairs_in_either_direction(void **state)
 
 static void prefix_and_range_intersect(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     put_k00_to_k19(f->store);
     struct seen s;
     rs_store_range r = {.prefix = B("k1"), .prefix_len = 2, .start = B("k12"), .start_len = 3,
@@ -202,7 +181,7 @@ static void prefix_and_range_intersect(void **state)
 
 static void scan_callback_stops_early(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     put_k00_to_k19(f->store);
     struct seen s = {.stop_after = 4};
     rs_err err = RS_ERR_INIT;
@@ -214,7 +193,7 @@ static void scan_callback_stops_early(void **state)
 
 static void iterator_returns_pairs_then_stays_at_end(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     rs_test_put(f->store, "x1", "one");
     rs_test_put(f->store, "x2", "two");
     rs_store_iter *it = NULL;
@@ -253,15 +232,16 @@ static void corrupt_ssts(const char *dir)
  * status is RS_E_CORRUPT with the database named, not a short result. */
 static void iterator_status_reports_corruption(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     if (f->in_memory)
         skip(); /* the files to damage are on disk */
     rs_err err = RS_ERR_INIT;
     rs_test_put_numbered(f->store, 0, 2000);
     assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
     rs_store_close(f->store);
+    f->store = NULL;
     corrupt_ssts(f->db);
-    f->store = open_store(f);
+    rs_test_db_reopen(f);
 
     rs_store_iter *it = NULL;
     assert_int_equal(rs_store_iter_open(f->store, NULL, NULL, &it, &err), RS_OK);
@@ -286,7 +266,7 @@ static void iterator_status_reports_corruption(void **state)
 
 static void view_does_not_see_later_writes(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     rs_test_put(f->store, "a", "1");
     rs_test_put(f->store, "b", "1");
     uint64_t seq = rs_store_latest_seq(f->store);
@@ -314,7 +294,7 @@ static void view_does_not_see_later_writes(void **state)
 
 static void multi_get_through_view_reads_its_state(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     rs_test_put(f->store, "m1", "old");
     rs_test_put(f->store, "m2", "old");
     rs_store_view *view = NULL;
@@ -324,18 +304,9 @@ static void multi_get_through_view_reads_its_state(void **state)
     rs_test_put(f->store, "m3", "new");
     assert_int_equal(rs_store_delete(f->store, B("m2"), 2, &err), RS_OK);
 
-    const uint8_t *keys[] = {B("m1"), B("m2"), B("m3")};
-    size_t lens[] = {2, 2, 2};
-    rs_store_value vals[3];
-    rs_code codes[3];
-    assert_int_equal(rs_store_multi_get(f->store, view, 3, keys, lens, vals, codes, &err), RS_OK);
-    assert_int_equal(codes[0], RS_OK);
-    assert_int_equal(codes[1], RS_OK);
-    assert_int_equal(codes[2], RS_E_NOTFOUND);
-    assert_memory_equal(vals[0].data, "old", 3);
-    assert_memory_equal(vals[1].data, "old", 3);
-    for (int i = 0; i < 3; i++)
-        rs_store_value_release(&vals[i]);
+    const char *keys[] = {"m1", "m2", "m3"}, *then[] = {"old", "old", NULL}, *now[] = {"new", NULL, "new"};
+    rs_test_expect_multi(f->store, view, 3, keys, then);
+    rs_test_expect_multi(f->store, NULL, 3, keys, now);
     rs_store_view_close(view);
 }
 
@@ -362,7 +333,7 @@ static int written_at_least_100(void *arg) { return atomic_load(&((struct writer
  * key-(S-base): its seq is the state it reads, even while writes pour in. */
 static void view_seq_matches_what_it_sees_under_writes(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     struct writer w = {.store = f->store};
     uint64_t base = rs_store_latest_seq(f->store);
     pthread_t t;
