@@ -215,7 +215,17 @@ static void open_as_user_without_permission_is_eacces(void **state)
     pid_t pid = rs_test_spawn(argv, &out, 65534);
     char line[512];
     char hint[512];
-    assert_true(rs_test_read_line(out, line, sizeof line, 30000) > 0);
+    if (rs_test_read_line(out, line, sizeof line, 30000) < 0) {
+        /* 127: the helper could not even start as nobody, e.g. the build
+         * is under a directory only root may enter */
+        int status = rs_test_wait(pid, 30000);
+        close(out);
+        if (status != 127)
+            fail_msg("the helper said nothing and exited %d", status);
+        print_message("      skipped: user nobody cannot run %s (a build under /root?)\n", helper);
+        free(helper);
+        skip();
+    }
     assert_true(rs_test_read_line(out, hint, sizeof hint, 30000) > 0);
     print_message("      helper as uid 65534: %s\n      %s\n", line, hint);
     assert_int_equal(rs_test_wait(pid, 30000), 1);
