@@ -151,6 +151,10 @@ static struct bench_result run_row(struct bench_target *t, const struct bench_sp
     struct bench_result r = {0};
     int n = s->threads < 1 ? 1 : s->threads > MAX_THREADS ? MAX_THREADS : s->threads;
     struct worker *ws = calloc((size_t)n, sizeof *ws);
+    if (ws == NULL) {
+        r.failed = 1;
+        return r;
+    }
     pthread_t tids[MAX_THREADS];
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, (unsigned)n + 1);

@@ -24,9 +24,12 @@ extern const char *const store_cf_names[STORE_CF__COUNT];
  * the WAL for everyone. */
 struct store_syncer {
     pthread_mutex_t  mu;
-    pthread_cond_t   done;          /* an fsync finished */
+    pthread_cond_t   turn[2];       /* waiters for fsync number g: turn[g % 2] */
+    uint64_t         gen;           /* number of the running (or last) fsync */
+    uint64_t         target;        /* the sequence it makes durable */
     uint64_t         synced;        /* every write up to here is durable */
     int              syncing;       /* a leader is in its fsync */
+    int              next_waiting;  /* a writer waits for the fsync after it */
     uint64_t         last_start_ns; /* when the last fsync began */
     uint32_t         gap_us;        /* minimum time between two fsyncs */
     int              running;       /* set up: the policy is not NONE */

@@ -10,39 +10,40 @@
  *
  * The sequence read before an fsync is a safe bound: RocksDB publishes a
  * sequence only after its batch is in the WAL file, so SyncWAL() afterwards
- * covers it.
+ * covers it. A waiter's sequence is read after its own write, so the next
+ * fsync to start after it waits covers it.
  */
 #include "common/clock.h"
 #include "common/log.h"
 #include "store/store_int.h"
 
-/* One fsync of the WAL; returns the sequence it made durable, or 0. */
-static uint64_t sync_once(rs_store *s, rs_err *failure)
-{
-    uint64_t target = rocksdb_get_latest_sequence_number(s->db);
-    char *errptr = NULL;
-    rocksdb_flush_wal(s->db, 1, &errptr);
-    if (errptr != NULL) {
-        store_err_from(failure, errptr, "sync WAL", s->path);
-        return 0;
-    }
-    return target;
-}
-
-/* Called with y->mu held, as the leader; returns with it held. */
+/* Called with y->mu held, as the leader; returns with it held. Waiters
+ * for this fsync sleep on turn[gen % 2], those that came too late for it
+ * on the other one; so a finished fsync wakes only the writers it covered,
+ * and one of the others to lead the next. */
 static void lead_one_sync(rs_store *s, struct store_syncer *y)
 {
     y->syncing = 1;
-    pthread_mutex_unlock(&y->mu);
-    /* an optional delay so that more writers join this fsync */
     if (y->gap_us > 0) {
+        /* an optional delay so that more writers join this fsync */
         uint64_t since_us = (rs_clock_mono_ns() - y->last_start_ns) / 1000u;
-        if (since_us < y->gap_us)
+        if (since_us < y->gap_us) {
+            pthread_mutex_unlock(&y->mu);
             rs_clock_sleep_us(y->gap_us - since_us);
+            pthread_mutex_lock(&y->mu);
+        }
     }
+    y->gen++;
+    y->next_waiting = 0;
+    y->target = rocksdb_get_latest_sequence_number(s->db);
     y->last_start_ns = rs_clock_mono_ns();
+    pthread_mutex_unlock(&y->mu);
+
+    char *errptr = NULL;
+    rocksdb_flush_wal(s->db, 1, &errptr);
     rs_err failure = RS_ERR_INIT;
-    uint64_t done = sync_once(s, &failure);
+    if (errptr != NULL)
+        store_err_from(&failure, errptr, "sync WAL", s->path);
 
     pthread_mutex_lock(&y->mu);
     y->syncing = 0;
@@ -51,10 +52,14 @@ static void lead_one_sync(rs_store *s, struct store_syncer *y)
         if (y->failure.code == RS_OK)
             y->failure = failure;
         RS_LOG_ERR("WAL fsync failed, no write is durable from now on: %s", failure.msg);
-    } else if (done > y->synced) {
-        y->synced = done;
+    } else if (y->target > y->synced) {
+        y->synced = y->target;
     }
-    pthread_cond_broadcast(&y->done);
+    pthread_cond_broadcast(&y->turn[y->gen % 2]);
+    if (failure.code != RS_OK)
+        pthread_cond_broadcast(&y->turn[(y->gen + 1) % 2]); /* everyone learns */
+    else if (y->next_waiting)
+        pthread_cond_signal(&y->turn[(y->gen + 1) % 2]); /* the next leader */
 }
 
 rs_code store_syncer_start(rs_store *s, rs_err *err)
@@ -62,7 +67,8 @@ rs_code store_syncer_start(rs_store *s, rs_err *err)
     (void)err;
     struct store_syncer *y = &s->syncer;
     pthread_mutex_init(&y->mu, NULL);
-    pthread_cond_init(&y->done, NULL);
+    pthread_cond_init(&y->turn[0], NULL);
+    pthread_cond_init(&y->turn[1], NULL);
     y->synced = rocksdb_get_latest_sequence_number(s->db);
     y->gap_us = s->cfg.sync == RS_STORE_SYNC_GROUP ? s->cfg.group_commit_us : 0;
     y->running = 1;
@@ -75,7 +81,8 @@ void store_syncer_stop(rs_store *s)
     if (!y->running)
         return;
     y->running = 0;
-    pthread_cond_destroy(&y->done);
+    pthread_cond_destroy(&y->turn[0]);
+    pthread_cond_destroy(&y->turn[1]);
     pthread_mutex_destroy(&y->mu);
 }
 
@@ -86,10 +93,14 @@ rs_code store_syncer_wait(rs_store *s, uint64_t seq, rs_err *err)
         return RS_OK; /* RS_STORE_SYNC_NONE: nothing to wait for */
     pthread_mutex_lock(&y->mu);
     while (seq > y->synced && y->failure.code == RS_OK) {
-        if (y->syncing)
-            pthread_cond_wait(&y->done, &y->mu);
-        else
+        if (!y->syncing) {
             lead_one_sync(s, y);
+        } else if (seq <= y->target) {
+            pthread_cond_wait(&y->turn[y->gen % 2], &y->mu);
+        } else {
+            y->next_waiting = 1;
+            pthread_cond_wait(&y->turn[(y->gen + 1) % 2], &y->mu);
+        }
     }
     rs_code rc = RS_OK;
     if (seq > y->synced) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "store/store.h"
 #include "testlib/testlib.h"
 #include "testlib/teststore.h"
@@ -40,11 +41,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static rs_store *open_with(struct fixture *f, rs_store_sync sync)
+static rs_store *open_with_gap(struct fixture *f, rs_store_sync sync, uint32_t gap_us)
 {
-    rs_store_config cfg = {.create_if_missing = 1, .sync = sync};
+    rs_store_config cfg = {.create_if_missing = 1, .sync = sync, .group_commit_us = gap_us};
     return rs_test_store_open(f->db, &cfg);
 }
+
+static rs_store *open_with(struct fixture *f, rs_store_sync sync) { return open_with_gap(f, sync, 0); }
 
 static uint64_t wal_syncs(rs_store *s)
 {
@@ -69,11 +72,12 @@ static void *write_range(void *arg)
 }
 
 /* Runs N_THREADS writers of PUTS_PER_THREAD puts each; returns the WAL
- * fsyncs they cost. Every key is then readable, and after a reopen too. */
-static uint64_t concurrent_puts(struct fixture *f, rs_store_sync sync)
+ * fsyncs they cost and in *elapsed_us how long they took. Every key is
+ * then readable, and after a reopen too. */
+static uint64_t concurrent_puts(struct fixture *f, rs_store_sync sync, uint32_t gap_us, uint64_t *elapsed_us)
 {
-    rs_store *s = open_with(f, sync);
-    uint64_t before = wal_syncs(s);
+    rs_store *s = open_with_gap(f, sync, gap_us);
+    uint64_t before = wal_syncs(s), t0 = rs_clock_mono_ns();
     pthread_t t[N_THREADS];
     struct writer w[N_THREADS];
     for (int i = 0; i < N_THREADS; i++) {
@@ -83,6 +87,8 @@ static uint64_t concurrent_puts(struct fixture *f, rs_store_sync sync)
     for (int i = 0; i < N_THREADS; i++)
         pthread_join(t[i], NULL);
     uint64_t syncs = wal_syncs(s) - before;
+    if (elapsed_us != NULL)
+        *elapsed_us = (rs_clock_mono_ns() - t0) / 1000u;
     rs_store_close(s);
     s = open_with(f, sync);
     rs_test_expect_numbered(s, NULL, 0, N_THREADS * PUTS_PER_THREAD);
@@ -94,14 +100,25 @@ static uint64_t concurrent_puts(struct fixture *f, rs_store_sync sync)
 
 static void group_commit_shares_fsyncs_among_writers(void **state)
 {
-    uint64_t syncs = concurrent_puts(*state, RS_STORE_SYNC_GROUP);
+    uint64_t syncs = concurrent_puts(*state, RS_STORE_SYNC_GROUP, 0, NULL);
     assert_true(syncs > 0);
     assert_true(syncs * 4 < N_THREADS * PUTS_PER_THREAD);
 }
 
+/* group_commit_us spaces the fsyncs: never two starts closer than it. */
+static void group_commit_gap_spaces_fsyncs(void **state)
+{
+    uint64_t elapsed_us = 0;
+    uint64_t syncs = concurrent_puts(*state, RS_STORE_SYNC_GROUP, 2000, &elapsed_us);
+    print_message("      %llu fsyncs in %llu us with a 2000 us gap\n", (unsigned long long)syncs,
+                  (unsigned long long)elapsed_us);
+    assert_true(syncs > 0);
+    assert_true((syncs - 1) * 2000 <= elapsed_us);
+}
+
 static void none_never_fsyncs(void **state)
 {
-    assert_int_equal(concurrent_puts(*state, RS_STORE_SYNC_NONE), 0);
+    assert_int_equal(concurrent_puts(*state, RS_STORE_SYNC_NONE, 0, NULL), 0);
 }
 
 static void always_fsyncs_every_write(void **state)
@@ -196,6 +213,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(group_commit_shares_fsyncs_among_writers),
+        T(group_commit_gap_spaces_fsyncs),
         T(none_never_fsyncs),
         T(always_fsyncs_every_write),
         T(sync_wait_makes_nowait_writes_durable),
