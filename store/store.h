@@ -258,7 +258,10 @@ char *rs_store_property(rs_store *store, const char *name);
 /* Flushes memtables to SST files and waits. */
 rs_code rs_store_flush(rs_store *store, rs_err *err);
 
-/* Compacts the whole key space and waits (tests, benchmarks, ops). */
+/* Compacts the whole key space and waits (tests, benchmarks, ops): every
+ * file is rewritten down to the last level, so it gets the bottom's
+ * compression, and deleted or overwritten data no open view needs is
+ * dropped. */
 rs_code rs_store_compact(rs_store *store, rs_err *err);
 
 #endif
