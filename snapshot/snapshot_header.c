@@ -277,12 +277,8 @@ rs_code seal_header_open(const struct seal_header *h, const rs_snapshot_key *key
         return rs_err_set(err, RS_E_AUTH, "archive sealed with key %s, you gave key %s", id, key->id_hex);
     }
     if (h->key_mode == SEAL_MODE_PUBLIC) {
-        if (key->kind == RS_SNAPSHOT_KEY_PUBLIC) {
-            rs_err_set(err, RS_E_AUTH, "key %s is a public key: it can seal archives but not open them",
-                       key->id_hex);
-            rs_err_hint(err, "unseal with the key pair file keygen --public wrote (not its .pub)");
-            return RS_E_AUTH;
-        }
+        if (key->kind == RS_SNAPSHOT_KEY_PUBLIC)
+            return key_refuse_public(key, err);
         if (crypto_box_seal_open(dk, h->sealed, sizeof h->sealed, key->pub, key->secret) != 0)
             return rs_err_set(err, RS_E_CORRUPT, "archive header: the sealed data key failed authentication");
         return RS_OK;

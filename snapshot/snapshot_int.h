@@ -36,6 +36,9 @@ void key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_
 /* A key struct with a locked secret buffer of secret_len (0: none). */
 rs_code key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key **out, rs_err *err);
 
+/* Refuses a lone public key where a secret is needed (RS_E_AUTH). */
+rs_code key_refuse_public(const rs_snapshot_key *k, rs_err *err);
+
 /* Lower-case hex of p into out (2 * len + 1 bytes). */
 void hex_encode(const uint8_t *p, size_t len, char *out);
 /* Decodes exactly len bytes from hex (2 * len digits). 0 on success. */

@@ -98,3 +98,10 @@ rs_code rs_snapshot_key_from_passphrase(const char *pass, size_t len, uint64_t o
 rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *k) { return k->kind; }
 const char *rs_snapshot_key_id(const rs_snapshot_key *k) { return k->id_hex; }
 int rs_snapshot_key_can_unseal(const rs_snapshot_key *k) { return k->kind != RS_SNAPSHOT_KEY_PUBLIC; }
+
+rs_code key_refuse_public(const rs_snapshot_key *k, rs_err *err)
+{
+    rs_err_set(err, RS_E_AUTH, "key %s is a public key: it can seal archives but not open them", k->id_hex);
+    rs_err_hint(err, "use the key pair file keygen --public wrote (not its .pub)");
+    return RS_E_AUTH;
+}

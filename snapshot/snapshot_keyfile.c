@@ -192,10 +192,11 @@ static rs_code write_new_file(const char *path, const char *text, unsigned mode,
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         int e = errno;
-        rs_err_sys(err, e == EEXIST ? RS_E_EXISTS : RS_E_IO, e, "key file '%s'", path);
-        if (e == EEXIST)
-            rs_err_hint(err, "rockstream never replaces a key file: choose another name");
-        return err != NULL ? err->code : RS_E_IO;
+        if (e != EEXIST)
+            return rs_err_sys(err, RS_E_IO, e, "key file '%s'", path);
+        rs_err_set(err, RS_E_EXISTS, "key file '%s' already exists", path);
+        rs_err_hint(err, "rockstream never replaces a key file: choose another name");
+        return RS_E_EXISTS;
     }
     size_t len = strlen(text), off = 0;
     rs_code rc = RS_OK;

@@ -325,7 +325,7 @@ rs_code rs_snapshot_manifest_decode(const uint8_t *p, size_t len, const rs_snaps
     if (len > MANIFEST_MAX_BYTES)
         return rs_err_set(err, RS_E_CORRUPT, "manifest is %zu bytes, above the limit of %u", len, MANIFEST_MAX_BYTES);
     if (!rs_snapshot_key_can_unseal(key))
-        return rs_err_set(err, RS_E_AUTH, "key %s is a public key: it cannot verify manifests", key->id_hex);
+        return key_refuse_public(key, err);
     json_error_t je;
     json_t *env = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &je);
     if (env == NULL)

@@ -183,12 +183,8 @@ rs_code rs_snapshot_unseal(const rs_snapshot_source *src, const char *to, const 
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
     if (opt == NULL || opt->key == NULL)
         return rs_err_set(err, RS_E_INVALID, "unseal: no key given");
-    if (!rs_snapshot_key_can_unseal(opt->key)) {
-        rs_err_set(err, RS_E_AUTH, "key %s is a public key: it can seal archives but not open them",
-                   rs_snapshot_key_id(opt->key));
-        rs_err_hint(err, "unseal with the key pair file keygen --public wrote (not its .pub)");
-        return RS_E_AUTH;
-    }
+    if (!rs_snapshot_key_can_unseal(opt->key))
+        return key_refuse_public(opt->key, err);
     struct unseal_run u = {.opt = opt};
     rs_code rc = check_target(to, err);
     if (rc == RS_OK)

@@ -38,7 +38,7 @@ rs_code rs_store_digest(rs_store *s, const rs_store_view *view, uint8_t out[RS_S
         return rs_err_set(err, RS_E_INTERNAL, "digest of '%s': libsodium failed to initialise", s->path);
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, RS_STORE_DIGEST_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)DIGEST_DOMAIN, sizeof DIGEST_DOMAIN);
+    crypto_generichash_update(&st, (const uint8_t *)DIGEST_DOMAIN, sizeof DIGEST_DOMAIN - 1);
     rs_store_digest_stats counts = {0};
     rs_store_iter *it = NULL;
     rs_code rc = rs_store_iter_open(s, view, NULL, &it, err);
