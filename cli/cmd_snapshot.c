@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 
 enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_KEY, OPT_PASSPHRASE, OPT_MANIFEST, OPT_LEVEL, OPT_THREADS, OPT_COMPRESS,
-       OPT_IN, OPT_TO, OPT_NO_MANIFEST };
+       OPT_IN, OPT_TO, OPT_NO_MANIFEST, OPT_MIN_SAVING };
 
 #define MANIFEST_SUFFIX ".manifest"
 #define MANIFEST_READ_MAX (64u * 1024 * 1024)
@@ -48,6 +48,11 @@ static rs_code snap_option(int opt, const char *arg, void *ctx, rs_err *err)
         if (cli_parse_int(arg, 1, 64, &l) != 0)
             return rs_err_set(err, RS_E_INVALID, "--threads '%s': expected 1 to 64", arg);
         a->opt.zstd_threads = (int)l;
+        return RS_OK;
+    case OPT_MIN_SAVING:
+        if (cli_parse_int(arg, 1, 90, &l) != 0)
+            return rs_err_set(err, RS_E_INVALID, "--min-saving '%s': expected a percentage from 1 to 90", arg);
+        a->opt.min_saving_pct = (int)l;
         return RS_OK;
     case OPT_COMPRESS:
         if (strcmp(arg, "auto") == 0)
@@ -171,6 +176,7 @@ static const struct option snapshot_longopts[] = {
     {"level", required_argument, NULL, OPT_LEVEL},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"min-saving", required_argument, NULL, OPT_MIN_SAVING},
     {0},
 };
 
@@ -210,6 +216,8 @@ const struct cli_cmd cli_cmd_snapshot = {
             "  --level N              zstd level for compressible files (3)\n"
             "  --threads N            zstd worker threads (2)\n"
             "  --compress MODE        auto (default: test each file), all or none\n"
+            "  --min-saving PCT       auto compresses a file when zstd saves at least\n"
+            "                         PCT percent of a sample of it (5)\n"
             CLI_KEY_OPTIONS_HELP,
     .example = "rockstream snapshot --db /var/lib/node/db --out /backups/db.rsa --key /etc/rockstream/backup.key",
     .uses_store = 1,

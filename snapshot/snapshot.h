@@ -163,6 +163,8 @@ typedef struct rs_snapshot_options {
     int         zstd_level;         /* default 3 */
     int         zstd_threads;       /* zstd workers, default 2; 1: none */
     rs_snapshot_compress compress;  /* default AUTO */
+    int         min_saving_pct;     /* AUTO compresses a file when zstd saves at
+                                       least this much of a sample, default 5 */
     size_t      chunk_bytes;        /* plaintext per sealed chunk, default 1 MiB */
     const char *source;             /* recorded as the source path (default: the store's) */
     uint64_t    version;            /* block height, once versioned state exists; 0 none */

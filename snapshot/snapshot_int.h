@@ -223,9 +223,9 @@ void extract_result_release(struct extract_result *res);
 /* Compressibility probe (snapshot_probe.c)                            */
 /* ------------------------------------------------------------------ */
 
-/* CHUNK_ZSTD when zstd saves enough on a sample of the file, else
- * CHUNK_RAW (its blocks are compressed already). */
-enum chunk_kind probe_compressibility(int fd, uint64_t size);
+/* CHUNK_ZSTD when zstd at level saves at least min_saving_pct percent on a
+ * sample of the file, else CHUNK_RAW (its blocks are compressed already). */
+enum chunk_kind probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct);
 
 /* ------------------------------------------------------------------ */
 /* Manifests (snapshot_manifest.c)                                     */

@@ -14,11 +14,7 @@
 
 #define SAMPLE_BYTES   (256u * 1024)
 #define SMALL_FILE     (64u * 1024)  /* always compressed: cheap either way */
-/* Pass a file through when zstd saves less than 1/16 (6%) on the sample:
- * below that the CPU buys almost nothing. */
-#define MIN_SAVING_SHIFT 4
-
-enum chunk_kind probe_compressibility(int fd, uint64_t size)
+enum chunk_kind probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct)
 {
     if (size <= SMALL_FILE)
         return CHUNK_ZSTD;
@@ -29,8 +25,8 @@ enum chunk_kind probe_compressibility(int fd, uint64_t size)
     enum chunk_kind kind = CHUNK_ZSTD; /* if the probe cannot run, compress */
     ssize_t got = sample != NULL && out != NULL ? pread(fd, sample, n, at) : -1;
     if (got > 0) {
-        size_t c = ZSTD_compress(out, cap, sample, (size_t)got, 1);
-        if (!ZSTD_isError(c) && c > (size_t)got - ((size_t)got >> MIN_SAVING_SHIFT))
+        size_t c = ZSTD_compress(out, cap, sample, (size_t)got, level);
+        if (!ZSTD_isError(c) && c * 100 > (size_t)got * (size_t)(100 - min_saving_pct))
             kind = CHUNK_RAW;
     }
     free(sample);

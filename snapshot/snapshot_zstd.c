@@ -88,7 +88,7 @@ static const struct wstage_ops zstd_ops = {
 /* A worker's job: zstd's default (4 windows, 8 MiB at level 3) multiplied
  * by its in-flight buffers made up most of the sealer's memory; 2 MiB jobs
  * keep both cores busy and the total small. */
-#define ZSTD_JOB_BYTES (2u * 1024 * 1024)
+#define ZSTD_JOB_BYTES (2048u * 1024)
 
 rs_code zstd_stage_create(int level, int threads, struct wstage *next, struct wstage **out, rs_err *err)
 {
