@@ -120,8 +120,9 @@ static void print_sealed(const struct snap_args *a, const char *mpath, const rs_
     printf("snapshot %s sealed into %s\n", in.id, a->out);
     printf("  sequence        %llu\n", (unsigned long long)in.seq);
     printf("  content digest  %s... (%llu pairs)\n", digest, (unsigned long long)in.n_pairs);
-    printf("  files           %llu, %.1f MB (%llu compressed, the rest already compressed by RocksDB)\n",
-           (unsigned long long)in.n_files, (double)in.file_bytes / 1e6, (unsigned long long)in.n_files_compressed);
+    printf("  files           %llu, %.1f MB: %llu through zstd, %llu passed as they are (already compressed)\n",
+           (unsigned long long)in.n_files, (double)in.file_bytes / 1e6, (unsigned long long)in.n_files_compressed,
+           (unsigned long long)(in.n_files - in.n_files_compressed));
     printf("  archive         %.1f MB, blake2b-256 %s...\n", (double)in.archive_bytes / 1e6, ahash);
     printf("  key             %s %s\n", cli_key_describe(key), in.key_id);
     printf("  manifest        %s\n", mpath);
