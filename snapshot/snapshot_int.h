@@ -138,6 +138,10 @@ rs_code encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, str
                              uint8_t dk[KEY_BYTES], struct seal_header *header_out, struct wstage **out,
                              rs_err *err);
 
+/* pipe: runs next (and what follows it) on a worker thread, through a
+ * bounded pool of buffers. */
+rs_code pipe_stage_create(struct wstage *next, struct wstage **out, rs_err *err);
+
 /* out: counts and hashes the archive bytes, hands them to the sink. */
 rs_code out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_err *err);
 void out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
@@ -237,13 +241,14 @@ struct manifest_head {
     uint8_t  database_id[16];
     const char *source;
     const char *host;
-    uint8_t  content_digest[RS_STORE_DIGEST_BYTES];
-    rs_store_digest_stats digest_stats;
     const struct seal_header *header;
 };
 
 rs_code manifest_create(const struct manifest_head *head, const uint8_t dk[KEY_BYTES], rs_snapshot_manifest **out,
                         rs_err *err);
+/* The content digest, known once the files are sealed. */
+void manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
+                         const rs_store_digest_stats *stats);
 rs_code manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t size,
                           const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], int compressed, rs_err *err);
 /* The manifest as it goes into the archive (no archive size and hash):

@@ -77,23 +77,21 @@ rs_code manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYT
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    char id[48], created[32], dbid[33], digest[2 * RS_STORE_DIGEST_BYTES + 1];
+    char id[48], created[32], dbid[33];
     make_id(now_ms, id, sizeof id);
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     hex_of(hd->database_id, sizeof hd->database_id, dbid);
-    hex_of(hd->content_digest, RS_STORE_DIGEST_BYTES, digest);
     json_t *body = json_pack(
         "{s:i, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:[], "
         "s:{s:i, s:i, s:i, s:s}, s:o}",
         "manifest_version", RS_SNAPSHOT_MANIFEST_VERSION, "snapshot_id", id, "created_at", created,
         "created_unix_ms", (json_int_t)now_ms, "sequence", (json_int_t)hd->seq, "version", (json_int_t)hd->version,
         "source", "database_id", dbid, "path", hd->source, "host", hd->host,
-        "content_digest", "algorithm", "rockstream-digest-v1", "value", digest, "pairs",
-        (json_int_t)hd->digest_stats.n_pairs, "key_bytes", (json_int_t)hd->digest_stats.key_bytes, "value_bytes",
-        (json_int_t)hd->digest_stats.value_bytes,
+        "content_digest", "algorithm", "rockstream-digest-v1", "value", "", "pairs", (json_int_t)0, "key_bytes",
+        (json_int_t)0, "value_bytes", (json_int_t)0,
         "sizes", "files", (json_int_t)0, "file_bytes", (json_int_t)0, "compressed_files", (json_int_t)0,
         "files",
         "formats", "sealed_stream", RS_SNAPSHOT_STREAM_VERSION, "manifest", RS_SNAPSHOT_MANIFEST_VERSION,
@@ -106,6 +104,18 @@ rs_code manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYT
     }
     *out = m;
     return RS_OK;
+}
+
+void manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
+                         const rs_store_digest_stats *stats)
+{
+    char hex[2 * RS_STORE_DIGEST_BYTES + 1];
+    hex_of(digest, RS_STORE_DIGEST_BYTES, hex);
+    json_t *cd = json_object_get(m->body, "content_digest");
+    json_object_set_new(cd, "value", json_string(hex));
+    json_integer_set(json_object_get(cd, "pairs"), (json_int_t)stats->n_pairs);
+    json_integer_set(json_object_get(cd, "key_bytes"), (json_int_t)stats->key_bytes);
+    json_integer_set(json_object_get(cd, "value_bytes"), (json_int_t)stats->value_bytes);
 }
 
 static void add_to(json_t *obj, const char *key, uint64_t n)

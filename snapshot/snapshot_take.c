@@ -2,13 +2,14 @@
  * Sealing: take a checkpoint of a live database (rs_snapshot_take), or seal
  * one that exists (rs_snapshot_seal_dir). Opens the checkpoint read-only
  * for its sequence, id and content digest, then streams its files through
- * tar -> zstd -> encrypt -> out, the manifest last, and completes the
+ * tar -> zstd -> pipe -> encrypt -> out, the manifest last, and completes the
  * manifest with the archive's size and hash.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,20 @@
 /* The digest pass reads every block once: a small cache is enough. */
 #define DIGEST_CACHE_BYTES (8u * 1024 * 1024)
 
+/* The digest reads the whole database once more, as long as sealing it:
+ * it runs on its own thread meanwhile and is joined before the manifest,
+ * the one thing that needs it, is written. */
+struct digest_job {
+    rs_store *store;
+    pthread_t thread;
+    int       started;
+    uint8_t   digest[RS_STORE_DIGEST_BYTES];
+    rs_store_digest_stats stats;
+    uint64_t  ns;
+    rs_code   rc;
+    rs_err    err;
+};
+
 struct seal_run {
     rs_snapshot_options opt;
     const char *dir;
@@ -41,6 +56,8 @@ struct seal_run {
     struct seal_header header;
     uint8_t     dk[KEY_BYTES];
     char        host[256];
+    struct digest_job digest;
+    rs_snapshot_timing timing;
 };
 
 static rs_code resolve_options(const rs_snapshot_options *in, rs_snapshot_options *o, rs_err *err)
@@ -69,19 +86,44 @@ static rs_code resolve_options(const rs_snapshot_options *in, rs_snapshot_option
 
 /* ---- the checkpoint's facts ----------------------------------------- */
 
-static rs_code read_facts(struct seal_run *r, rs_snapshot_timing *t, rs_err *err)
+static void *digest_worker(void *arg)
+{
+    struct digest_job *j = arg;
+    uint64_t t0 = rs_clock_mono_ns();
+    j->rc = rs_store_digest(j->store, NULL, j->digest, &j->stats, &j->err);
+    j->ns = rs_clock_mono_ns() - t0;
+    return NULL;
+}
+
+static rs_code digest_start(struct seal_run *r, struct digest_job *j, rs_err *err)
 {
     rs_store_config cfg = {.read_only = 1, .block_cache_bytes = DIGEST_CACHE_BYTES, .disable_statistics = 1};
-    rs_store *s = NULL;
-    rs_code rc = rs_store_open(r->dir, &cfg, &s, err);
+    rs_code rc = rs_store_open(r->dir, &cfg, &j->store, err);
     if (rc != RS_OK)
         return rc;
-    uint64_t t0 = rs_clock_mono_ns();
-    r->head.seq = rs_store_latest_seq(s);
-    rs_store_id(s, r->head.database_id);
-    rc = rs_store_digest(s, NULL, r->head.content_digest, &r->head.digest_stats, err);
-    t->digest_ns = rs_clock_mono_ns() - t0;
-    rs_store_close(s);
+    r->head.seq = rs_store_latest_seq(j->store);
+    rs_store_id(j->store, r->head.database_id);
+    j->err = (rs_err)RS_ERR_INIT;
+    if (pthread_create(&j->thread, NULL, digest_worker, j) != 0)
+        return rs_err_set(err, RS_E_INTERNAL, "could not start the digest thread");
+    pthread_setname_np(j->thread, "rs-digest");
+    j->started = 1;
+    return RS_OK;
+}
+
+/* Waits for the digest and closes the checkpoint's store. */
+static rs_code digest_finish(struct digest_job *j, rs_snapshot_timing *t, rs_err *err)
+{
+    rs_code rc = RS_OK;
+    if (j->started) {
+        pthread_join(j->thread, NULL);
+        j->started = 0;
+        if ((rc = j->rc) != RS_OK && err != NULL && err->code == RS_OK)
+            *err = j->err;
+        t->digest_ns = j->ns;
+    }
+    rs_store_close(j->store);
+    j->store = NULL;
     return rc;
 }
 
@@ -177,6 +219,9 @@ static rs_code stream_all(struct seal_run *r, struct tar_writer *tw, rs_snapshot
     rs_code rc = RS_OK;
     for (size_t i = 0; i < r->n_names && rc == RS_OK; i++)
         rc = add_file(r, tw, m, r->names[i], err);
+    rs_code drc = digest_finish(&r->digest, &r->timing, err);
+    if (rc == RS_OK && (rc = drc) == RS_OK)
+        manifest_set_digest(m, r->digest.digest, &r->digest.stats);
     char *inner = NULL;
     size_t inner_len = 0;
     if (rc == RS_OK)
@@ -192,14 +237,16 @@ static rs_code stream_all(struct seal_run *r, struct tar_writer *tw, rs_snapshot
 /* Builds out <- encrypt <- zstd, streams, finishes; on RS_OK *m is done. */
 static rs_code seal_stream(struct seal_run *r, const rs_snapshot_sink *sink, rs_snapshot_manifest **out, rs_err *err)
 {
-    struct wstage *o = NULL, *enc = NULL, *z = NULL;
+    struct wstage *o = NULL, *enc = NULL, *pipe = NULL, *z = NULL;
     struct tar_writer *tw = NULL;
     rs_snapshot_manifest *m = NULL;
     rs_code rc = out_stage_create(sink, &o, err);
     if (rc == RS_OK)
         rc = encrypt_stage_create(r->opt.key, r->opt.chunk_bytes, o, r->dk, &r->header, &enc, err);
     if (rc == RS_OK)
-        rc = zstd_stage_create(r->opt.zstd_level, r->opt.zstd_threads, enc, &z, err);
+        rc = pipe_stage_create(enc, &pipe, err);
+    if (rc == RS_OK)
+        rc = zstd_stage_create(r->opt.zstd_level, r->opt.zstd_threads, pipe, &z, err);
     if (rc == RS_OK)
         rc = tar_writer_open(z, &tw, err);
     r->head.header = &r->header;
@@ -219,7 +266,7 @@ static rs_code seal_stream(struct seal_run *r, const rs_snapshot_sink *sink, rs_
     }
     tar_writer_destroy(tw);
     rs_snapshot_manifest_destroy(m);
-    wstage_chain_destroy(z != NULL ? z : enc != NULL ? enc : o);
+    wstage_chain_destroy(z != NULL ? z : pipe != NULL ? pipe : enc != NULL ? enc : o);
     return rc;
 }
 
@@ -237,7 +284,6 @@ rs_code rs_snapshot_seal_dir(const char *dir, const rs_snapshot_options *opt, co
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
     struct seal_run r = {.dir = dir};
-    rs_snapshot_timing t = {0};
     rs_code rc = resolve_options(opt, &r.opt, err);
     if (rc != RS_OK)
         return rc;
@@ -246,19 +292,20 @@ rs_code rs_snapshot_seal_dir(const char *dir, const rs_snapshot_options *opt, co
     r.head.host = r.host;
     r.head.source = r.opt.source != NULL ? r.opt.source : dir;
     r.head.version = r.opt.version;
-    rc = read_facts(&r, &t, err);
+    uint64_t t0 = rs_clock_mono_ns();
+    rc = digest_start(&r, &r.digest, err);
     if (rc == RS_OK)
         rc = list_files(&r, err);
-    uint64_t t0 = rs_clock_mono_ns();
     if (rc == RS_OK)
         rc = seal_stream(&r, sink, manifest, err);
-    t.seal_ns = rs_clock_mono_ns() - t0;
+    digest_finish(&r.digest, &r.timing, NULL); /* after a failure: stop it, keep the first error */
+    r.timing.seal_ns = rs_clock_mono_ns() - t0;
     release_run(&r);
     if (rc != RS_OK)
         rs_err_prefix(err, "seal '%s'", dir);
     if (rc == RS_OK && timing != NULL) {
-        timing->digest_ns = t.digest_ns;
-        timing->seal_ns = t.seal_ns;
+        timing->digest_ns = r.timing.digest_ns;
+        timing->seal_ns = r.timing.seal_ns;
     }
     return rc;
 }

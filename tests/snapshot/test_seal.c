@@ -299,6 +299,52 @@ static void detached_manifest_verifies_and_records_the_archive(void **state)
     rs_store_close(s);
 }
 
+/* ---- a failing sink --------------------------------------------------- */
+
+struct failing_sink {
+    int calls, fail_at;
+};
+
+static rs_code fail_nth(void *arg, const uint8_t *p, size_t len, rs_err *err)
+{
+    (void)p;
+    (void)len;
+    struct failing_sink *fs = arg;
+    if (++fs->calls >= fs->fail_at)
+        return rs_err_set(err, RS_E_IO, "upload part %d: no space left", fs->calls);
+    return RS_OK;
+}
+
+static void sink_failure_stops_the_seal_with_its_error(void **state)
+{
+    struct fixture *f = *state;
+    rs_store *s = snap_make_db(f->db, 20000, 100);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_flush(s, &err), RS_OK);
+    /* the first call (the header), one in the middle, the last */
+    for (int at = 1; at <= 3; at++) {
+        struct failing_sink fs = {.fail_at = at == 3 ? 1000000 : at == 2 ? 2 : 1};
+        rs_snapshot_sink sink = {.write = fail_nth, .arg = &fs};
+        rs_snapshot_options o = {.key = f->key, .compress = RS_SNAPSHOT_COMPRESS_NONE, .chunk_bytes = 4096};
+        rs_snapshot_manifest *m = NULL;
+        rs_err_clear(&err);
+        rs_code rc = rs_snapshot_take(s, &o, &sink, &m, NULL, &err);
+        if (at == 3) {
+            fs.fail_at = fs.calls; /* now fail on the very last write */
+            fs.calls = 0;
+            rs_snapshot_manifest_destroy(m);
+            m = NULL;
+            rs_err_clear(&err);
+            rc = rs_snapshot_take(s, &o, &sink, &m, NULL, &err);
+        }
+        assert_int_equal(rc, RS_E_IO);
+        assert_non_null(strstr(err.msg, "no space left"));
+        assert_null(m);
+        assert_int_equal(snap_dir_entries(f->dir), 2); /* db, k.key: the checkpoint is gone */
+    }
+    rs_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(public_key_host_cannot_unseal, setup, teardown),
         cmocka_unit_test_setup_teardown(every_compression_choice_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(detached_manifest_verifies_and_records_the_archive, setup, teardown),
+        cmocka_unit_test_setup_teardown(sink_failure_stops_the_seal_with_its_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
