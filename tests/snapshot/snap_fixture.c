@@ -126,3 +126,28 @@ int snap_dir_entries(const char *dir)
     closedir(d);
     return n;
 }
+
+int snap_env_setup(void **state)
+{
+    struct snap_env *e = calloc(1, sizeof *e);
+    e->dir = rs_test_tmpdir("snapshot");
+    e->db = rs_test_path(e->dir, "db");
+    e->to = rs_test_path(e->dir, "restored");
+    e->key = snap_secret_key(e->dir, "k.key");
+    *state = e;
+    return 0;
+}
+
+int snap_env_teardown(void **state)
+{
+    struct snap_env *e = *state;
+    rs_snapshot_manifest_destroy(e->m);
+    membuf_free(&e->arch);
+    rs_store_close(e->store);
+    rs_snapshot_key_destroy(e->key);
+    free(e->db);
+    free(e->to);
+    rs_test_tmpdir_remove(e->dir);
+    free(e);
+    return 0;
+}

@@ -19,6 +19,21 @@ rs_snapshot_sink membuf_sink(struct membuf *b);
 rs_snapshot_source membuf_source(struct membuf *b);
 void membuf_free(struct membuf *b);
 
+/* What most snapshot tests start from: a temporary directory with a key
+ * (k.key) in it, the paths of a database and of a restore target, and
+ * optional parts a test fills (closed by snap_env_teardown). */
+struct snap_env {
+    char *dir, *db, *to;
+    rs_snapshot_key *key;
+    rs_store *store;
+    struct membuf arch;
+    rs_snapshot_manifest *m;
+};
+
+/* cmocka setup and teardown for a struct snap_env in *state. */
+int snap_env_setup(void **state);
+int snap_env_teardown(void **state);
+
 /* A fresh secret key (keygen into dir, then load). */
 rs_snapshot_key *snap_secret_key(const char *dir, const char *name);
 /* A passphrase key with the cheapest Argon2id parameters (tests only). */

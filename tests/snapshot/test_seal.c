@@ -14,35 +14,6 @@
 
 #define B(s) ((const uint8_t *)(s))
 
-struct fixture {
-    char *dir;
-    char *db;
-    char *to;
-    rs_snapshot_key *key;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("seal");
-    f->db = rs_test_path(f->dir, "db");
-    f->to = rs_test_path(f->dir, "restored");
-    f->key = snap_secret_key(f->dir, "k.key");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    rs_snapshot_key_destroy(f->key);
-    free(f->db);
-    free(f->to);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Opens the unsealed database and checks its digest and sequence against
  * the manifest, independently of unseal's own check. */
 static void check_restored(const char *to, const rs_snapshot_manifest *m)
@@ -88,7 +59,7 @@ static int wrote_some(void *arg) { return atomic_load(&((struct writer *)arg)->w
 
 static void round_trip_million_keys_while_writing(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 1000000, 20);
     struct writer w = {.store = s};
     pthread_t t;
@@ -118,7 +89,7 @@ static void round_trip_million_keys_while_writing(void **state)
 
 static void empty_database_round_trips(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 0, 0);
     struct membuf arch = {0};
     rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
@@ -135,7 +106,7 @@ static void empty_database_round_trips(void **state)
 
 static void values_of_16_mib_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 0, 0);
     size_t len = 16u << 20;
     uint8_t *val = malloc(len);
@@ -173,7 +144,7 @@ static void values_of_16_mib_round_trip(void **state)
 
 /* ---- key modes and compression choices ------------------------------ */
 
-static void round_trip_with(struct fixture *f, const rs_snapshot_key *seal, const rs_snapshot_key *open,
+static void round_trip_with(struct snap_env *f, const rs_snapshot_key *seal, const rs_snapshot_key *open,
                             rs_snapshot_compress compress)
 {
     rs_store *s = snap_make_db(f->db, 5000, 100);
@@ -197,7 +168,7 @@ static void passphrase_round_trips(void **state)
 
 static void public_key_seals_and_pair_unseals(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     char *pair_path = rs_test_path(f->dir, "pair.key"), *pub_path = rs_test_path(f->dir, "pair.key.pub");
     char id[17];
     rs_err err = RS_ERR_INIT;
@@ -217,7 +188,7 @@ static void public_key_seals_and_pair_unseals(void **state)
 
 static void public_key_host_cannot_unseal(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     char *pair_path = rs_test_path(f->dir, "pair.key"), *pub_path = rs_test_path(f->dir, "pair.key.pub");
     char id[17];
     rs_err err = RS_ERR_INIT;
@@ -249,7 +220,7 @@ static void public_key_host_cannot_unseal(void **state)
 
 static void every_compression_choice_round_trips(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     round_trip_with(f, f->key, f->key, RS_SNAPSHOT_COMPRESS_ALL);
     rs_test_tmpdir_remove(rs_test_path(f->dir, "restored"));
     char *db = rs_test_path(f->dir, "db");
@@ -261,7 +232,7 @@ static void every_compression_choice_round_trips(void **state)
 
 static void detached_manifest_verifies_and_records_the_archive(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 1000, 50);
     struct membuf arch = {0};
     rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
@@ -317,7 +288,7 @@ static rs_code fail_nth(void *arg, const uint8_t *p, size_t len, rs_err *err)
 
 static void sink_failure_stops_the_seal_with_its_error(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 20000, 100);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_flush(s, &err), RS_OK);
@@ -348,15 +319,15 @@ static void sink_failure_stops_the_seal_with_its_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(round_trip_million_keys_while_writing, setup, teardown),
-        cmocka_unit_test_setup_teardown(empty_database_round_trips, setup, teardown),
-        cmocka_unit_test_setup_teardown(values_of_16_mib_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(passphrase_round_trips, setup, teardown),
-        cmocka_unit_test_setup_teardown(public_key_seals_and_pair_unseals, setup, teardown),
-        cmocka_unit_test_setup_teardown(public_key_host_cannot_unseal, setup, teardown),
-        cmocka_unit_test_setup_teardown(every_compression_choice_round_trips, setup, teardown),
-        cmocka_unit_test_setup_teardown(detached_manifest_verifies_and_records_the_archive, setup, teardown),
-        cmocka_unit_test_setup_teardown(sink_failure_stops_the_seal_with_its_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(round_trip_million_keys_while_writing, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(empty_database_round_trips, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(values_of_16_mib_round_trip, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(passphrase_round_trips, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(public_key_seals_and_pair_unseals, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(public_key_host_cannot_unseal, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(every_compression_choice_round_trips, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(detached_manifest_verifies_and_records_the_archive, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(sink_failure_stops_the_seal_with_its_error, snap_env_setup, snap_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

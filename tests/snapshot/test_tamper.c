@@ -12,46 +12,19 @@
 
 #include "snap_fixture.h"
 
-struct fixture {
-    char *dir;
-    char *db;
-    char *to;
-    rs_snapshot_key *key;
-    rs_store *store;
-    struct membuf arch;
-    rs_snapshot_manifest *m;
-};
-
+/* The snapshot environment plus a small database and its archive: small,
+ * so that trying many damaged copies stays fast. */
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("tamper");
-    f->db = rs_test_path(f->dir, "db");
-    f->to = rs_test_path(f->dir, "restored");
-    f->key = snap_secret_key(f->dir, "k.key");
-    /* small, so that trying many damaged copies stays fast */
+    snap_env_setup(state);
+    struct snap_env *f = *state;
     f->store = snap_make_db(f->db, 300, 40);
     f->m = snap_seal(f->store, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &f->arch);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    rs_snapshot_manifest_destroy(f->m);
-    membuf_free(&f->arch);
-    rs_store_close(f->store);
-    rs_snapshot_key_destroy(f->key);
-    free(f->db);
-    free(f->to);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
     return 0;
 }
 
 /* Nothing at the target, and no temporary directory left beside it. */
-static void assert_nothing_in_place(struct fixture *f)
+static void assert_nothing_in_place(struct snap_env *f)
 {
     assert_int_equal(access(f->to, F_OK), -1);
     assert_int_equal(snap_dir_entries(f->dir), 2); /* db, k.key */
@@ -61,7 +34,7 @@ static size_t header_len(const struct membuf *b) { return (size_t)(b->p[10] | b-
 
 static void flipped_byte_anywhere_fails_and_puts_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     size_t hlen = header_len(&f->arch);
     size_t step = f->arch.len / 300 + 1;
     int tried = 0;
@@ -89,7 +62,7 @@ static void flipped_byte_anywhere_fails_and_puts_nothing(void **state)
 
 static void truncated_archive_says_so(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     size_t full = f->arch.len, hlen = header_len(&f->arch);
     size_t cuts[] = {5, hlen - 1, hlen, hlen + 3, hlen + 100, full / 2, full - 17, full - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -105,7 +78,7 @@ static void truncated_archive_says_so(void **state)
 
 static void bytes_after_the_final_chunk_are_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     uint8_t extra[1] = {0};
     rs_snapshot_sink sink = membuf_sink(&f->arch);
     sink.write(sink.arg, extra, 1, NULL);
@@ -117,7 +90,7 @@ static void bytes_after_the_final_chunk_are_refused(void **state)
 
 static void unknown_format_version_is_named(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     f->arch.p[8] = 2;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(snap_unseal(&f->arch, f->key, f->to, NULL, &err), RS_E_VERSION);
@@ -127,7 +100,7 @@ static void unknown_format_version_is_named(void **state)
 
 static void not_an_archive_is_named(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     memcpy(f->arch.p, "PK\x03\x04", 4);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(snap_unseal(&f->arch, f->key, f->to, NULL, &err), RS_E_CORRUPT);
@@ -136,7 +109,7 @@ static void not_an_archive_is_named(void **state)
 
 static void wrong_key_names_both_ids(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_snapshot_key *other = snap_secret_key(f->dir, "other.key");
     rs_err err = RS_ERR_INIT;
     assert_int_equal(snap_unseal(&f->arch, other, f->to, NULL, &err), RS_E_AUTH);
@@ -150,7 +123,7 @@ static void wrong_key_names_both_ids(void **state)
 
 static void wrong_passphrase_is_named(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     rs_snapshot_key *good = snap_passphrase_key("right"), *bad = snap_passphrase_key("wrong");
     struct membuf arch = {0};
     rs_snapshot_manifest *m = snap_seal(f->store, good, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
@@ -173,7 +146,7 @@ static void wrong_passphrase_is_named(void **state)
 
 static void edited_manifest_is_detected(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     uint8_t *text = NULL;
     size_t len = 0;
     rs_err err = RS_ERR_INIT;
@@ -191,7 +164,7 @@ static void edited_manifest_is_detected(void **state)
 
 static void manifest_of_another_snapshot_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     struct membuf other = {0};
     rs_snapshot_manifest *m2 = snap_seal(f->store, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &other);
     rs_err err = RS_ERR_INIT;
@@ -204,7 +177,7 @@ static void manifest_of_another_snapshot_is_refused(void **state)
 
 static void non_empty_target_is_refused_and_untouched(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     assert_int_equal(mkdir(f->to, 0755), 0);
     char *keep = rs_test_path(f->to, "precious");
     FILE *fp = fopen(keep, "w");
@@ -224,7 +197,7 @@ static void non_empty_target_is_refused_and_untouched(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, snap_env_teardown)
     const struct CMUnitTest tests[] = {
         T(flipped_byte_anywhere_fails_and_puts_nothing),
         T(truncated_archive_says_so),

@@ -16,32 +16,6 @@
 #include "snap_fixture.h"
 #include "snapshot/snapshot_int.h"
 
-struct fixture {
-    char *dir;
-    char *to;
-    rs_snapshot_key *key;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("tar");
-    f->to = rs_test_path(f->dir, "restored");
-    f->key = snap_secret_key(f->dir, "k.key");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    rs_snapshot_key_destroy(f->key);
-    free(f->to);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 /* ---- crafted archives ----------------------------------------------- */
 
 struct entry {
@@ -100,7 +74,7 @@ static void seal_bytes(const rs_snapshot_key *key, const struct membuf *plain, s
     wstage_chain_destroy(enc);
 }
 
-static void assert_refused(struct fixture *f, const struct entry *e, size_t n, const char *want)
+static void assert_refused(struct snap_env *f, const struct entry *e, size_t n, const char *want)
 {
     struct membuf tar = {0}, arch = {0};
     build_tar(&tar, e, n);
@@ -123,7 +97,7 @@ static void dotdot_entry_is_refused(void **state)
 
 static void absolute_entry_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     char *abs = rs_test_path(f->dir, "escaped");
     const struct entry e[] = {{abs, AE_IFREG, NULL}};
     assert_refused(f, e, 1, "has an absolute path: refused");
@@ -213,7 +187,7 @@ static rs_code collect(struct rstage *last, struct membuf *out, rs_err *err)
 
 static void mixed_runs_survive_the_stages(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     struct membuf arch = {0}, plain = {0}, back = {0};
     rs_snapshot_sink sink = membuf_sink(&arch), psink = membuf_sink(&plain);
     struct wstage *o = NULL, *enc = NULL, *z = NULL;
@@ -251,7 +225,7 @@ static void mixed_runs_survive_the_stages(void **state)
 
 static void probe_tells_compressed_from_text(void **state)
 {
-    struct fixture *f = *state;
+    struct snap_env *f = *state;
     char *path = rs_test_path(f->dir, "sample");
     size_t len = 1u << 20;
     uint8_t *buf = malloc(len);
@@ -275,7 +249,7 @@ static void probe_tells_compressed_from_text(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, snap_env_setup, snap_env_teardown)
     const struct CMUnitTest tests[] = {
         T(dotdot_entry_is_refused),
         T(absolute_entry_is_refused),
