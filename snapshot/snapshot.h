@@ -172,11 +172,13 @@ typedef struct rs_snapshot_options {
     void       *progress_arg;
 } rs_snapshot_options;
 
-/* Durations of a take, for logs and benchmarks. */
+/* Durations of a take, for logs and benchmarks. The digest runs on its
+ * own thread while the files are sealed. */
 typedef struct rs_snapshot_timing {
-    uint64_t checkpoint_ns;
-    uint64_t digest_ns;
-    uint64_t seal_ns;
+    uint64_t checkpoint_ns; /* the checkpoint (take only) */
+    uint64_t digest_ns;     /* the content digest, on its thread */
+    uint64_t stream_ns;     /* sealing the checkpoint's files */
+    uint64_t seal_ns;       /* the whole seal: files, digest, manifest */
 } rs_snapshot_timing;
 
 /* Takes a checkpoint of an open, live database into a temporary directory

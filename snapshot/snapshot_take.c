@@ -58,6 +58,7 @@ struct seal_run {
     char        host[256];
     struct digest_job digest;
     rs_snapshot_timing timing;
+    uint64_t    t0;        /* the seal began */
 };
 
 static rs_code resolve_options(const rs_snapshot_options *in, rs_snapshot_options *o, rs_err *err)
@@ -219,6 +220,7 @@ static rs_code stream_all(struct seal_run *r, struct tar_writer *tw, rs_snapshot
     rs_code rc = RS_OK;
     for (size_t i = 0; i < r->n_names && rc == RS_OK; i++)
         rc = add_file(r, tw, m, r->names[i], err);
+    r->timing.stream_ns = rs_clock_mono_ns() - r->t0;
     rs_code drc = digest_finish(&r->digest, &r->timing, err);
     if (rc == RS_OK && (rc = drc) == RS_OK)
         manifest_set_digest(m, r->digest.digest, &r->digest.stats);
@@ -292,19 +294,20 @@ rs_code rs_snapshot_seal_dir(const char *dir, const rs_snapshot_options *opt, co
     r.head.host = r.host;
     r.head.source = r.opt.source != NULL ? r.opt.source : dir;
     r.head.version = r.opt.version;
-    uint64_t t0 = rs_clock_mono_ns();
+    r.t0 = rs_clock_mono_ns();
     rc = digest_start(&r, &r.digest, err);
     if (rc == RS_OK)
         rc = list_files(&r, err);
     if (rc == RS_OK)
         rc = seal_stream(&r, sink, manifest, err);
     digest_finish(&r.digest, &r.timing, NULL); /* after a failure: stop it, keep the first error */
-    r.timing.seal_ns = rs_clock_mono_ns() - t0;
+    r.timing.seal_ns = rs_clock_mono_ns() - r.t0;
     release_run(&r);
     if (rc != RS_OK)
         rs_err_prefix(err, "seal '%s'", dir);
     if (rc == RS_OK && timing != NULL) {
         timing->digest_ns = r.timing.digest_ns;
+        timing->stream_ns = r.timing.stream_ns;
         timing->seal_ns = r.timing.seal_ns;
     }
     return rc;
