@@ -47,7 +47,7 @@ static rs_code count_bytes(void *arg, const uint8_t *p, size_t len, rs_err *err)
     return RS_OK;
 }
 
-static int seal_child(const char *dir, const char *key_path, int threads)
+static int seal_child(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress)
 {
     rs_err err = RS_ERR_INIT;
     rs_snapshot_key *key = NULL;
@@ -55,7 +55,7 @@ static int seal_child(const char *dir, const char *key_path, int threads)
         die("key", &err);
     uint64_t bytes = 0;
     rs_snapshot_sink sink = {.write = count_bytes, .arg = &bytes};
-    rs_snapshot_options o = {.key = key, .zstd_level = 3, .zstd_threads = threads};
+    rs_snapshot_options o = {.key = key, .zstd_level = 3, .zstd_threads = threads, .compress = compress};
     rs_snapshot_manifest *m = NULL;
     rs_snapshot_timing t = {0};
     if (rs_snapshot_seal_dir(dir, &o, &sink, &m, &t, &err) != RS_OK)
@@ -73,9 +73,10 @@ static int seal_child(const char *dir, const char *key_path, int threads)
 
 /* Runs the seal in a child of its own and reads that child's peak RSS
  * (wait4), not that of tar or zstd, which are children too. */
-static struct seal_result run_seal(const char *dir, const char *key_path, int threads)
+static struct seal_result run_seal(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress)
 {
-    char exe[64], nthreads[16];
+    char exe[64], nthreads[16], mode[8];
+    snprintf(mode, sizeof mode, "%d", (int)compress);
     snprintf(exe, sizeof exe, "/proc/%d/exe", (int)getpid());
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     int fds[2];
@@ -86,7 +87,7 @@ static struct seal_result run_seal(const char *dir, const char *key_path, int th
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(exe, exe, "--seal-child", dir, key_path, nthreads, (char *)NULL);
+        execl(exe, exe, "--seal-child", dir, key_path, nthreads, mode, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -215,9 +216,10 @@ static void run_case(const char *name, const char *root, const char *key, uint64
     /* twice each, alternating, best of two: the page cache is warm for all */
     uint64_t ref_bytes = 0;
     double ref = run_tar_zstd(cp, threads, &ref_bytes);
-    struct seal_result ours = run_seal(cp, key, threads);
+    struct seal_result ours = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO);
     double ref2 = run_tar_zstd(cp, threads, &ref_bytes);
-    struct seal_result ours2 = run_seal(cp, key, threads);
+    struct seal_result ours2 = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO);
+    struct seal_result raw = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_NONE);
     if (ref2 < ref)
         ref = ref2;
     if (ours2.secs < ours.secs)
@@ -234,16 +236,19 @@ static void run_case(const char *name, const char *root, const char *key, uint64
     printf("ratios             : speed %.2fx tar|zstd, size %+.2f%% vs tar|zstd\n", ref / ours.secs,
            100.0 * ((double)ours.archive_bytes / (double)ref_bytes - 1.0));
     printf("peak RSS of the sealing process: %.1f MiB\n", (double)ours.peak_rss_kib / 1024.0);
+    printf("for scale, --compress none: files %.2f s (%.1f MB/s, %.2fx tar|zstd), whole snapshot %.2f s, "
+           "output %+.2f%% vs tar|zstd\n", raw.secs, mb / raw.secs, ref / raw.secs, raw.total_secs,
+           100.0 * ((double)raw.archive_bytes / (double)ref_bytes - 1.0));
     rs_fs_remove_tree(cp, &err);
     rs_fs_remove_tree(db, &err);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "--seal-child") == 0) {
+    if (argc == 6 && strcmp(argv[1], "--seal-child") == 0) {
         if (getenv("RS_BENCH_DEBUG") != NULL)
             rs_log_set_level(RS_LOG_DEBUG); /* shows each file's compression decision */
-        return seal_child(argv[2], argv[3], atoi(argv[4]));
+        return seal_child(argv[2], argv[3], atoi(argv[4]), (rs_snapshot_compress)atoi(argv[5]));
     }
     uint64_t keys = 3000000;
     size_t value_size = 200;

@@ -26,7 +26,8 @@
 #define RS_SNAPSHOT_MANIFEST_VERSION 1
 
 #define RS_SNAPSHOT_KEY_ID_BYTES 8
-#define RS_SNAPSHOT_HASH_BYTES   32
+/* File and archive hashes: XXH3-128, canonical (as xxh128sum prints it). */
+#define RS_SNAPSHOT_HASH_BYTES   16
 
 /* ------------------------------------------------------------------ */
 /* Keys (snapshot_keyfile.c, snapshot_key.c)                           */
@@ -78,8 +79,9 @@ int rs_snapshot_key_can_unseal(const rs_snapshot_key *key);
 /* Where archive bytes go and come from                                */
 /* ------------------------------------------------------------------ */
 
-/* A sink takes the archive's bytes in order, from one thread at a time; a
- * failure it returns stops the seal. The bytes are borrowed for the call. */
+/* A sink takes the archive's bytes in order, from one thread at a time
+ * (the sealing thread, not necessarily the caller's); a failure it returns
+ * stops the seal. The bytes are borrowed for the call. */
 typedef struct rs_snapshot_sink {
     rs_code (*write)(void *arg, const uint8_t *p, size_t len, rs_err *err);
     void *arg;

@@ -1,6 +1,6 @@
 /*
  * Read stage: in, the first one. Pulls archive bytes from the caller's
- * source, counting and hashing them (BLAKE2b-256) so the archive can be
+ * source, counting and hashing them (XXH3-128) so the archive can be
  * checked against a detached manifest. Also destroys read chains.
  */
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 struct in_stage {
     struct rstage base;
     rs_snapshot_source src;
-    crypto_generichash_state hash;
+    struct content_hash hash;
     uint64_t bytes;
     rs_snapshot_progress_fn progress;
     void *progress_arg;
@@ -25,14 +25,18 @@ static rs_code in_read(struct rstage *st, uint8_t *buf, size_t cap, size_t *got,
         return rc;
     if (*got > cap)
         return rs_err_set(err, RS_E_INTERNAL, "archive source returned %zu bytes for a %zu-byte buffer", *got, cap);
-    crypto_generichash_update(&in->hash, buf, *got);
+    content_hash_update(&in->hash, buf, *got);
     in->bytes += *got;
     if (in->progress != NULL && *got > 0)
         in->progress(in->progress_arg, in->bytes, 0);
     return RS_OK;
 }
 
-static void in_destroy(struct rstage *st) { free(st); }
+static void in_destroy(struct rstage *st)
+{
+    content_hash_release(&((struct in_stage *)st)->hash);
+    free(st);
+}
 
 static const struct rstage_ops in_ops = {
     .name = "in",
@@ -50,7 +54,10 @@ rs_code in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn p
     in->src = *src;
     in->progress = progress;
     in->progress_arg = progress_arg;
-    crypto_generichash_init(&in->hash, NULL, 0, RS_SNAPSHOT_HASH_BYTES);
+    if (content_hash_init(&in->hash, err) != RS_OK) {
+        free(in);
+        return RS_E_NOMEM;
+    }
     *out = &in->base;
     return RS_OK;
 }
@@ -60,7 +67,7 @@ void in_stage_result(struct rstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHO
 {
     struct in_stage *in = (struct in_stage *)st;
     *bytes = in->bytes;
-    crypto_generichash_final(&in->hash, hash, RS_SNAPSHOT_HASH_BYTES);
+    content_hash_final(&in->hash, hash);
 }
 
 void rstage_chain_destroy(struct rstage *last)

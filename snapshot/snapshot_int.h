@@ -39,6 +39,17 @@ rs_code key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key 
 /* Refuses a lone public key where a secret is needed (RS_E_AUTH). */
 rs_code key_refuse_public(const rs_snapshot_key *k, rs_err *err);
 
+/* The content hash of files and archives (snapshot_hash.c). */
+struct content_hash {
+    void *st;
+};
+rs_code content_hash_init(struct content_hash *h, rs_err *err);
+void content_hash_update(struct content_hash *h, const void *p, size_t len);
+/* Writes the hash and releases the state. */
+void content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES]);
+/* Releases the state without a result (error paths). NULL state allowed. */
+void content_hash_release(struct content_hash *h);
+
 /* Lower-case hex of p into out (2 * len + 1 bytes). */
 void hex_encode(const uint8_t *p, size_t len, char *out);
 /* Decodes exactly len bytes from hex (2 * len digits). 0 on success. */

@@ -129,7 +129,7 @@ rs_code manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t si
 {
     char hex[2 * RS_SNAPSHOT_HASH_BYTES + 1];
     hex_of(hash, RS_SNAPSHOT_HASH_BYTES, hex);
-    json_t *f = json_pack("{s:s, s:I, s:s, s:s}", "path", name, "size", (json_int_t)size, "blake2b_256", hex,
+    json_t *f = json_pack("{s:s, s:I, s:s, s:s}", "path", name, "size", (json_int_t)size, "xxh3_128", hex,
                           "compression", compressed ? "zstd" : "none");
     if (f == NULL || json_array_append_new(json_object_get(m->body, "files"), f) != 0)
         return rs_err_set(err, RS_E_NOMEM, "manifest: out of memory");
@@ -196,7 +196,7 @@ static rs_code fill_info(rs_snapshot_manifest *m, rs_err *err)
     if (ar != NULL) {
         json_int_t asize = 0;
         if (json_unpack_ex(ar, &je, 0, "{s:I}", "size", &asize) != 0 || asize <= 0 ||
-            hex_field(ar, "blake2b_256", in->archive_hash, sizeof in->archive_hash) != 0)
+            hex_field(ar, "xxh3_128", in->archive_hash, sizeof in->archive_hash) != 0)
             return rs_err_set(err, RS_E_CORRUPT, "manifest: malformed archive fields");
         in->archive_bytes = (uint64_t)asize;
     }
@@ -207,7 +207,7 @@ void manifest_set_archive(rs_snapshot_manifest *m, uint64_t bytes, const uint8_t
 {
     char hex[2 * RS_SNAPSHOT_HASH_BYTES + 1];
     hex_of(hash, RS_SNAPSHOT_HASH_BYTES, hex);
-    json_object_set_new(m->body, "archive", json_pack("{s:I, s:s}", "size", (json_int_t)bytes, "blake2b_256", hex));
+    json_object_set_new(m->body, "archive", json_pack("{s:I, s:s}", "size", (json_int_t)bytes, "xxh3_128", hex));
     fill_info(m, NULL); /* cannot fail on a body built here */
 }
 
@@ -244,9 +244,11 @@ rs_code manifest_parse_inner(const uint8_t *p, size_t len, const uint8_t dk[KEY_
 
 /* ---- the detached form ---------------------------------------------- */
 
-static void body_mac(const uint8_t mk[KEY_BYTES], const char *body, size_t len, uint8_t mac[RS_SNAPSHOT_HASH_BYTES])
+#define MAC_BYTES 32
+
+static void body_mac(const uint8_t mk[KEY_BYTES], const char *body, size_t len, uint8_t mac[MAC_BYTES])
 {
-    crypto_generichash(mac, RS_SNAPSHOT_HASH_BYTES, (const uint8_t *)body, len, mk, KEY_BYTES);
+    crypto_generichash(mac, MAC_BYTES, (const uint8_t *)body, len, mk, KEY_BYTES);
 }
 
 rs_code rs_snapshot_manifest_encode(const rs_snapshot_manifest *m, uint8_t **out, size_t *out_len, rs_err *err)
@@ -254,8 +256,8 @@ rs_code rs_snapshot_manifest_encode(const rs_snapshot_manifest *m, uint8_t **out
     char *body = json_dumps(m->body, JSON_COMPACT);
     if (body == NULL)
         return rs_err_set(err, RS_E_NOMEM, "manifest: out of memory");
-    uint8_t mac[RS_SNAPSHOT_HASH_BYTES];
-    char mac_hex[2 * RS_SNAPSHOT_HASH_BYTES + 1];
+    uint8_t mac[MAC_BYTES];
+    char mac_hex[2 * MAC_BYTES + 1];
     body_mac(m->mac_key, body, strlen(body), mac);
     hex_of(mac, sizeof mac, mac_hex);
     json_t *env = json_pack("{s:i, s:s, s:s, s:s}", "rockstream_manifest", ENVELOPE_VERSION, "mac_algorithm",
@@ -304,7 +306,7 @@ static rs_code verify_detached(json_t *env, const rs_snapshot_key *key, rs_snaps
     json_t *body = NULL;
     if (rc == RS_OK)
         rc = parse_body(body_text, strlen(body_text), &body, err);
-    uint8_t dk[KEY_BYTES], mac[RS_SNAPSHOT_HASH_BYTES], want[RS_SNAPSHOT_HASH_BYTES];
+    uint8_t dk[KEY_BYTES], mac[MAC_BYTES], want[MAC_BYTES];
     if (rc == RS_OK)
         rc = body_data_key(body, key, dk, err);
     rs_snapshot_manifest *m = rc == RS_OK ? manifest_new(body, dk) : NULL;
@@ -365,7 +367,7 @@ rs_code manifest_check_files(const rs_snapshot_manifest *m, const struct extract
         struct extracted_file key = {0}, *got;
         const char *path = json_string_value(json_object_get(f, "path"));
         uint8_t want[RS_SNAPSHOT_HASH_BYTES];
-        if (path == NULL || strlen(path) >= sizeof key.name || hex_field(f, "blake2b_256", want, sizeof want) != 0)
+        if (path == NULL || strlen(path) >= sizeof key.name || hex_field(f, "xxh3_128", want, sizeof want) != 0)
             return rs_err_set(err, RS_E_CORRUPT, "manifest: file entry %zu is malformed", i);
         strcpy(key.name, path);
         got = bsearch(&key, res->files, res->n_files, sizeof *res->files, by_name);

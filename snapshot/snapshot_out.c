@@ -1,5 +1,5 @@
 /*
- * Write stage: out, the last one. Counts and hashes (BLAKE2b-256) the
+ * Write stage: out, the last one. Counts and hashes (XXH3-128) the
  * archive bytes for the manifest and hands them to the caller's sink.
  * Also destroys write chains.
  */
@@ -10,7 +10,7 @@
 struct out_stage {
     struct wstage base;
     rs_snapshot_sink sink;
-    crypto_generichash_state hash;
+    struct content_hash hash;
     uint64_t bytes;
 };
 
@@ -18,7 +18,7 @@ static rs_code out_write(struct wstage *st, const uint8_t *p, size_t len, enum c
 {
     (void)kind;
     struct out_stage *o = (struct out_stage *)st;
-    crypto_generichash_update(&o->hash, p, len);
+    content_hash_update(&o->hash, p, len);
     o->bytes += len;
     return o->sink.write(o->sink.arg, p, len, err);
 }
@@ -30,7 +30,11 @@ static rs_code out_finish(struct wstage *st, rs_err *err)
     return RS_OK;
 }
 
-static void out_destroy(struct wstage *st) { free(st); }
+static void out_destroy(struct wstage *st)
+{
+    content_hash_release(&((struct out_stage *)st)->hash);
+    free(st);
+}
 
 static const struct wstage_ops out_ops = {
     .name = "out",
@@ -46,7 +50,10 @@ rs_code out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_e
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
     o->base.ops = &out_ops;
     o->sink = *sink;
-    crypto_generichash_init(&o->hash, NULL, 0, RS_SNAPSHOT_HASH_BYTES);
+    if (content_hash_init(&o->hash, err) != RS_OK) {
+        free(o);
+        return RS_E_NOMEM;
+    }
     *out = &o->base;
     return RS_OK;
 }
@@ -56,7 +63,7 @@ void out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSH
 {
     struct out_stage *o = (struct out_stage *)st;
     *bytes = o->bytes;
-    crypto_generichash_final(&o->hash, hash, RS_SNAPSHOT_HASH_BYTES);
+    content_hash_final(&o->hash, hash);
 }
 
 void wstage_chain_destroy(struct wstage *first)

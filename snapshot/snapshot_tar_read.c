@@ -139,21 +139,23 @@ static rs_code write_all(int fd, const char *name, const uint8_t *p, size_t len,
 
 static rs_code copy_data(struct reader *r, int fd, struct extracted_file *f, rs_err *err)
 {
-    crypto_generichash_state hs;
-    crypto_generichash_init(&hs, NULL, 0, RS_SNAPSHOT_HASH_BYTES);
-    rs_code rc = RS_OK;
-    for (;;) {
+    struct content_hash hs;
+    rs_code rc = content_hash_init(&hs, err);
+    while (rc == RS_OK) {
         la_ssize_t n = archive_read_data(r->a, r->data, READ_BYTES);
         if (n < 0)
-            return fail(r, err, "data");
-        if (n == 0)
+            rc = fail(r, err, "data");
+        if (n <= 0)
             break;
-        crypto_generichash_update(&hs, r->data, (size_t)n);
-        if ((rc = write_all(fd, f->name, r->data, (size_t)n, err)) != RS_OK)
-            return rc;
+        content_hash_update(&hs, r->data, (size_t)n);
+        rc = write_all(fd, f->name, r->data, (size_t)n, err);
         f->size += (uint64_t)n;
     }
-    crypto_generichash_final(&hs, f->hash, RS_SNAPSHOT_HASH_BYTES);
+    if (rc != RS_OK) {
+        content_hash_release(&hs);
+        return rc;
+    }
+    content_hash_final(&hs, f->hash);
     if (fsync(fd) != 0)
         return rs_err_sys(err, RS_E_IO, errno, "writing '%s'", f->name);
     return RS_OK;

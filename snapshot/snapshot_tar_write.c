@@ -108,33 +108,39 @@ static rs_code end_entry(struct tar_writer *tw, const char *name, rs_err *err)
 rs_code tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint64_t size, enum chunk_kind kind,
                           uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err)
 {
-    crypto_generichash_state hs;
-    crypto_generichash_init(&hs, NULL, 0, RS_SNAPSHOT_HASH_BYTES);
-    rs_code rc = begin_entry(tw, name, size, kind, err);
+    struct content_hash hs;
+    rs_code rc = content_hash_init(&hs, err);
+    if (rc != RS_OK)
+        return rc;
+    rc = begin_entry(tw, name, size, kind, err);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     uint64_t done = 0;
     while (rc == RS_OK) {
         ssize_t n = read(fd, tw->buf, READ_BYTES);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return rs_err_sys(err, RS_E_IO, errno, "reading '%s'", name);
+        if (n < 0) {
+            rc = rs_err_sys(err, RS_E_IO, errno, "reading '%s'", name);
+            break;
+        }
         if (n == 0)
             break;
         /* a checkpoint's files never change: a size change means someone
          * is writing into the checkpoint */
-        if (done + (uint64_t)n > size)
-            return rs_err_set(err, RS_E_IO, "'%s' grew while being sealed", name);
-        crypto_generichash_update(&hs, tw->buf, (size_t)n);
+        if (done + (uint64_t)n > size) {
+            rc = rs_err_set(err, RS_E_IO, "'%s' grew while being sealed", name);
+            break;
+        }
+        content_hash_update(&hs, tw->buf, (size_t)n);
         rc = write_data(tw, name, tw->buf, (size_t)n, err);
         done += (uint64_t)n;
     }
     if (rc == RS_OK && done != size)
-        return rs_err_set(err, RS_E_IO, "'%s' shrank from %llu to %llu bytes while being sealed", name,
-                          (unsigned long long)size, (unsigned long long)done);
+        rc = rs_err_set(err, RS_E_IO, "'%s' shrank from %llu to %llu bytes while being sealed", name,
+                        (unsigned long long)size, (unsigned long long)done);
     if (rc == RS_OK)
         rc = end_entry(tw, name, err);
-    crypto_generichash_final(&hs, hash, RS_SNAPSHOT_HASH_BYTES);
+    content_hash_final(&hs, hash);
     return rc;
 }
 
