@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "snapshot/snapshot.h"
 #include "store/store.h"
 
 struct cli_cmd {
@@ -26,6 +27,7 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put, cli_cmd_del,
     cli_cmd_scan;
+extern const struct cli_cmd cli_cmd_snapshot, cli_cmd_unseal, cli_cmd_keygen;
 
 /* ---- options shared by commands (cli_opts.c) ----------------------- */
 
@@ -134,6 +136,28 @@ void cli_progress_begin(struct cli_progress *p, const char *what, const char *un
 /* Redraws the line at most 4 times a second. */
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t bytes);
 void cli_progress_end(struct cli_progress *p);
+
+/* ---- keys for sealing and unsealing (cli_key.c) --------------------- */
+
+#define CLI_PASSPHRASE_ENV "ROCKSTREAM_PASSPHRASE"
+
+struct cli_key_args {
+    const char *key_file;  /* --key FILE */
+    int         passphrase; /* --passphrase */
+};
+
+#define CLI_KEY_OPTIONS_HELP                                                    \
+    "  --key FILE             the key file (rockstream keygen); a public key\n" \
+    "                         file (.pub) can seal but not unseal\n"            \
+    "  --passphrase           use a passphrase instead, from\n"                 \
+    "                         $" CLI_PASSPHRASE_ENV " or asked on the terminal\n"
+
+/* Loads the key the arguments name; a passphrase comes from the
+ * environment or the terminal (asked twice when confirm is set). Refuses
+ * "no key" with a hint: archives are always encrypted. */
+rs_code cli_key_load(const struct cli_key_args *a, int confirm, rs_snapshot_key **out, rs_err *err);
+/* "secret key", "passphrase", ... for messages. */
+const char *cli_key_describe(const rs_snapshot_key *key);
 
 /* ---- bytes as arguments and output (cli_bytes.c) -------------------- */
 

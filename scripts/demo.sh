@@ -25,5 +25,11 @@ step "read it back"
 "$rs" get --db "$demo/db" greeting
 "$rs" scan --db "$demo/db" --limit 3 --hex --keys-only
 
+step "snapshot: seal a consistent checkpoint into an encrypted archive, then unseal it"
+"$rs" keygen --out "$demo/backup.key"
+"$rs" snapshot --db "$demo/db" --out "$demo/db.rsa" --key "$demo/backup.key"
+"$rs" unseal --in "$demo/db.rsa" --to "$demo/db.restored" --key "$demo/backup.key"
+"$rs" get --db "$demo/db.restored" greeting
+
 echo
 echo "demo done; the database is in $demo/db (rockstream help for more)"

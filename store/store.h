@@ -226,6 +226,24 @@ uint64_t rs_store_latest_seq(rs_store *store);
  * number, read back by opening it. Errors: RS_E_EXISTS, RS_E_IO. */
 rs_code rs_store_checkpoint(rs_store *store, const char *dir, uint64_t *seq_out, rs_err *err);
 
+/* The content digest (docs/format.md, "Content digest"): BLAKE2b-256 over
+ * the domain string, then every (key, value) of the user's key space in key
+ * order, each field prefixed by its length as 8 little-endian bytes, then
+ * the pair count. Reads at view (NULL: one implicit consistent view taken
+ * now); rockstream's own records are not included. Equal data gives equal
+ * digests whatever the files, compaction or the machine. stats may be NULL.
+ * Errors: those of a scan. Safe while other threads write. */
+#define RS_STORE_DIGEST_BYTES 32
+
+typedef struct rs_store_digest_stats {
+    uint64_t n_pairs;
+    uint64_t key_bytes;
+    uint64_t value_bytes;
+} rs_store_digest_stats;
+
+rs_code rs_store_digest(rs_store *store, const rs_store_view *view, uint8_t out[RS_STORE_DIGEST_BYTES],
+                        rs_store_digest_stats *stats, rs_err *err);
+
 typedef struct rs_store_stats {
     uint64_t latest_seq;
     uint64_t estimated_keys;          /* RocksDB's estimate */
