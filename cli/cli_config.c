@@ -72,7 +72,7 @@ static int parse_bool(const char *s, int *out)
 
 static int fail(struct load_ctx *c, const char *key, const char *fmt, const char *arg)
 {
-    char what[160];
+    char what[sizeof c->err->msg + 64];
     snprintf(what, sizeof what, fmt, arg);
     rs_err_set(c->err, RS_E_INVALID, "key '%s': %s", key, what);
     return 0; /* inih reports this line's number */

@@ -161,21 +161,41 @@ void reply_rs_err(struct cmd_ctx *x, const rs_err *err)
     reply_errorf(x, "%s %s", prefix, err->msg[0] != '\0' ? err->msg : rs_code_name(err->code));
 }
 
-rs_code server_write_batch(struct cmd_ctx *x)
+void server_write_defer(struct cmd_ctx *x)
 {
     struct server *srv = x->srv;
+    if (srv->deferred_client != x->c) {
+        server_flush_writes(srv); /* another client's: cannot happen, see run_requests */
+        srv->deferred_client = x->c;
+        srv->deferred_off = x->reply_off;
+    }
+}
+
+void server_flush_writes(struct server *srv)
+{
+    struct client *c = srv->deferred_client;
+    if (c == NULL)
+        return;
+    srv->deferred_client = NULL;
     rs_err err = RS_ERR_INIT;
     uint64_t seq = 0;
     rs_code rc = rs_store_write_nowait(srv->store, srv->batch, &seq, &err);
     rs_store_batch_clear(srv->batch);
     if (rc != RS_OK) {
-        RS_LOG_ERR("serve: write failed: %s", err.msg);
-        reply_rs_err(x, &err);
-        return rc;
+        RS_LOG_ERR("serve: write failed, closing client id=%llu addr=%s: %s", (unsigned long long)c->id, c->addr,
+                   err.msg);
+        client_close(srv, c, "write failed");
+        return;
     }
     if (seq > srv->last_write_seq)
         srv->last_write_seq = seq;
-    return RS_OK;
+    client_hold(srv, c, srv->deferred_off, seq);
+}
+
+rs_store *server_reader(struct cmd_ctx *x)
+{
+    server_flush_writes(x->srv);
+    return x->srv->store;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -209,10 +229,10 @@ void server_dispatch(struct server *srv, struct client *c, const uint8_t *base, 
     } else if ((cmd->flags & CMD_WRITE) && srv->read_only) {
         reply_errorf(&x, "READONLY You can't write against a read only server");
     } else {
-        size_t before = c->out.len;
+        x.reply_off = c->out.len;
         cmd->proc(&x);
         if (cmd->flags & CMD_DATA)
-            client_hold(srv, c, before, srv->last_write_seq);
+            client_hold(srv, c, x.reply_off, srv->last_write_seq);
     }
     if (c->out.oom)
         client_close(srv, c, "out of memory for replies");

@@ -163,7 +163,7 @@ static int64_t scan_keys(struct cmd_ctx *x, const struct scan_req *q, const stru
     rs_err err = RS_ERR_INIT;
     rs_store_iter *it = NULL;
     int64_t next = 0;
-    if (rs_store_iter_open(x->srv->store, NULL, &r, &it, &err) == RS_OK) {
+    if (rs_store_iter_open(server_reader(x), NULL, &r, &it, &err) == RS_OK) {
         const uint8_t *k, *v;
         size_t klen, vlen;
         for (int64_t seen = 0; rs_store_iter_next(it, &k, &klen, &v, &vlen); seen++) {
@@ -222,7 +222,7 @@ static void scan_cmd(struct cmd_ctx *x)
  * exact after a compaction and drifts with overwrites and deletes. */
 static void dbsize_cmd(struct cmd_ctx *x)
 {
-    char *v = rs_store_property(x->srv->store, "rocksdb.estimate-num-keys");
+    char *v = rs_store_property(server_reader(x), "rocksdb.estimate-num-keys");
     resp_add_int(reply_buf(x), v != NULL ? strtoll(v, NULL, 10) : 0);
     free(v);
 }

@@ -22,7 +22,7 @@
 static int read_key(struct cmd_ctx *x, size_t i, rs_store_value *v)
 {
     rs_err err = RS_ERR_INIT;
-    rs_code rc = rs_store_get(x->srv->store, NULL, arg_ptr(x, i), arg_len(x, i), v, &err);
+    rs_code rc = rs_store_get(server_reader(x), NULL, arg_ptr(x, i), arg_len(x, i), v, &err);
     if (rc == RS_OK) {
         x->srv->stats.keyspace_hits++;
         return 1;
@@ -98,8 +98,8 @@ static void set_cmd(struct cmd_ctx *x)
         }
     }
     rs_store_batch_put(x->srv->batch, arg_ptr(x, 1), arg_len(x, 1), arg_ptr(x, 2), arg_len(x, 2));
-    if (server_write_batch(x) == RS_OK)
-        reply_ok(x);
+    server_write_defer(x);
+    reply_ok(x);
 }
 
 static void mset_cmd(struct cmd_ctx *x)
@@ -110,8 +110,8 @@ static void mset_cmd(struct cmd_ctx *x)
     }
     for (size_t i = 1; i < x->argc; i += 2)
         rs_store_batch_put(x->srv->batch, arg_ptr(x, i), arg_len(x, i), arg_ptr(x, i + 1), arg_len(x, i + 1));
-    if (server_write_batch(x) == RS_OK)
-        reply_ok(x);
+    server_write_defer(x);
+    reply_ok(x);
 }
 
 /* ---- many keys at once ------------------------------------------------ */
@@ -152,7 +152,7 @@ static int multi_get(struct cmd_ctx *x, struct multi *m)
         m->lens[i] = arg_len(x, i + 1);
     }
     rs_err err = RS_ERR_INIT;
-    if (rs_store_multi_get(x->srv->store, NULL, m->n, m->keys, m->lens, m->vals, m->codes, &err) != RS_OK ||
+    if (rs_store_multi_get(server_reader(x), NULL, m->n, m->keys, m->lens, m->vals, m->codes, &err) != RS_OK ||
         err.code != RS_OK) {
         reply_rs_err(x, &err);
         return -1;
@@ -231,8 +231,9 @@ static void del_cmd(struct cmd_ctx *x)
             for (size_t i = 0; i < m.n; i++)
                 if (m.codes[i] == RS_OK)
                     rs_store_batch_delete(x->srv->batch, m.keys[i], m.lens[i]);
-            if (distinct == 0 || server_write_batch(x) == RS_OK)
-                resp_add_int(reply_buf(x), (int64_t)distinct);
+            if (distinct > 0)
+                server_write_defer(x);
+            resp_add_int(reply_buf(x), (int64_t)distinct);
         }
     }
     free(found);
@@ -261,8 +262,8 @@ static void incr_by(struct cmd_ctx *x, int64_t delta)
     char num[24];
     int len = snprintf(num, sizeof num, "%lld", (long long)(cur + delta));
     rs_store_batch_put(x->srv->batch, arg_ptr(x, 1), arg_len(x, 1), (const uint8_t *)num, (size_t)len);
-    if (server_write_batch(x) == RS_OK)
-        resp_add_int(reply_buf(x), cur + delta);
+    server_write_defer(x);
+    resp_add_int(reply_buf(x), cur + delta);
 }
 
 static void incr_cmd(struct cmd_ctx *x) { incr_by(x, 1); }

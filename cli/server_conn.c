@@ -151,6 +151,8 @@ void client_hold(struct server *srv, struct client *c, size_t off, uint64_t seq)
         srv->held = c;
         srv->n_held++;
     }
+    if (off < c->hold_off)
+        c->hold_off = off; /* nothing is sent while requests run, so it is all still here */
     /* one connection's writes come in order, so one fsync up to the last
      * of them releases all its parked replies at once */
     if (seq > c->hold_seq)
@@ -242,6 +244,8 @@ static void run_requests(struct server *srv, struct client *c)
         c->in.off += c->parser.pos;
         resp_parser_next(&c->parser);
     }
+    /* before any other client runs, so that it reads these writes */
+    server_flush_writes(srv);
     if (c->in.off == c->in.len) {
         c->in.off = c->in.len = 0;
         shrink_if_idle(&c->in);

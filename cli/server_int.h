@@ -89,7 +89,13 @@ struct server {
     uint64_t   requested_seq;
     uint64_t   synced_seq;           /* UINT64_MAX: nothing to wait for */
     rs_err     store_failure;
-    rs_store_batch *batch;           /* reused by every write command */
+    /* Writes are gathered: commands put into batch, and the batch is
+     * applied (one RocksDB write) before the next read of the store and at
+     * the end of each client's run of requests, so a pipeline of 16 SETs is
+     * one write and one fsync. Only deferred_client's writes are in it. */
+    rs_store_batch *batch;
+    struct client  *deferred_client;
+    size_t          deferred_off;    /* where its first deferred reply starts */
     struct scan_cursors *cursors;
     uint64_t   started_ns;
     uint64_t   last_cron_ns;
@@ -134,6 +140,7 @@ enum cmd_flag {
 struct cmd_ctx {
     struct server *srv;
     struct client *c;
+    size_t reply_off;             /* where this command's reply starts */
     const uint8_t *base;          /* the request; args are offsets into it */
     const struct resp_arg *args;
     size_t argc;
@@ -189,10 +196,17 @@ void reply_syntax_error(struct cmd_ctx *x);
 void reply_rs_err(struct cmd_ctx *x, const rs_err *err);
 static inline struct resp_buf *reply_buf(struct cmd_ctx *x) { return &x->c->out; }
 
-/* Applies srv->batch without waiting for its fsync (the reply waits
- * instead, see CMD_DATA) and clears it. On failure replies the error and
- * returns it. */
-rs_code server_write_batch(struct cmd_ctx *x);
+/* A write command has put its writes into srv->batch and replies at once:
+ * the writes are applied by server_flush_writes, and the reply (and every
+ * reply after it) waits until they are durable. */
+void server_write_defer(struct cmd_ctx *x);
+/* Applies the gathered writes. Called before anything reads the store (so
+ * reads see every earlier write) and after each client's requests. If the
+ * store refuses the write, the client's connection is closed: its OK
+ * replies are queued but must never be sent. */
+void server_flush_writes(struct server *srv);
+/* The store, for reading: flushes the gathered writes first. */
+rs_store *server_reader(struct cmd_ctx *x);
 
 /* ---- SCAN cursors (server_cmds_keyspace.c) ---------------------------- */
 
