@@ -215,33 +215,45 @@ static int stall(const char *addr, const char *key, int count)
     return 0;
 }
 
+/* One round of WINDOW SETs; prints "ok I" per +OK. Returns 0, or 1 when
+ * the server is gone or refused. */
+static int write_round(struct conn *c, long base, int window)
+{
+    char key[32], val[32];
+    for (int i = 0; i < window; i++) {
+        snprintf(key, sizeof key, "key-%ld", base + i);
+        snprintf(val, sizeof val, "value-%ld", base + i);
+        const char *set[] = {"SET", key, val};
+        if (command(c->fd, 3, set) != 0)
+            return 1;
+    }
+    for (int i = 0; i < window; i++) {
+        char *r = NULL;
+        if (read_reply(c, &r) < 0)
+            return 1; /* the server died: what was acknowledged is printed */
+        int ok = strcmp(r, "+OK\r\n") == 0;
+        if (ok)
+            printf("ok %ld\n", base + i);
+        else
+            printf("error %s", r);
+        free(r);
+        if (!ok)
+            return 1;
+    }
+    return 0;
+}
+
 static int writer(const char *addr, int window)
 {
     struct conn c = {.fd = dial(addr)};
     if (c.fd < 0)
         return 1;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    char key[32], val[32];
-    for (long base = 0;; base += window) {
-        for (int i = 0; i < window; i++) {
-            snprintf(key, sizeof key, "key-%ld", base + i);
-            snprintf(val, sizeof val, "value-%ld", base + i);
-            const char *set[] = {"SET", key, val};
-            if (command(c.fd, 3, set) != 0)
-                return 1;
-        }
-        for (int i = 0; i < window; i++) {
-            char *r = NULL;
-            if (read_reply(&c, &r) < 0)
-                return 1; /* the server died: what was acknowledged is printed */
-            if (strcmp(r, "+OK\r\n") != 0) {
-                printf("error %s", r);
-                return 1;
-            }
-            free(r);
-            printf("ok %ld\n", base + i);
-        }
+    for (long base = 0; write_round(&c, base, window) == 0; base += window) {
     }
+    close(c.fd);
+    free(c.buf);
+    return 1;
 }
 
 static int check(const char *addr, const char *file)
@@ -263,13 +275,17 @@ static int check(const char *addr, const char *file)
         snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(val), val);
         if (!expect(&c, want)) {
             printf("missing %s\n", key);
-            return 1;
+            break;
         }
         n++;
     }
+    int done = feof(f);
     fclose(f);
-    printf("verified %ld\n", n);
-    return 0;
+    close(c.fd);
+    free(c.buf);
+    if (done)
+        printf("verified %ld\n", n);
+    return done ? 0 : 1;
 }
 
 static void print_escaped(const char *p, long n)
