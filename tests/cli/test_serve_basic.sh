@@ -82,6 +82,7 @@ dbsize=$(rcli dbsize)
 [[ "$dbsize" =~ ^[0-9]+$ && "$dbsize" -ge 2000 ]] || fail "DBSIZE estimate '$dbsize'"
 
 # ---- INFO and COMMAND
+(( $(info_field total_replies_waited_for_sync) > 0 )) || fail "no write reply waited for an fsync under --sync group"
 info=$(rcli info | tr -d '\r')
 for s in Server Clients Persistence Stats Store Keyspace; do check_has "$info" "# $s" "INFO sections"; done
 check_has "$info" "sync_policy:group" "INFO persistence"
@@ -142,4 +143,15 @@ start_serve ro --db "$T/db" --read-only
 check_has "$(rcli set greeting bye)" "READONLY" "SET on a read-only server"
 check_eq "$(rcli get greeting)" hello "GET on a read-only server"
 stop_serve TERM
+# ---- IPv6, and --sync none: nothing waits for an fsync
+if grep -q '^00000000000000000000000000000001' /proc/net/if_inet6 2>/dev/null; then
+  start_serve v6 --db "$T/db" --listen '[::1]:0' --sync none
+  [[ "$ADDR" == "[::1]:"* ]] || fail "IPv6 address '$ADDR'"
+  check_eq "$(redis-cli -h ::1 -p "$PORT" set v6 yes)" OK "SET over IPv6"
+  check_eq "$(redis-cli -h ::1 -p "$PORT" info persistence | tr -d '\r' | sed -n 's/^synced_seq://p')" none "synced_seq with --sync none"
+  check_eq "$(redis-cli -h ::1 -p "$PORT" info stats | tr -d '\r' | sed -n 's/^total_replies_waited_for_sync://p')" 0 "--sync none waits for nothing"
+  stop_serve TERM
+else
+  echo "no IPv6 loopback here: IPv6 part skipped"
+fi
 echo "serve_basic: all passed"
