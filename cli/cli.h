@@ -28,6 +28,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put, cli_cmd_del,
     cli_cmd_scan;
 extern const struct cli_cmd cli_cmd_snapshot, cli_cmd_unseal, cli_cmd_keygen;
+extern const struct cli_cmd cli_cmd_serve;
 
 /* ---- options shared by commands (cli_opts.c) ----------------------- */
 
@@ -106,6 +107,28 @@ rs_code cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, const s
 /* Reports a bad command line. */
 rs_code cli_usage_error(const struct cli_cmd *cmd, rs_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- config files (cli_config.c) ------------------------------------ */
+
+/* Values read from a config file; they live until cli_config_release. */
+struct cli_config {
+    const char *path;             /* the file read, or NULL */
+    struct config_value *values;  /* private */
+};
+
+/* The FILE of "--config FILE" or "--config=FILE" in argv, or NULL. */
+const char *cli_config_path(int argc, char **argv);
+
+/* Applies the INI file at path: each key is one of longopts' names and its
+ * value goes through cli_option() and own(), exactly as the flag would.
+ * Keys before any section or in a [<command name>] section are read, other
+ * sections skipped. Options without an argument take yes/no. Call it
+ * before cli_parse_args() so that flags win. Errors name the file, line
+ * and key. */
+rs_code cli_config_load(const char *path, const struct cli_cmd *cmd, const struct option *longopts,
+                        struct cli_store_args *store, cli_own_option_fn own, void *ctx, struct cli_config *cfg,
+                        rs_err *err);
+void cli_config_release(struct cli_config *cfg);
 
 /* Opens the database the arguments name. */
 rs_code cli_store_open(struct cli_store_args *a, rs_store **out, rs_err *err);

@@ -175,6 +175,32 @@ rs_code rs_store_write_nowait(rs_store *store, rs_store_batch *batch, uint64_t *
 /* Returns once every write up to seq is as durable as the policy says. */
 rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
 
+/* Asynchronous durability, for an event loop that must not block on
+ * rs_store_sync_wait: it writes with rs_store_write_nowait, asks for the
+ * sync with rs_store_sync_request, parks its replies, and is told by the
+ * listener when rs_store_synced_seq has moved.
+ *
+ * The listener is called on the syncer thread after every fsync of the WAL
+ * (and after a failed one), with the syncer's lock held: it must only
+ * signal (write to an eventfd, set an atomic) and never call into the
+ * store. Holding the lock is what makes rs_store_sync_listen(store, NULL,
+ * NULL) a barrier: once it returns, the old listener never runs again, so
+ * its arg can be freed. One listener per store; a second call replaces the
+ * first. Without a syncer (RS_STORE_SYNC_NONE, read-only) it is never
+ * called. */
+typedef void (*rs_store_synced_fn)(void *arg);
+void rs_store_sync_listen(rs_store *store, rs_store_synced_fn fn, void *arg);
+
+/* Asks the syncer to make every write up to seq durable and returns at
+ * once. Cheap: many requests before one fsync share that fsync. */
+void rs_store_sync_request(rs_store *store, uint64_t seq);
+
+/* Every write up to *seq_out is as durable as the policy says; with
+ * RS_STORE_SYNC_NONE (nothing to wait for) that is UINT64_MAX. Returns the
+ * syncer's sticky failure (RS_E_IO...) once an fsync has failed: from then
+ * on no write becomes durable and *seq_out stops moving. */
+rs_code rs_store_synced_seq(rs_store *store, uint64_t *seq_out, rs_err *err);
+
 /* ------------------------------------------------------------------ */
 /* Views and scans                                                     */
 /* ------------------------------------------------------------------ */
