@@ -21,20 +21,26 @@ enum store_cf {
 extern const char *const store_cf_names[STORE_CF__COUNT];
 
 /* Group commit (store_sync.c): the waiting writers take turns to fsync
- * the WAL for everyone. */
+ * the WAL for everyone; a thread does it for asynchronous requests. */
 struct store_syncer {
-    pthread_mutex_t  mu;
-    pthread_cond_t   turn[2];       /* waiters for fsync number g: turn[g % 2] */
-    uint64_t         gen;           /* number of the running (or last) fsync */
-    uint64_t         target;        /* the sequence it makes durable */
-    uint64_t         synced;        /* every write up to here is durable */
-    int              syncing;       /* a leader is in its fsync */
-    int              next_waiting;  /* a writer waits for the fsync after it */
-    uint64_t         last_start_ns; /* when the last fsync began */
-    uint32_t         gap_us;        /* minimum time between two fsyncs */
-    int              running;       /* set up: the policy is not NONE */
-    _Atomic uint64_t n_syncs;       /* WAL fsyncs, read without the lock */
-    rs_err           failure;       /* sticky: after a failed fsync nothing is durable */
+    pthread_t          thread;        /* serves rs_store_sync_request */
+    pthread_mutex_t    mu;
+    pthread_cond_t     wake;          /* the thread has a request to serve */
+    pthread_cond_t     turn[2];       /* waiters for fsync number g: turn[g % 2] */
+    uint64_t           gen;           /* number of the running (or last) fsync */
+    uint64_t           target;        /* the sequence it makes durable */
+    uint64_t           synced;        /* every write up to here is durable */
+    uint64_t           requested;     /* the highest sequence asked for without waiting */
+    int                syncing;       /* a leader is in its fsync */
+    int                next_waiting;  /* a writer waits for the fsync after it */
+    uint64_t           last_start_ns; /* when the last fsync began */
+    uint32_t           gap_us;        /* minimum time between two fsyncs */
+    int                running;       /* set up: the policy is not NONE */
+    int                stopping;
+    _Atomic uint64_t   n_syncs;       /* WAL fsyncs, read without the lock */
+    rs_err             failure;       /* sticky: after a failed fsync nothing is durable */
+    rs_store_synced_fn listener;      /* told after each fsync (rs_store_sync_listen) */
+    void              *listener_arg;
 };
 
 struct rs_store {
