@@ -4,6 +4,7 @@
  * ALWAYS a process killed with SIGKILL keeps every write it acknowledged.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,60 @@ static void sync_wait_makes_nowait_writes_durable(void **state)
     }
 }
 
+/* ---- blocking writers and asynchronous requests together ------------ */
+
+static void count_call(void *arg) { atomic_fetch_add((_Atomic int *)arg, 1); }
+
+struct synced_ctx {
+    rs_store *store;
+    uint64_t  seq;
+};
+
+static int synced_covers(void *arg)
+{
+    struct synced_ctx *c = arg;
+    uint64_t synced = 0;
+    return rs_store_synced_seq(c->store, &synced, NULL) == RS_OK && synced >= c->seq;
+}
+
+/* An fsync led by a blocking writer tells the listener too, and a request
+ * made while writers lead fsyncs is served (by them or the syncer thread). */
+static void requests_and_blocking_writers_share_fsyncs(void **state)
+{
+    struct fixture *f = *state;
+    rs_store *s = open_with(f, RS_STORE_SYNC_GROUP);
+    _Atomic int calls = 0;
+    rs_store_sync_listen(s, count_call, (void *)&calls);
+    rs_test_put(s, "blocking", "1"); /* led by this thread */
+    assert_true(atomic_load(&calls) >= 1);
+
+    pthread_t t[N_THREADS];
+    struct writer w[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        w[i] = (struct writer){.store = s, .first = (unsigned long)i * PUTS_PER_THREAD};
+        assert_int_equal(pthread_create(&t[i], NULL, write_range, &w[i]), 0);
+    }
+    rs_err err = RS_ERR_INIT;
+    rs_store_batch *b = NULL;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    for (int i = 0; i < 50; i++) {
+        rs_store_batch_clear(b);
+        rs_store_batch_put(b, B("async"), 5, B("x"), 1);
+        struct synced_ctx c = {.store = s};
+        assert_int_equal(rs_store_write_nowait(s, b, &c.seq, &err), RS_OK);
+        rs_store_sync_request(s, c.seq);
+        assert_true(rs_test_poll(synced_covers, &c, 10000));
+    }
+    rs_store_batch_destroy(b);
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(t[i], NULL);
+    rs_store_sync_listen(s, NULL, NULL);
+    print_message("      listener told of %d fsyncs, %llu in all\n", atomic_load(&calls),
+                  (unsigned long long)wal_syncs(s));
+    assert_int_equal((uint64_t)atomic_load(&calls), wal_syncs(s));
+    rs_store_close(s);
+}
+
 /* ---- kill -9 -------------------------------------------------------- */
 
 /* Starts the helper writing under policy, reads its "ok N" lines until it
@@ -217,6 +272,7 @@ int main(void)
         T(none_never_fsyncs),
         T(always_fsyncs_every_write),
         T(sync_wait_makes_nowait_writes_durable),
+        T(requests_and_blocking_writers_share_fsyncs),
         T(group_acknowledged_writes_survive_kill),
         T(always_acknowledged_writes_survive_kill),
     };
