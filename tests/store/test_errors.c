@@ -20,16 +20,18 @@
 #define N_KEYS 500ul
 
 struct fixture {
-    char *dir;
-    char *db;
-    char *mnt; /* a tmpfs mounted by the test, or NULL */
+    struct rs_test_db *d;
+    char              *dir; /* d->dir */
+    char              *db;  /* d->db: where each test's database goes */
+    char              *mnt; /* a tmpfs mounted by the test, or NULL */
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("errors");
-    f->db = rs_test_path(f->dir, "db");
+    f->d = rs_test_db_make("errors", 0);
+    f->dir = f->d->dir;
+    f->db = f->d->db;
     *state = f;
     return 0;
 }
@@ -40,8 +42,7 @@ static int teardown(void **state)
     if (f->mnt != NULL && umount2(f->mnt, MNT_DETACH) != 0)
         fprintf(stderr, "warning: unmount '%s': %s\n", f->mnt, strerror(errno));
     free(f->mnt);
-    free(f->db);
-    rs_test_tmpdir_remove(f->dir);
+    rs_test_db_close(f->d);
     free(f);
     return 0;
 }

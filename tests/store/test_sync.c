@@ -19,36 +19,25 @@
 #define N_THREADS 16
 #define PUTS_PER_THREAD 200
 
-struct fixture {
-    char *dir;
-    char *db;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("sync");
-    f->db = rs_test_path(f->dir, "db");
-    *state = f;
+    *state = rs_test_db_make("sync", 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    free(f->db);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_db_close(*state);
     return 0;
 }
 
-static rs_store *open_with_gap(struct fixture *f, rs_store_sync sync, uint32_t gap_us)
+static rs_store *open_with_gap(struct rs_test_db *f, rs_store_sync sync, uint32_t gap_us)
 {
     rs_store_config cfg = {.create_if_missing = 1, .sync = sync, .group_commit_us = gap_us};
     return rs_test_store_open(f->db, &cfg);
 }
 
-static rs_store *open_with(struct fixture *f, rs_store_sync sync) { return open_with_gap(f, sync, 0); }
+static rs_store *open_with(struct rs_test_db *f, rs_store_sync sync) { return open_with_gap(f, sync, 0); }
 
 static uint64_t wal_syncs(rs_store *s)
 {
@@ -75,7 +64,7 @@ static void *write_range(void *arg)
 /* Runs N_THREADS writers of PUTS_PER_THREAD puts each; returns the WAL
  * fsyncs they cost and in *elapsed_us how long they took. Every key is
  * then readable, and after a reopen too. */
-static uint64_t concurrent_puts(struct fixture *f, rs_store_sync sync, uint32_t gap_us, uint64_t *elapsed_us)
+static uint64_t concurrent_puts(struct rs_test_db *f, rs_store_sync sync, uint32_t gap_us, uint64_t *elapsed_us)
 {
     rs_store *s = open_with_gap(f, sync, gap_us);
     uint64_t before = wal_syncs(s), t0 = rs_clock_mono_ns();
@@ -124,7 +113,7 @@ static void none_never_fsyncs(void **state)
 
 static void always_fsyncs_every_write(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     rs_store *s = open_with(f, RS_STORE_SYNC_ALWAYS);
     uint64_t before = wal_syncs(s);
     rs_test_put_numbered(s, 0, 100);
@@ -140,7 +129,7 @@ static void always_fsyncs_every_write(void **state)
 
 static void sync_wait_makes_nowait_writes_durable(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     static const rs_store_sync policies[] = {RS_STORE_SYNC_GROUP, RS_STORE_SYNC_ALWAYS};
     for (size_t p = 0; p < 2; p++) {
         rs_store *s = open_with(f, policies[p]);
@@ -182,7 +171,7 @@ static int synced_covers(void *arg)
  * made while writers lead fsyncs is served (by them or the syncer thread). */
 static void requests_and_blocking_writers_share_fsyncs(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_db *f = *state;
     rs_store *s = open_with(f, RS_STORE_SYNC_GROUP);
     _Atomic int calls = 0;
     rs_store_sync_listen(s, count_call, (void *)&calls);
@@ -221,7 +210,7 @@ static void requests_and_blocking_writers_share_fsyncs(void **state)
 /* Starts the helper writing under policy, reads its "ok N" lines until it
  * has acknowledged at least want puts, kills it with SIGKILL, and checks
  * that every acknowledged key is in the reopened database. */
-static void acknowledged_writes_survive_kill(struct fixture *f, const char *policy, unsigned long want)
+static void acknowledged_writes_survive_kill(struct rs_test_db *f, const char *policy, unsigned long want)
 {
     char *helper = rs_test_helper("rs_store_helper");
     char *argv[] = {helper, "write", f->db, (char *)policy, NULL};

@@ -16,13 +16,19 @@ rs_store *rs_test_store_open(const char *path, const rs_store_config *cfg)
     return s;
 }
 
-struct rs_test_db *rs_test_db_open(const char *tag, int in_memory, const rs_store_config *cfg)
+struct rs_test_db *rs_test_db_make(const char *tag, int in_memory)
 {
     struct rs_test_db *d = calloc(1, sizeof *d);
     assert_non_null(d);
     d->in_memory = in_memory;
     d->dir = rs_test_tmpdir(tag);
     d->db = rs_test_path(d->dir, "db");
+    return d;
+}
+
+struct rs_test_db *rs_test_db_open(const char *tag, int in_memory, const rs_store_config *cfg)
+{
+    struct rs_test_db *d = rs_test_db_make(tag, in_memory);
     if (cfg != NULL)
         d->cfg = *cfg;
     d->cfg.create_if_missing = 1;

@@ -21,8 +21,11 @@ struct rs_test_db {
     rs_store       *store;     /* open, or NULL */
 };
 
-/* Makes a directory named after tag and creates a database in it with cfg
- * (NULL: defaults) on the chosen backend. Fails the test if it cannot. */
+/* Makes a directory named after tag and the path of a database in it;
+ * opens nothing (store is NULL). Fails the test if it cannot. */
+struct rs_test_db *rs_test_db_make(const char *tag, int in_memory);
+
+/* rs_test_db_make, then creates the database with cfg (NULL: defaults). */
 struct rs_test_db *rs_test_db_open(const char *tag, int in_memory, const rs_store_config *cfg);
 
 /* Closes the store if it is open and opens it again with d->cfg. */
