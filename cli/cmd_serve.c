@@ -255,7 +255,7 @@ const struct cli_cmd cli_cmd_serve = {
             "and its manifest (docs/snapshot.md) with the key given here; without one\n"
             "it is refused. A key that is missing, unreadable or readable by others\n"
             "stops serve from starting. A public key (keygen --public, the .pub file)\n"
-            "is the safest: this host can then seal archives but never read them.\n"
+            "is the safest: this host can then seal archives but never read them.\n\n"
             CLI_KEY_OPTIONS_HELP,
     .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
                "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
