@@ -25,6 +25,8 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_SHUTDOWN_TIMEOUT,
     OPT_READ_ONLY,
+    OPT_KEY,
+    OPT_PASSPHRASE,
 };
 
 static const struct option serve_longopts[] = {
@@ -40,12 +42,15 @@ static const struct option serve_longopts[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
     {0},
 };
 
 struct serve_args {
     struct cli_store_args store;
     struct server_config server;
+    struct cli_key_args key;   /* what SNAPSHOT seals with */
 };
 
 static rs_code bad(rs_err *err, const char *opt, const char *arg, const char *want)
@@ -69,9 +74,12 @@ static rs_code count_opt(const char *opt, const char *arg, uint64_t max, uint64_
 
 static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
-    struct server_config *s = &((struct serve_args *)ctx)->server;
+    struct serve_args *a = ctx;
+    struct server_config *s = &a->server;
     long l = 0;
     switch (opt) {
+    case OPT_KEY: a->key.key_file = arg; return RS_OK;
+    case OPT_PASSPHRASE: a->key.passphrase = 1; return RS_OK;
     case OPT_LISTEN: s->listen = arg; return RS_OK;
     case OPT_PORT_FILE: s->port_file = arg; return RS_OK;
     case OPT_CONFIG: return RS_OK; /* read before the flags, see serve_main */
@@ -161,11 +169,32 @@ static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_con
     return RS_OK;
 }
 
+/* The snapshot key, when one is configured. Fail closed: a key that is
+ * asked for but missing, unreadable or too open stops serve from starting,
+ * rather than leaving a server that would fail (or, worse, be "fixed" to
+ * seal without it) at the first SNAPSHOT. */
+static rs_code load_snapshot_key(const struct cli_key_args *k, rs_snapshot_key **out, rs_err *err)
+{
+    if (k->key_file == NULL && !k->passphrase)
+        return RS_OK; /* SNAPSHOT will refuse, saying why */
+    rs_code rc = cli_key_load(k, 1, out, err); /* it seals: a typo would make archives nobody opens */
+    if (rc != RS_OK) {
+        rs_err_prefix(err, "snapshot key");
+        return rc;
+    }
+    RS_LOG_INFO("serve: snapshots sealed with %s id=%s", cli_key_describe(*out), rs_snapshot_key_id(*out));
+    return RS_OK;
+}
+
 static rs_code serve(struct serve_args *a, rs_err *err)
 {
     rs_store *store = NULL;
     struct server *srv = NULL;
-    rs_code rc = cli_store_open(&a->store, &store, err);
+    rs_snapshot_key *key = NULL;
+    rs_code rc = load_snapshot_key(&a->key, &key, err);
+    a->server.snapshot_key = key;
+    if (rc == RS_OK)
+        rc = cli_store_open(&a->store, &store, err);
     if (rc == RS_OK)
         rc = server_create(&a->server, store, &srv, err);
     if (rc == RS_OK) {
@@ -177,6 +206,7 @@ static rs_code serve(struct serve_args *a, rs_err *err)
     }
     server_destroy(srv);
     rs_store_close(store);
+    rs_snapshot_key_destroy(key);
     if (rc == RS_OK)
         RS_LOG_INFO("serve: stopped");
     return rc;
@@ -220,7 +250,13 @@ const struct cli_cmd cli_cmd_serve = {
             "  --max-output SIZE      a client with more unsent replies than this is\n"
             "                         disconnected when it sends another request (64M)\n"
             "  --idle-timeout SECS    close clients idle this long, 0 never (0)\n"
-            "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n",
+            "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n\n"
+            "SNAPSHOT /path/on/this/host seals the database into an encrypted archive\n"
+            "and its manifest (docs/snapshot.md) with the key given here; without one\n"
+            "it is refused. A key that is missing, unreadable or readable by others\n"
+            "stops serve from starting. A public key (keygen --public, the .pub file)\n"
+            "is the safest: this host can then seal archives but never read them.\n\n"
+            CLI_KEY_OPTIONS_HELP,
     .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
                "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
     .uses_store = 1,

@@ -15,7 +15,6 @@
 enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_KEY, OPT_PASSPHRASE, OPT_MANIFEST, OPT_LEVEL, OPT_THREADS, OPT_COMPRESS,
        OPT_IN, OPT_TO, OPT_NO_MANIFEST, OPT_MIN_SAVING };
 
-#define MANIFEST_SUFFIX ".manifest"
 #define MANIFEST_READ_MAX (64u * 1024 * 1024)
 
 struct snap_args {
@@ -72,7 +71,7 @@ static const char *manifest_path(struct snap_args *a, const char *archive)
 {
     if (a->manifest != NULL)
         return a->manifest;
-    snprintf(a->manifest_buf, sizeof a->manifest_buf, "%s" MANIFEST_SUFFIX, archive);
+    snprintf(a->manifest_buf, sizeof a->manifest_buf, "%s" RS_SNAPSHOT_MANIFEST_SUFFIX, archive);
     return a->manifest_buf;
 }
 
@@ -90,22 +89,6 @@ static void seal_progress(void *arg, uint64_t done, uint64_t total)
     struct cli_progress *p = arg;
     p->total = total / 1000000;
     cli_progress_update(p, done / 1000000, done);
-}
-
-static rs_code write_manifest(const char *path, const rs_snapshot_manifest *m, rs_snapshot_file_out *f, rs_err *err)
-{
-    uint8_t *text = NULL;
-    size_t len = 0;
-    rs_code rc = rs_snapshot_manifest_encode(m, &text, &len, err);
-    rs_snapshot_sink sink = rs_snapshot_file_out_sink(f);
-    if (rc == RS_OK)
-        rc = sink.write(sink.arg, text, len, err);
-    if (rc == RS_OK)
-        rc = rs_snapshot_file_out_commit(f, err);
-    free(text);
-    if (rc != RS_OK)
-        rs_err_prefix(err, "manifest '%s'", path);
-    return rc;
 }
 
 static void print_sealed(const struct snap_args *a, const char *mpath, const rs_snapshot_manifest *m,
@@ -134,14 +117,12 @@ static void print_sealed(const struct snap_args *a, const char *mpath, const rs_
 
 static rs_code snapshot_run(struct snap_args *a, const rs_snapshot_key *key, rs_err *err)
 {
-    const char *mpath = manifest_path(a, a->out);
-    rs_snapshot_file_out *out = NULL, *mout = NULL;
+    rs_snapshot_files *files = NULL;
     rs_store *store = NULL;
     rs_snapshot_manifest *m = NULL;
     rs_snapshot_timing t = {0};
-    rs_code rc = rs_snapshot_file_out_open(a->out, &out, err);
-    if (rc == RS_OK)
-        rc = rs_snapshot_file_out_open(mpath, &mout, err);
+    /* the files first: an existing one stops everything before any work */
+    rs_code rc = rs_snapshot_files_open(a->out, a->manifest, &files, err);
     if (rc == RS_OK)
         rc = cli_store_open(&a->store, &store, err);
     struct cli_progress p;
@@ -149,23 +130,17 @@ static rs_code snapshot_run(struct snap_args *a, const rs_snapshot_key *key, rs_
     a->opt.key = key;
     a->opt.progress = seal_progress;
     a->opt.progress_arg = &p;
-    rs_snapshot_sink sink = out != NULL ? rs_snapshot_file_out_sink(out) : (rs_snapshot_sink){0};
+    rs_snapshot_sink sink = files != NULL ? rs_snapshot_files_sink(files) : (rs_snapshot_sink){0};
     if (rc == RS_OK)
         rc = rs_snapshot_take(store, &a->opt, &sink, &m, &t, err);
     cli_progress_end(&p);
     rs_store_close(store);
-    /* the archive first, the manifest last: the manifest is the commit point */
     if (rc == RS_OK)
-        rc = rs_snapshot_file_out_commit(out, err);
+        rc = rs_snapshot_files_commit(files, m, err);
     if (rc == RS_OK)
-        rc = write_manifest(mpath, m, mout, err);
-    if (rc == RS_OK)
-        print_sealed(a, mpath, m, &t, key);
-    else if (out != NULL && access(a->out, F_OK) == 0 && mout != NULL)
-        unlink(a->out); /* committed, but its manifest failed: no half snapshot */
+        print_sealed(a, rs_snapshot_files_manifest_path(files), m, &t, key);
     rs_snapshot_manifest_destroy(m);
-    rs_snapshot_file_out_close(out);
-    rs_snapshot_file_out_close(mout);
+    rs_snapshot_files_close(files);
     return rc;
 }
 
@@ -210,9 +185,9 @@ const struct cli_cmd cli_cmd_snapshot = {
             "files into FILE: a tar, compressed file by file (files RocksDB already\n"
             "compressed pass through), encrypted and authenticated chunk by chunk.\n"
             "Writes the authenticated manifest to FILE.manifest. Neither file exists\n"
-            "until both are complete; an existing file is never replaced. The\n"
-            "database must not be held by a server (a running serve seals through\n"
-            "the library). docs/format.md describes the archive.\n\n"
+            "until both are complete; an existing file is never replaced. A\n"
+            "database that serve holds is sealed by the server: redis-cli SNAPSHOT\n"
+            "/path (docs/snapshot.md). docs/format.md describes the archive.\n\n"
             "  --out FILE             the archive to write\n"
             "  --manifest FILE        where the manifest goes (FILE.manifest)\n"
             "  --level N              zstd level for compressible files (3)\n"

@@ -118,7 +118,8 @@ static void cron(struct server *srv, uint64_t now)
     if (idle_ns == 0)
         return;
     for (struct client *c = srv->clients; c != NULL; c = c->next) {
-        if (!(c->flags & CLIENT_CLOSED) && now - c->active_ns > idle_ns) {
+        /* a blocked client waits for us, not the other way round */
+        if (!(c->flags & (CLIENT_CLOSED | CLIENT_BLOCKED)) && now - c->active_ns > idle_ns) {
             srv->stats.idle_disconnects++;
             client_close(srv, c, "idle timeout");
         }
@@ -173,8 +174,10 @@ static void drain(struct server *srv)
     for (struct client *c = srv->clients; c != NULL; c = c->next)
         if (!(c->flags & CLIENT_CLOSED))
             client_stop_reading(srv, c);
+    snapshot_job_cancel(srv); /* its client gets the error before it is closed */
     uint64_t deadline = rs_clock_mono_ns() + srv->cfg.shutdown_timeout_s * 1000000000ull;
-    while (srv->store_failure.code == RS_OK && (srv->n_held > 0 || has_unsent(srv))) {
+    while (srv->store_failure.code == RS_OK &&
+           (srv->n_held > 0 || has_unsent(srv) || snapshot_job_running(srv))) {
         if (rs_clock_mono_ns() > deadline) {
             RS_LOG_WARN("serve: shutdown timeout: closing clients=%zu with replies unsent parked=%zu",
                         srv->n_clients, srv->n_held);
@@ -242,6 +245,8 @@ rs_code server_create(const struct server_config *cfg, rs_store *store, struct s
     if (rc == RS_OK)
         rc = server_hook_add(srv, durability_hook, NULL, err);
     if (rc == RS_OK)
+        rc = snapshot_job_create(srv, err);
+    if (rc == RS_OK)
         rc = rs_store_synced_seq(store, &srv->synced_seq, err);
     if (rc == RS_OK)
         rc = server_listener_open(srv, err);
@@ -260,6 +265,7 @@ void server_destroy(struct server *srv)
         return;
     /* a barrier: after it the syncer never calls on_store_synced again */
     rs_store_sync_listen(srv->store, NULL, NULL);
+    snapshot_job_destroy(srv); /* it uses the store, which closes after us */
     while (srv->clients != NULL)
         client_close(srv, srv->clients, "shutdown");
     while (srv->closed != NULL) {

@@ -8,7 +8,8 @@
  *   server_conn.c      a client: reading, output buffers, parked replies
  *   server_cmds.c      the command table, lookup, arity, dispatch
  *   server_cmds_*.c    the commands, one group per file (keyspace: SCAN
- *                      and its cursors, DBSIZE)
+ *                      and its cursors, DBSIZE; snapshot: SNAPSHOT and
+ *                      the thread that seals it)
  *   server_info.c      INFO and its table of sections
  *
  * Threads: everything here runs on the loop thread, except server_wake()
@@ -22,6 +23,7 @@
 
 #include "cli/resp.h"
 #include "common/err.h"
+#include "snapshot/snapshot.h"
 #include "store/store.h"
 
 /* Plain struct, zero means default (server_config_resolve). */
@@ -37,6 +39,8 @@ struct server_config {
     uint64_t shutdown_timeout_s; /* how long a shutdown waits for replies, default 10 */
     int      read_only;          /* answer writes with -READONLY */
     const char *config_file;     /* shown by INFO server; borrowed */
+    const rs_snapshot_key *snapshot_key; /* what SNAPSHOT seals with; borrowed;
+                                            NULL: SNAPSHOT is refused */
 };
 
 void server_config_resolve(struct server_config *cfg);

@@ -115,7 +115,9 @@ static void set_events(struct server *srv, struct client *c, uint32_t events)
 static uint32_t wanted_events(const struct client *c, int more_to_send)
 {
     uint32_t ev = more_to_send ? EPOLLOUT : 0;
-    if (!(c->flags & (CLIENT_NO_READ | CLIENT_CLOSE_AFTER_REPLY)))
+    /* a blocked client is not read: what it sends meanwhile waits in the
+     * socket, not in our memory */
+    if (!(c->flags & (CLIENT_NO_READ | CLIENT_CLOSE_AFTER_REPLY | CLIENT_BLOCKED)))
         ev |= EPOLLIN;
     return ev;
 }
@@ -228,7 +230,7 @@ static void protocol_error(struct server *srv, struct client *c, const char *msg
 static void run_requests(struct server *srv, struct client *c)
 {
     const struct resp_limits lim = {.max_bulk = srv->cfg.max_bulk, .max_args = srv->cfg.max_args};
-    while (!(c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_NO_READ))) {
+    while (!(c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_NO_READ | CLIENT_BLOCKED))) {
         const uint8_t *base = c->in.data + c->in.off;
         enum resp_status st = resp_parse(&c->parser, base, c->in.len - c->in.off, &lim);
         if (st == RESP_MORE)
@@ -254,6 +256,28 @@ static void run_requests(struct server *srv, struct client *c)
     }
     if (!(c->flags & CLIENT_CLOSED) && client_unsent(c) > 0)
         client_pending(srv, c);
+}
+
+void client_block(struct server *srv, struct client *c)
+{
+    c->flags |= CLIENT_BLOCKED;
+    set_events(srv, c, wanted_events(c, c->events & EPOLLOUT));
+}
+
+void client_unblock(struct server *srv, struct client *c)
+{
+    c->flags &= ~CLIENT_BLOCKED;
+    c->active_ns = rs_clock_mono_ns();
+    set_events(srv, c, wanted_events(c, c->events & EPOLLOUT));
+    run_requests(srv, c); /* those pipelined behind the blocking one */
+}
+
+struct client *client_by_id(struct server *srv, uint64_t id)
+{
+    for (struct client *c = srv->clients; c != NULL; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
 }
 
 static void client_read(struct server *srv, struct client *c)

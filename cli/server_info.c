@@ -53,6 +53,7 @@ static void info_persistence(struct server *srv, FILE *f)
         fprintf(f, "synced_seq:%llu\r\n", (unsigned long long)srv->synced_seq);
     fprintf(f, "wal_syncs:%llu\r\nlast_sync_status:%s\r\n", (unsigned long long)st.wal_syncs,
             srv->store_failure.code == RS_OK ? "ok" : "err");
+    snapshot_job_info(srv, f);
 }
 
 static void info_stats(struct server *srv, FILE *f)

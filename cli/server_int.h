@@ -21,6 +21,9 @@ enum client_flag {
     CLIENT_CLOSE_AFTER_REPLY = (1u << 1),/* QUIT, a protocol error: read no more */
     CLIENT_PENDING = (1u << 2),          /* on the list flushed before sleeping */
     CLIENT_NO_READ = (1u << 3),          /* shutting down: run nothing new */
+    CLIENT_BLOCKED = (1u << 4),          /* waits for a command that finishes on
+                                            another thread (SNAPSHOT): its later
+                                            requests wait, unread or unrun */
 };
 
 struct client {
@@ -61,6 +64,7 @@ struct server_stats {
 };
 
 struct scan_cursors;
+struct snapshot_job;
 
 struct server {
     struct server_config cfg;
@@ -97,6 +101,7 @@ struct server {
     struct client  *deferred_client;
     size_t          deferred_off;    /* where its first deferred reply starts */
     struct scan_cursors *cursors;
+    struct snapshot_job *snapshot;   /* SNAPSHOT's thread and its results */
     uint64_t   started_ns;
     uint64_t   last_cron_ns;
     struct server_stats stats;
@@ -125,6 +130,13 @@ void client_hold(struct server *srv, struct client *c, size_t off, uint64_t seq)
 void client_release_synced(struct server *srv);
 /* Stops reading from c (shutdown); its replies still go out. */
 void client_stop_reading(struct server *srv, struct client *c);
+/* Blocks c: it runs no further request (and is not read) until
+ * client_unblock, which the finishing command calls once it has queued
+ * its reply; the requests that came meanwhile then run. */
+void client_block(struct server *srv, struct client *c);
+void client_unblock(struct server *srv, struct client *c);
+/* The open connection with this id, or NULL (closed meanwhile). */
+struct client *client_by_id(struct server *srv, uint64_t id);
 /* Unsent reply bytes, parked ones included. */
 size_t client_unsent(const struct client *c);
 void client_free(struct client *c);
@@ -165,7 +177,8 @@ struct server_cmd_set {
     size_t n;
 };
 
-extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_info;
+extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_info,
+    server_cmds_snapshot;
 
 /* Builds the lookup index; once, before the first dispatch. */
 rs_code server_cmds_init(rs_err *err);
@@ -212,5 +225,18 @@ rs_store *server_reader(struct cmd_ctx *x);
 
 rs_code scan_cursors_create(struct scan_cursors **out, rs_err *err);
 void scan_cursors_destroy(struct scan_cursors *cur);
+
+/* ---- SNAPSHOT (server_cmds_snapshot.c) -------------------------------- */
+
+/* Prepares srv->snapshot and adds its wake hook. */
+rs_code snapshot_job_create(struct server *srv, rs_err *err);
+/* Asks a running snapshot to stop (shutdown); it then fails, its files are
+ * removed and its client gets the error. */
+void snapshot_job_cancel(struct server *srv);
+int snapshot_job_running(const struct server *srv);
+/* Cancels and waits for a running snapshot, then frees. */
+void snapshot_job_destroy(struct server *srv);
+/* INFO persistence's snapshot_* lines. */
+void snapshot_job_info(struct server *srv, FILE *f);
 
 #endif

@@ -200,6 +200,33 @@ rs_code rs_snapshot_seal_dir(const char *checkpoint_dir, const rs_snapshot_optio
                              rs_snapshot_timing *timing, rs_err *err);
 
 /* ------------------------------------------------------------------ */
+/* An archive and its manifest as files (snapshot_file.c)              */
+/* ------------------------------------------------------------------ */
+
+/* An archive file and its detached manifest, written as a pair: what
+ * `rockstream snapshot` writes and what serve's SNAPSHOT writes. open
+ * refuses an existing archive or manifest (RS_E_EXISTS) and a directory
+ * that cannot take them (RS_E_IO) before any work, and makes a temporary
+ * file beside each name. The archive's bytes go to the sink (for
+ * rs_snapshot_take). commit puts the archive in place, then writes the
+ * manifest and puts it in place: the manifest is the commit point, and if
+ * it cannot be written the archive is removed again, so a manifest never
+ * names a missing archive and a failure leaves neither name. No existing
+ * file is ever replaced. close removes whatever was not committed.
+ * manifest_path NULL means "<archive_path>.manifest". One thread at a time. */
+#define RS_SNAPSHOT_MANIFEST_SUFFIX ".manifest"
+typedef struct rs_snapshot_files rs_snapshot_files;
+rs_code rs_snapshot_files_open(const char *archive_path, const char *manifest_path, rs_snapshot_files **out,
+                               rs_err *err);
+rs_snapshot_sink rs_snapshot_files_sink(rs_snapshot_files *f);
+/* The paths, borrowed until close. */
+const char *rs_snapshot_files_archive_path(const rs_snapshot_files *f);
+const char *rs_snapshot_files_manifest_path(const rs_snapshot_files *f);
+/* m is the manifest rs_snapshot_take returned for the archive (borrowed). */
+rs_code rs_snapshot_files_commit(rs_snapshot_files *f, const rs_snapshot_manifest *m, rs_err *err);
+void rs_snapshot_files_close(rs_snapshot_files *f);
+
+/* ------------------------------------------------------------------ */
 /* Unsealing (snapshot_unseal.c)                                       */
 /* ------------------------------------------------------------------ */
 
