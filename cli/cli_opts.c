@@ -21,7 +21,7 @@ const char cli_store_options_help[] =
     "  --db DIR               the database directory (required)\n"
     "  --create               create the database if it does not exist\n"
     "  --sync POLICY          always, group (default) or none\n"
-    "  --group-commit-us N    minimum microseconds between group fsyncs (1000)\n"
+    "  --group-commit-us N    group: minimum microseconds between fsyncs (0)\n"
     "  --block-cache SIZE     block cache size (256M)\n"
     "  --write-buffer SIZE    memtable size (64M)\n"
     "  --write-buffers N      memtables kept in memory (4)\n"
@@ -190,8 +190,8 @@ static int store_option(int opt, const char *arg, struct cli_store_args *a, rs_e
         cfg->background_jobs = (int)l;
         return 1;
     case CLI_OPT_GROUP_COMMIT_US:
-        if (cli_parse_int(arg, 1, 1000000, &l) != 0)
-            return bad(err, "group-commit-us", arg, "microseconds from 1 to 1000000");
+        if (cli_parse_int(arg, 0, 1000000, &l) != 0)
+            return bad(err, "group-commit-us", arg, "microseconds from 0 to 1000000");
         cfg->group_commit_us = (uint32_t)l;
         return 1;
     case CLI_OPT_WAL_KEEP_SECONDS:

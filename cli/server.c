@@ -79,8 +79,8 @@ static void on_wake(struct server *srv, struct server_io *io, uint32_t events)
         srv->hooks[i].fn(srv, srv->hooks[i].arg);
 }
 
-/* Called by the store's syncer thread after each fsync (see
- * rs_store_sync_listen): only wakes the loop. */
+/* Called by the store after each group fsync, on its syncer thread or a
+ * writer's (see rs_store_sync_listen): only wakes the loop. */
 static void on_store_synced(void *arg) { server_wake(arg); }
 
 /* The loop's side of durability: learn the new synced sequence and let

@@ -1,10 +1,14 @@
 /*
  * Opening and closing the database: options, column families, the
- * in-memory backend, the database id, and the group-commit syncer.
+ * in-memory backend, the database id, and group commit.
  */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "store/store_int.h"
@@ -57,14 +61,41 @@ static rs_code validate(const char *path, const rs_store_config *cfg, rs_err *er
     for (size_t i = 0; i < cfg->n_tiers; i++) {
         if (cfg->tiers[i].path == NULL || cfg->tiers[i].path[0] == '\0')
             return rs_err_set(err, RS_E_INVALID, "storage tier %zu has no path", i);
-        if (i + 1 < cfg->n_tiers && cfg->tiers[i].target_bytes == 0)
-            return rs_err_set(err, RS_E_INVALID, "storage tier '%s' needs a target size", cfg->tiers[i].path);
+        if (i + 1 < cfg->n_tiers && cfg->tiers[i].target_bytes == 0) {
+            rs_err_set(err, RS_E_INVALID, "storage tier '%s' needs a target size", cfg->tiers[i].path);
+            rs_err_hint(err, "every tier but the last needs one, e.g. --tier /fast/db:100G");
+            return RS_E_INVALID;
+        }
     }
     if (cfg->sync < RS_STORE_SYNC_DEFAULT || cfg->sync > RS_STORE_SYNC_NONE)
         return rs_err_set(err, RS_E_INVALID, "unknown sync policy %d", (int)cfg->sync);
-    if (cfg->zstd_level < -7 || cfg->zstd_level > 22)
-        return rs_err_set(err, RS_E_INVALID, "zstd level %d is outside -7..22", cfg->zstd_level);
+    if (cfg->zstd_level < -7 || cfg->zstd_level > 22) {
+        rs_err_set(err, RS_E_INVALID, "zstd level %d is outside -7..22", cfg->zstd_level);
+        rs_err_hint(err, "higher levels compress more and write slower; the default, 3, suits most databases");
+        return RS_E_INVALID;
+    }
     return RS_OK;
+}
+
+/* RocksDB creates the directory (and its LOG and LOCK files) before it
+ * notices there is no database, so a mistyped path would leave litter
+ * behind; look for CURRENT first, when nothing may be created. */
+static rs_code check_exists(const char *path, const rs_store_config *cfg, rs_err *err)
+{
+    if (cfg->create_if_missing || cfg->in_memory)
+        return RS_OK;
+    char current[PATH_MAX];
+    struct stat st;
+    int n = snprintf(current, sizeof current, "%s/CURRENT", path);
+    if (n < 0 || (size_t)n >= sizeof current)
+        return rs_err_set(err, RS_E_INVALID, "database path '%s' is too long", path);
+    if (stat(current, &st) == 0 || errno != ENOENT)
+        return RS_OK; /* there, or RocksDB will say why it cannot look */
+    rs_err_set(err, RS_E_NOTFOUND, "open: no database at '%s' (it has no CURRENT file)", path);
+    rs_err_hint(err, STORE_HINT_CREATE);
+    if (err != NULL)
+        err->sys_errno = ENOENT;
+    return RS_E_NOTFOUND;
 }
 
 static rs_code open_db(rs_store *s, rs_err *err)
@@ -89,8 +120,11 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rs_store_config c = {0};
     if (cfg != NULL)
         c = *cfg;
-    if (validate(path, &c, err) != RS_OK)
-        return err != NULL ? err->code : RS_E_INVALID;
+    rs_code rc = validate(path, &c, err);
+    if (rc == RS_OK)
+        rc = check_exists(path, &c, err);
+    if (rc != RS_OK)
+        return rc;
     rs_store_config_resolve(&c);
 
     rs_store *s = calloc(1, sizeof *s);
@@ -110,7 +144,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rocksdb_writeoptions_set_sync(s->write_sync, 1);
     s->write_nosync = rocksdb_writeoptions_create();
 
-    rs_code rc = open_db(s, err);
+    rc = open_db(s, err);
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)

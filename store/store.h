@@ -27,12 +27,15 @@ typedef struct rs_store_iter rs_store_iter;
 /* ------------------------------------------------------------------ */
 
 /* When a write is durable. Every policy but NONE acknowledges a write only
- * after the WAL holding it has been fsync'd. */
+ * after the WAL holding it has been fsync'd (docs/store.md has the exact
+ * semantics). */
 typedef enum rs_store_sync {
     RS_STORE_SYNC_DEFAULT = 0, /* RS_STORE_SYNC_GROUP */
-    RS_STORE_SYNC_ALWAYS,      /* each write fsyncs the WAL before returning */
-    RS_STORE_SYNC_GROUP,       /* writers wait for a shared fsync, at most one
-                                  per group_commit_us: same durability, far
+    RS_STORE_SYNC_ALWAYS,      /* each write fsyncs the WAL before it becomes
+                                  visible and before it returns */
+    RS_STORE_SYNC_GROUP,       /* writers share WAL fsyncs: a write is visible
+                                  to readers at once and returns after an
+                                  fsync that covers it; same durability, far
                                   higher throughput with concurrent writers */
     RS_STORE_SYNC_NONE,        /* no fsync: a process crash loses nothing, a
                                   power loss can lose recent writes */
@@ -76,7 +79,9 @@ typedef struct rs_store_config {
     size_t   n_tiers;
     int      background_jobs;     /* flushes + compactions, default #CPUs (>= 2) */
     rs_store_sync sync;           /* default RS_STORE_SYNC_GROUP */
-    uint32_t group_commit_us;     /* minimum gap between group fsyncs, default 1000 */
+    uint32_t group_commit_us;     /* GROUP: minimum microseconds between the
+                                     starts of two fsyncs, so more writers
+                                     join each; default 0 (back to back) */
     uint64_t wal_keep_seconds;    /* keep WAL files this long for shipping, default 3600 */
     uint64_t wal_keep_bytes;      /* and at most this many bytes, default 1 GiB */
     int      disable_statistics;  /* turn off RocksDB statistics (cache hits...) */
@@ -100,8 +105,8 @@ const char *rs_store_sync_name(rs_store_sync sync);
  * sys_errno: EACCES, ENOSPC, ...), RS_E_INVALID (bad configuration). */
 rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err);
 
-/* Waits for a pending group fsync, closes the database, frees everything.
- * Views and iterators must be closed first. NULL allowed. */
+/* Closes the database and frees everything. Writes, views and iterators
+ * must be finished first. NULL allowed. */
 void rs_store_close(rs_store *store);
 
 /* The path given to rs_store_open. Borrowed for the store's lifetime. */
@@ -180,8 +185,9 @@ rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
  * sync with rs_store_sync_request, parks its replies, and is told by the
  * listener when rs_store_synced_seq has moved.
  *
- * The listener is called on the syncer thread after every fsync of the WAL
- * (and after a failed one), with the syncer's lock held: it must only
+ * The listener is called after every group fsync of the WAL (and after a
+ * failed one), on whichever thread ran it (the syncer thread, or a writer
+ * leading a group commit), with the syncer's lock held: it must only
  * signal (write to an eventfd, set an atomic) and never call into the
  * store. Holding the lock is what makes rs_store_sync_listen(store, NULL,
  * NULL) a barrier: once it returns, the old listener never runs again, so
@@ -283,7 +289,9 @@ typedef struct rs_store_stats {
     uint64_t n_running_compactions;
     uint64_t n_sst_files;
     uint64_t bytes_written;           /* user bytes written since open */
-    uint64_t wal_syncs;               /* fsyncs of the WAL since open */
+    uint64_t wal_syncs;               /* WAL fsyncs asked for since open (ALWAYS:
+                                         one per write; RocksDB may merge
+                                         those of concurrent writers) */
 } rs_store_stats;
 
 rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);
@@ -295,7 +303,10 @@ char *rs_store_property(rs_store *store, const char *name);
 /* Flushes memtables to SST files and waits. */
 rs_code rs_store_flush(rs_store *store, rs_err *err);
 
-/* Compacts the whole key space and waits (tests, benchmarks, ops). */
+/* Compacts the whole key space and waits (tests, benchmarks, ops): every
+ * file is rewritten down to the last level, so it gets the bottom's
+ * compression, and deleted or overwritten data no open view needs is
+ * dropped. */
 rs_code rs_store_compact(rs_store *store, rs_err *err);
 
 #endif

@@ -4,6 +4,9 @@
  * from. The checkpoint's sequence number is read back by opening it.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "store/store_int.h"
@@ -35,11 +38,32 @@ static rs_code read_seq(rs_store *s, const char *dir, uint64_t *seq_out, rs_err 
     return RS_OK;
 }
 
-rs_code rs_store_checkpoint(rs_store *s, const char *dir, uint64_t *seq_out, rs_err *err)
+/* The target must not exist and its parent must: RocksDB would otherwise
+ * blame the database for a mistyped target. */
+static rs_code check_target(rs_store *s, const char *dir, rs_err *err)
 {
     struct stat st;
-    if (s->mem_env == NULL && stat(dir, &st) == 0)
+    if (stat(dir, &st) == 0)
         return rs_err_set(err, RS_E_EXISTS, "checkpoint of '%s': '%s' already exists", s->path, dir);
+    char parent[PATH_MAX];
+    int n = snprintf(parent, sizeof parent, "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof parent)
+        return rs_err_set(err, RS_E_INVALID, "checkpoint of '%s': path '%s' is too long", s->path, dir);
+    char *up = dirname(parent);
+    if (stat(up, &st) != 0)
+        return rs_err_sys(err, RS_E_IO, errno, "checkpoint of '%s' into '%s': its parent directory '%s'",
+                          s->path, dir, up);
+    return RS_OK;
+}
+
+rs_code rs_store_checkpoint(rs_store *s, const char *dir, uint64_t *seq_out, rs_err *err)
+{
+    /* the in-memory backend's files are not on the real file system */
+    if (s->mem_env == NULL) {
+        rs_code rc = check_target(s, dir, err);
+        if (rc != RS_OK)
+            return rc;
+    }
     char *errptr = NULL;
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &errptr);
     if (errptr != NULL)

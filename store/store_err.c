@@ -10,6 +10,8 @@
 
 #include "store/store_int.h"
 
+#define HINT_RESTORE "rockstream changed nothing; restore it from a backup (rockstream restore)"
+
 struct err_rule {
     const char *needle;    /* substring of RocksDB's message */
     rs_code     code;
@@ -24,16 +26,22 @@ static const struct err_rule rules[] = {
      "stop the other rockstream (serve, follow) or talk to it over its Redis port"},
     {"lock hold by current process", RS_E_BUSY, EAGAIN, "database '%s' is already open in this process",
      "close the other handle first"},
-    {"(create_if_missing is false)", RS_E_NOTFOUND, ENOENT, "no database at '%s'",
-     "check the path, or pass --create to make a new database"},
+    {"(create_if_missing is false)", RS_E_NOTFOUND, ENOENT, "no database at '%s'", STORE_HINT_CREATE},
     {"(error_if_exists is true)", RS_E_EXISTS, EEXIST, "a database already exists at '%s'", NULL},
     {"No space left on device", RS_E_IO, ENOSPC, "disk full writing database '%s'",
      "free space on that disk; writes acknowledged before this error are safe"},
     {"Permission denied", RS_E_IO, EACCES, "permission denied on database '%s'",
      "run as a user that may read and write the database directory"},
-    {"Read-only file system", RS_E_IO, EROFS, "database '%s' is on a read-only file system", NULL},
-    {"Corruption:", RS_E_CORRUPT, 0, "database '%s' is corrupt",
-     "rockstream changed nothing; restore it from a backup (rockstream restore)"},
+    {"Read-only file system", RS_E_IO, EROFS, "database '%s' is on a read-only file system",
+     "remount it read-write, or open the database read-only"},
+    {"No such file or directory: While mkdir if missing", RS_E_NOTFOUND, ENOENT,
+     "cannot create database '%s': its parent directory does not exist",
+     "create the parent directory first, or check the path"},
+    {"Corruption:", RS_E_CORRUPT, 0, "database '%s' is corrupt", HINT_RESTORE},
+    /* a file the database lists (a MANIFEST named by CURRENT, an SST file)
+     * is gone: the database is damaged, not merely unreadable */
+    {"No such file or directory: While open", RS_E_CORRUPT, ENOENT,
+     "database '%s' is corrupt: a file it lists is missing", HINT_RESTORE},
     {"Not implemented:", RS_E_UNSUPPORTED, 0, "not supported on database '%s'", NULL},
     {"Invalid argument:", RS_E_INVALID, 0, "invalid request on database '%s'", NULL},
     {"IO error:", RS_E_IO, EIO, "I/O error on database '%s'", NULL},

@@ -20,22 +20,27 @@ enum store_cf {
 
 extern const char *const store_cf_names[STORE_CF__COUNT];
 
-/* The group-commit syncer: one thread that fsyncs the WAL on behalf of every
- * writer waiting for durability (store_sync.c). */
+/* Group commit (store_sync.c): the waiting writers take turns to fsync
+ * the WAL for everyone; a thread does it for asynchronous requests. */
 struct store_syncer {
-    pthread_t       thread;
-    pthread_mutex_t mu;
-    pthread_cond_t  wake;       /* a writer asked for a sync */
-    pthread_cond_t  done;       /* a sync finished */
-    uint64_t        requested;  /* the highest sequence a writer waits for */
-    uint64_t        synced;     /* every write up to here is durable */
-    uint64_t        n_syncs;
-    uint32_t        gap_us;     /* minimum time between two fsyncs */
-    int             running;
-    int             stopping;
-    rs_err          failure;    /* sticky: after a failed fsync nothing is durable */
-    rs_store_synced_fn listener; /* told after each fsync (rs_store_sync_listen) */
-    void           *listener_arg;
+    pthread_t          thread;        /* serves rs_store_sync_request */
+    pthread_mutex_t    mu;
+    pthread_cond_t     wake;          /* the thread has a request to serve */
+    pthread_cond_t     turn[2];       /* waiters for fsync number g: turn[g % 2] */
+    uint64_t           gen;           /* number of the running (or last) fsync */
+    uint64_t           target;        /* the sequence it makes durable */
+    uint64_t           synced;        /* every write up to here is durable */
+    uint64_t           requested;     /* the highest sequence asked for without waiting */
+    int                syncing;       /* a leader is in its fsync */
+    int                next_waiting;  /* a writer waits for the fsync after it */
+    uint64_t           last_start_ns; /* when the last fsync began */
+    uint32_t           gap_us;        /* minimum time between two fsyncs */
+    int                running;       /* set up: the policy is not NONE */
+    int                stopping;
+    _Atomic uint64_t   n_syncs;       /* WAL fsyncs, read without the lock */
+    rs_err             failure;       /* sticky: after a failed fsync nothing is durable */
+    rs_store_synced_fn listener;      /* told after each fsync (rs_store_sync_listen) */
+    void              *listener_arg;
 };
 
 struct rs_store {
@@ -71,11 +76,20 @@ struct rs_store_view {
 rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t *mem_env,
                                        rocksdb_cache_t **cache);
 
+/* How rs_store_compact compacts: every file rewritten down to the bottom
+ * level, so it gets the bottom's compression. The caller destroys it.
+ * Shared with the benchmark's raw RocksDB, which must compact alike. */
+rocksdb_compactoptions_t *store_compact_options_create(void);
+
+/* The hint for a database that is not there. */
+#define STORE_HINT_CREATE "check the path, or pass --create to make a new database"
+
 /* Turns a RocksDB error string into an rs_err and frees it. what names the
  * operation ("open", "write"), path the database. Returns the code. */
 rs_code store_err_from(rs_err *err, char *errptr, const char *what, const char *path);
 
-/* Group commit (store_sync.c). */
+/* Group commit (store_sync.c). Start and stop bracket the database's
+ * life; wait returns once seq is durable or an fsync has failed. */
 rs_code store_syncer_start(rs_store *store, rs_err *err);
 void store_syncer_stop(rs_store *store);
 rs_code store_syncer_wait(rs_store *store, uint64_t seq, rs_err *err);

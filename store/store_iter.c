@@ -66,6 +66,7 @@ struct rs_store_iter {
     uint64_t               seen;
     int                    reverse;
     int                    started;
+    int                    done;   /* past the end, or failed: stay there */
     const char            *path;
 };
 
@@ -175,7 +176,9 @@ rs_code rs_store_iter_open(rs_store *s, const rs_store_view *view, const rs_stor
 int rs_store_iter_next(rs_store_iter *it, const uint8_t **key, size_t *key_len, const uint8_t **val,
                        size_t *val_len)
 {
-    if (it->limit != 0 && it->seen >= it->limit)
+    /* RocksDB asserts that an iterator is valid before Next() or Prev(),
+     * so a caller that asks again after the end must not reach it */
+    if (it->done || (it->limit != 0 && it->seen >= it->limit))
         return 0;
     if (!it->started) {
         it->started = 1;
@@ -188,8 +191,10 @@ int rs_store_iter_next(rs_store_iter *it, const uint8_t **key, size_t *key_len, 
     } else {
         rocksdb_iter_next(it->it);
     }
-    if (!rocksdb_iter_valid(it->it))
+    if (!rocksdb_iter_valid(it->it)) {
+        it->done = 1;
         return 0;
+    }
     *key = (const uint8_t *)rocksdb_iter_key(it->it, key_len);
     *val = (const uint8_t *)rocksdb_iter_value(it->it, val_len);
     it->seen++;

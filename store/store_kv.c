@@ -86,7 +86,10 @@ rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
     if (s->cfg.sync == RS_STORE_SYNC_ALWAYS) {
         rocksdb_write(s->db, s->write_sync, wb, &errptr);
-        return errptr == NULL ? RS_OK : store_err_from(err, errptr, "write", s->path);
+        if (errptr != NULL)
+            return store_err_from(err, errptr, "write", s->path);
+        atomic_fetch_add(&s->syncer.n_syncs, 1);
+        return RS_OK;
     }
     rocksdb_write(s->db, s->write_nosync, wb, &errptr);
     if (errptr != NULL)

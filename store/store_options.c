@@ -11,6 +11,9 @@
 
 #define MiB (1024ull * 1024ull)
 
+/* RocksDB's InfoLogLevel::FATAL_LEVEL; the C API takes the number. */
+#define STORE_LOG_FATAL 4
+
 /* RocksDB's level count; compression_per_level needs it spelled out. */
 #define STORE_NUM_LEVELS 7
 
@@ -43,8 +46,6 @@ void rs_store_config_resolve(rs_store_config *cfg)
         cfg->sync = RS_STORE_SYNC_NONE;
     if (cfg->sync == RS_STORE_SYNC_DEFAULT)
         cfg->sync = RS_STORE_SYNC_GROUP;
-    if (cfg->group_commit_us == 0)
-        cfg->group_commit_us = 1000;
     if (cfg->wal_keep_seconds == 0)
         cfg->wal_keep_seconds = 3600;
     if (cfg->wal_keep_bytes == 0)
@@ -152,8 +153,11 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
      * skiplist, which took a third of GET time in bench/bench_serve.sh */
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.02);
     rocksdb_options_set_memtable_whole_key_filtering(o, 1);
-    rocksdb_options_set_target_file_size_base(o, 64 * MiB);
-    rocksdb_options_set_max_bytes_for_level_base(o, 256 * MiB);
+    /* L1 holds about what four flushes bring (RocksDB's level-0 trigger is
+     * four files), so level sizes, and with them which tier a level lands
+     * on, scale with the memtable: 64 MiB memtables give a 256 MiB L1 */
+    rocksdb_options_set_target_file_size_base(o, cfg->write_buffer_bytes);
+    rocksdb_options_set_max_bytes_for_level_base(o, 4 * cfg->write_buffer_bytes);
     /* with tiers, level sizes must be predictable so files land on the tier
      * whose size matches their level; otherwise let RocksDB size levels from
      * the bottom up, which bounds space amplification */
@@ -170,6 +174,11 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
     rocksdb_options_set_WAL_size_limit_MB(o, wal_mb == 0 ? 1 : wal_mb);
     if (!cfg->disable_statistics)
         rocksdb_options_enable_statistics(o);
+    /* Debian's RocksDB keeps its assertions: once a write to its LOG file
+     * fails (a full disk), the next one aborts the process. Logging only
+     * fatal events keeps a full disk an error the caller sees; the figures
+     * the LOG would hold are in rs_store_stats and the properties. */
+    rocksdb_options_set_info_log_level(o, STORE_LOG_FATAL);
     set_compression(o, cfg);
     *cache = rocksdb_cache_create_lru(cfg->block_cache_bytes);
     set_table(o, cfg, *cache);

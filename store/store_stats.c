@@ -78,11 +78,7 @@ rs_code rs_store_stats_get(rs_store *s, rs_store_stats *out, rs_err *err)
             rocksdb_free(dump);
         }
     }
-    if (s->syncer.running) {
-        pthread_mutex_lock(&s->syncer.mu);
-        out->wal_syncs = s->syncer.n_syncs;
-        pthread_mutex_unlock(&s->syncer.mu);
-    }
+    out->wal_syncs = atomic_load(&s->syncer.n_syncs);
     return RS_OK;
 }
 
@@ -107,10 +103,24 @@ rs_code rs_store_flush(rs_store *s, rs_err *err)
     return errptr == NULL ? RS_OK : store_err_from(err, errptr, "flush", s->path);
 }
 
+/* RocksDB's BottommostLevelCompaction::kForceOptimized. */
+#define STORE_BOTTOMMOST_FORCE_OPTIMIZED 3
+
+rocksdb_compactoptions_t *store_compact_options_create(void)
+{
+    rocksdb_compactoptions_t *o = rocksdb_compactoptions_create();
+    /* without forcing, a lone file is moved to the bottom as it is, so a
+     * flushed (uncompressed) file would never get the bottom's zstd */
+    rocksdb_compactoptions_set_bottommost_level_compaction(o, STORE_BOTTOMMOST_FORCE_OPTIMIZED);
+    return o;
+}
+
 rs_code rs_store_compact(rs_store *s, rs_err *err)
 {
     (void)err;
+    rocksdb_compactoptions_t *o = store_compact_options_create();
     for (int i = 0; i < STORE_CF__COUNT; i++)
-        rocksdb_compact_range_cf(s->db, s->cf[i], NULL, 0, NULL, 0);
+        rocksdb_compact_range_cf_opt(s->db, s->cf[i], o, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(o);
     return RS_OK;
 }

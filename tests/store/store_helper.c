@@ -4,12 +4,15 @@
  * writes and reports each acknowledged key so the test can kill -9 it and
  * check that every acknowledged write survived.
  *
- *   rs_store_helper hold DIR          open, print "ready", wait for EOF on stdin
- *   rs_store_helper open DIR          try to open, print "<code> <message>"
+ *   rs_store_helper hold DIR          open, print "ready", wait to be killed
+ *   rs_store_helper open DIR          try to open, print "<code> <message>" and,
+ *                                    on failure, "hint: <hint>"
  *   rs_store_helper write DIR POLICY  write key-N = value-N forever, print "ok N"
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -25,11 +28,10 @@ static int hold(const char *dir)
     }
     printf("ready\n");
     fflush(stdout);
-    char buf[64];
-    while (read(STDIN_FILENO, buf, sizeof buf) > 0) {
-    }
-    rs_store_close(s);
-    return 0;
+    /* not stdin's end of file: under ctest stdin may be /dev/null, which
+     * would end the hold before the test looks at the lock */
+    for (;;)
+        pause();
 }
 
 static int try_open(const char *dir)
@@ -38,6 +40,8 @@ static int try_open(const char *dir)
     rs_store *s = NULL;
     rs_code rc = rs_store_open(dir, NULL, &s, &err);
     printf("%d %s\n", rc, rc == RS_OK ? "ok" : err.msg);
+    if (rc != RS_OK)
+        printf("hint: %s\n", err.hint != NULL ? err.hint : "(none)");
     rs_store_close(s);
     return rc == RS_OK ? 0 : 1;
 }
@@ -70,6 +74,8 @@ static int write_forever(const char *dir, const char *policy)
 
 int main(int argc, char **argv)
 {
+    /* a test that dies must not leave a helper holding its database */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (argc == 3 && strcmp(argv[1], "hold") == 0)
         return hold(argv[2]);
     if (argc == 3 && strcmp(argv[1], "open") == 0)

@@ -1,0 +1,61 @@
+/*
+ * Store helpers shared by the store tests: open a database or fail the
+ * test, write and check string keys, through the latest state or a view.
+ */
+#ifndef RS_TESTSTORE_H
+#define RS_TESTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define B(s) ((const uint8_t *)(s))
+
+/* A test's database: a temporary directory and a store open in it. */
+struct rs_test_db {
+    int             in_memory; /* the memory backend instead of the disk */
+    char           *dir;       /* removed by rs_test_db_close */
+    char           *db;        /* dir/db */
+    rs_store_config cfg;       /* what it is opened with */
+    rs_store       *store;     /* open, or NULL */
+};
+
+/* Makes a directory named after tag and the path of a database in it;
+ * opens nothing (store is NULL). Fails the test if it cannot. */
+struct rs_test_db *rs_test_db_make(const char *tag, int in_memory);
+
+/* rs_test_db_make, then creates the database with cfg (NULL: defaults). */
+struct rs_test_db *rs_test_db_open(const char *tag, int in_memory, const rs_store_config *cfg);
+
+/* Closes the store if it is open and opens it again with d->cfg. */
+void rs_test_db_reopen(struct rs_test_db *d);
+
+/* Closes the store, removes the directory, frees d. NULL allowed. */
+void rs_test_db_close(struct rs_test_db *d);
+
+/* Opens path with cfg or fails the test with the store's message. */
+rs_store *rs_test_store_open(const char *path, const rs_store_config *cfg);
+
+/* Puts a string key and value or fails the test. */
+void rs_test_put(rs_store *s, const char *key, const char *val);
+
+/* Asserts that key reads as want (through view when not NULL). */
+void rs_test_expect_value(rs_store *s, const rs_store_view *view, const char *key, const char *want);
+
+/* Asserts that key is absent and that absence left err untouched. */
+void rs_test_expect_missing(rs_store *s, const rs_store_view *view, const char *key);
+
+/* Reads n keys (at most 16) in one rs_store_multi_get, through view when
+ * not NULL, and asserts each: want[i] is its value, or NULL for absent. */
+void rs_test_expect_multi(rs_store *s, const rs_store_view *view, size_t n, const char *const *keys,
+                          const char *const *want);
+
+/* Writes "key-<i>" = "value-<i>" (the helper's `write` naming) for i in
+ * [first, last) with one put each. */
+void rs_test_put_numbered(rs_store *s, unsigned long first, unsigned long last);
+
+/* Asserts that "key-<i>" holds "value-<i>" for every i in [first, last). */
+void rs_test_expect_numbered(rs_store *s, const rs_store_view *view, unsigned long first, unsigned long last);
+
+#endif
