@@ -12,6 +12,8 @@
 const char *const store_cf_names[STORE_CF__COUNT] = {
     [STORE_CF_DEFAULT] = "default",
     [STORE_CF_META] = "rs_meta",
+    [STORE_CF_HISTORY] = "rs_history",
+    [STORE_CF_CHANGES] = "rs_changes",
 };
 
 /* Key of the database id in the meta family. Changing it orphans every
@@ -72,6 +74,11 @@ static rs_code open_db(rs_store *s, rs_err *err)
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
     for (int i = 0; i < STORE_CF__COUNT; i++)
         cf_opts[i] = s->opts;
+    /* history alone carries the filter that drops what pruning passed */
+    s->history_filter = store_history_filter_create(s);
+    s->history_opts = rocksdb_options_create_copy(s->opts);
+    rocksdb_options_set_compaction_filter(s->history_opts, s->history_filter);
+    cf_opts[STORE_CF_HISTORY] = s->history_opts;
     char *errptr = NULL;
     if (s->cfg.read_only)
         s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
@@ -99,6 +106,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
         return rs_err_set(err, RS_E_NOMEM, "open '%s': out of memory", path);
     }
     s->cfg = c;
+    store_versions_init(s);
     /* the tier paths were borrowed: the copy must not keep them */
     for (size_t i = 0; i < RS_STORE_MAX_TIERS; i++)
         s->cfg.tiers[i].path = NULL;
@@ -113,6 +121,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rs_code rc = open_db(s, err);
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
+    if (rc == RS_OK)
+        rc = store_versions_open(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
     if (rc != RS_OK) {
@@ -129,6 +139,7 @@ void rs_store_close(rs_store *s)
 {
     if (s == NULL)
         return;
+    store_versions_close(s);
     store_syncer_stop(s);
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
@@ -143,6 +154,10 @@ void rs_store_close(rs_store *s)
         rocksdb_readoptions_destroy(s->read_opts);
     if (s->opts != NULL)
         rocksdb_options_destroy(s->opts);
+    if (s->history_opts != NULL)
+        rocksdb_options_destroy(s->history_opts);
+    if (s->history_filter != NULL)
+        rocksdb_compactionfilter_destroy(s->history_filter);
     if (s->cache != NULL)
         rocksdb_cache_destroy(s->cache);
     if (s->mem_env != NULL)

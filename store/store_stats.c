@@ -78,6 +78,12 @@ rs_code rs_store_stats_get(rs_store *s, rs_store_stats *out, rs_err *err)
             rocksdb_free(dump);
         }
     }
+    struct store_vstate st;
+    if (store_vstate_read(s, NULL, &st, NULL) == RS_OK) {
+        out->version_latest = st.latest;
+        out->version_earliest = st.earliest;
+    }
+    store_prune_stats(s, out);
     if (s->syncer.running) {
         pthread_mutex_lock(&s->syncer.mu);
         out->wal_syncs = s->syncer.n_syncs;
