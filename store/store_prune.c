@@ -442,7 +442,9 @@ static rs_code reclaim(rs_store *s, int force, uint64_t *reclaimed, rs_err *err)
         return RS_OK;
     uint8_t lo[8], hi[8];
     store_put_be64(lo, 0);
-    store_put_be64(hi, atomic_load(&s->v.filter_floor) + 1);
+    /* RocksDB's DeleteFilesInRange includes the end key: a file may end
+     * at the floor's change list, not after it */
+    store_put_be64(hi, atomic_load(&s->v.filter_floor));
     char *errptr = NULL;
     rocksdb_delete_file_in_range_cf(s->db, s->cf[STORE_CF_CHANGES], (const char *)lo, sizeof lo, (const char *)hi,
                                     sizeof hi, &errptr);

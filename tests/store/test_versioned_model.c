@@ -5,7 +5,9 @@
  * drops) and reopens, each checked against an in-memory copy of every
  * version. Phase one prunes on request, so the model knows the readable
  * range exactly; phase two lets the background pruner run and checks that
- * whatever it did is allowed. RS_TEST_SEED=N replays another sequence.
+ * whatever it did is allowed. RS_TEST_SEED=N replays another sequence;
+ * RS_TEST_CHECK_ALL=1 checks every version after every step (slow: to find
+ * the first step that goes wrong) and says which step that was.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,9 +60,15 @@ struct fixture {
     struct model m;
     uint64_t  seed;
     uint64_t  n_checked;
+    int       check_each; /* RS_TEST_CHECK_ALL */
+    int       step;
 };
 
-static uint64_t rnd(struct fixture *f, uint64_t n) { return rs_workload_mix(f->rng++) % n; }
+static uint64_t rnd(struct fixture *f, uint64_t n)
+{
+    f->rng = rs_workload_mix(f->rng);
+    return f->rng % n;
+}
 
 /* ------------------------------------------------------------------ */
 
@@ -81,6 +89,7 @@ static int setup(void **state)
     const char *seed = getenv("RS_TEST_SEED");
     f->seed = seed != NULL ? strtoull(seed, NULL, 10) : 20240611;
     f->rng = f->seed;
+    f->check_each = getenv("RS_TEST_CHECK_ALL") != NULL;
     f->dir = rs_test_tmpdir("vmodel");
     f->db = rs_test_path(f->dir, "db");
     f->m.states = calloc(MAX_VERSIONS + 1, sizeof *f->m.states);
@@ -186,9 +195,10 @@ static void check_get(struct fixture *f, uint64_t v, size_t k)
     if (rc == RS_E_NOTFOUND && err.code == RS_OK && !want->present)
         return;
     if (rc != RS_OK || !want->present || val.len != want->len || memcmp(val.data, want->b, val.len) != 0)
-        fail_msg("seed %" PRIu64 ": get key %zu at %" PRIu64 " (latest %" PRIu64 ", earliest %" PRIu64
+        fail_msg("seed %" PRIu64 " step %d: get key %zu at %" PRIu64 " (latest %" PRIu64 ", earliest %" PRIu64
                  "): rc %d '%s', want %s",
-                 f->seed, k, v, f->m.latest, f->m.earliest, rc, err.msg, want->present ? "a value" : "absent");
+                 f->seed, f->step, k, v, f->m.latest, f->m.earliest, rc, err.msg,
+                 want->present ? "a value" : "absent");
     rs_store_value_release(&val);
     f->n_checked++;
 }
@@ -461,7 +471,8 @@ static void phase_on_request(void **state)
             op_compact(f);
         else if (r < 96)
             op_reopen(f);
-        if (i % 500 == 499)
+        f->step = i;
+        if (i % 500 == 499 || f->check_each)
             check_all(f);
     }
     check_all(f);
@@ -548,11 +559,13 @@ static void phase_background(void **state)
     assert_int_equal(rs_store_stats_get(f->s, &st, &err), RS_OK);
     assert_true(st.prune_rounds > 0);
     assert_int_equal(st.version_latest, m->latest);
-    /* the pruner stops with the store: then the range holds still */
+    /* the pruner stops with the store: then the range holds still; what
+     * its last rounds kept, they kept under the policy of this phase */
     rs_store_close(f->s);
-    m->pol = (rs_store_prune_policy){RS_STORE_PRUNE_NOTHING, 0, 0, 0};
-    open_store(f, &m->pol);
+    rs_store_prune_policy nothing = {RS_STORE_PRUNE_NOTHING, 0, 0, 0};
+    open_store(f, &nothing);
     observe(f);
+    m->pol = nothing;
     check_all(f);
 }
 
