@@ -8,11 +8,11 @@
  */
 #include <inttypes.h>
 #include <rocksdb/c.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit_digest.h"
 #include "store/store.h"
 #include "testlib/testlib.h"
 
@@ -248,38 +248,6 @@ static void read_only_store_reads_versions_and_refuses_commits(void **state)
 /* The commit record                                                   */
 /* ------------------------------------------------------------------ */
 
-/* docs/format.md, "Commit digest", computed here from the spec. */
-static void spec_digest(uint64_t version, const uint8_t prev[32], const char *const *keys, const char *const *vals,
-                        size_t n, uint8_t out[32])
-{
-    crypto_generichash_state h;
-    uint8_t be[8];
-    crypto_generichash_init(&h, NULL, 0, 32);
-    crypto_generichash_update(&h, B("RSCOMMIT\x01"), 9);
-    for (int i = 0; i < 8; i++)
-        be[i] = (uint8_t)(version >> (56 - 8 * i));
-    crypto_generichash_update(&h, be, 8);
-    crypto_generichash_update(&h, prev, 32);
-    for (int i = 0; i < 8; i++)
-        be[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-    crypto_generichash_update(&h, be, 8);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t op = vals[i] != NULL ? 1 : 0;
-        uint32_t kl = (uint32_t)strlen(keys[i]);
-        uint8_t l4[4] = {(uint8_t)(kl >> 24), (uint8_t)(kl >> 16), (uint8_t)(kl >> 8), (uint8_t)kl};
-        crypto_generichash_update(&h, &op, 1);
-        crypto_generichash_update(&h, l4, 4);
-        crypto_generichash_update(&h, B(keys[i]), kl);
-        if (vals[i] == NULL)
-            continue;
-        uint32_t vl = (uint32_t)strlen(vals[i]);
-        uint8_t v4[4] = {(uint8_t)(vl >> 24), (uint8_t)(vl >> 16), (uint8_t)(vl >> 8), (uint8_t)vl};
-        crypto_generichash_update(&h, v4, 4);
-        crypto_generichash_update(&h, B(vals[i]), vl);
-    }
-    crypto_generichash_final(&h, out, 32);
-}
-
 static void digest_follows_the_spec_and_chains(void **state)
 {
     struct fixture *f = *state;
@@ -297,10 +265,10 @@ static void digest_follows_the_spec_and_chains(void **state)
     assert_int_equal(rs_store_commit(f->s, 2, b, &err), RS_OK);
 
     uint8_t zero[32] = {0}, d1[32], d2[32];
-    const char *k1[] = {"a", "b", "c"}, *v1[] = {"1", "2", NULL};
-    spec_digest(1, zero, k1, v1, 3, d1);
-    const char *k2[] = {"a"}, *v2[] = {NULL};
-    spec_digest(2, d1, k2, v2, 1, d2);
+    const struct spec_write w1[] = {{B("a"), 1, B("1"), 1}, {B("b"), 1, B("2"), 1}, {B("c"), 1, NULL, 0}};
+    spec_digest(1, zero, w1, 3, d1);
+    const struct spec_write w2[] = {{B("a"), 1, NULL, 0}};
+    spec_digest(2, d1, w2, 1, d2);
     rs_store_version_info info;
     assert_int_equal(rs_store_version_info_get(f->s, 1, &info, &err), RS_OK);
     assert_memory_equal(info.digest, d1, 32);
