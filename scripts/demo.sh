@@ -25,5 +25,10 @@ step "read it back"
 "$rs" get --db "$demo/db" greeting
 "$rs" scan --db "$demo/db" --limit 3 --hex --keys-only
 
+step "versioned state: commit 100 blocks, read an old height, roll back 10, prune"
+"$build/examples/versioned_state" "$demo/chain"
+"$rs" versions --db "$demo/chain"
+"$rs" prune-state --db "$demo/chain" --keep-recent 20 --interval 10
+
 echo
 echo "demo done; the database is in $demo/db (rockstream help for more)"

@@ -225,6 +225,11 @@ struct store_clist {
 };
 int store_clist_next(struct store_clist *c, const uint8_t **key, size_t *key_len);
 
+/* Reads a small record of rs_meta into out (at most cap bytes; *len is its
+ * real length, which the decoder checks). RS_E_NOTFOUND (err untouched) if
+ * absent; what names the read in an error. */
+rs_code store_meta_read(rs_store *store, const rocksdb_readoptions_t *ro, const uint8_t *key, size_t key_len,
+                        uint8_t *out, size_t cap, size_t *len, const char *what, rs_err *err);
 /* Reads rs_meta's versions record; absent: all zero. With ro (NULL: the
  * latest state), as of its snapshot. */
 rs_code store_vstate_read(rs_store *store, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err);

@@ -93,20 +93,16 @@ void rs_store_prune_policy_get(rs_store *s, rs_store_prune_policy *out) { *out =
 
 static rs_code policy_read(rs_store *s, rs_store_prune_policy *out, rs_err *err)
 {
-    char *errptr = NULL;
+    uint8_t buf[STORE_POLICY_BYTES];
     size_t len = 0;
-    char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_META], STORE_META_POLICY, STORE_META_POLICY_LEN,
-                               &len, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "read the pruning policy", s->path);
     *out = (rs_store_prune_policy){RS_STORE_PRUNE_NOTHING, 0, 0, 0};
-    if (val == NULL)
+    rs_code rc = store_meta_read(s, NULL, (const uint8_t *)STORE_META_POLICY, STORE_META_POLICY_LEN, buf,
+                                 sizeof buf, &len, "read the pruning policy", err);
+    if (rc == RS_E_NOTFOUND)
         return RS_OK;
-    int bad = store_policy_decode((const uint8_t *)val, len, out);
-    rocksdb_free(val);
-    if (bad)
+    if (rc == RS_OK && store_policy_decode(buf, len, out) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "database '%s': recorded pruning policy is malformed", s->path);
-    return RS_OK;
+    return rc;
 }
 
 static void policy_put(rocksdb_writebatch_t *wb, rs_store *s)

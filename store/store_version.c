@@ -17,44 +17,47 @@
 /* Records                                                             */
 /* ------------------------------------------------------------------ */
 
+rs_code store_meta_read(rs_store *s, const rocksdb_readoptions_t *ro, const uint8_t *key, size_t key_len,
+                        uint8_t *out, size_t cap, size_t *len, const char *what, rs_err *err)
+{
+    char *errptr = NULL;
+    char *val = rocksdb_get_cf(s->db, ro != NULL ? ro : s->read_opts, s->cf[STORE_CF_META], (const char *)key,
+                               key_len, len, &errptr);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, what, s->path);
+    if (val == NULL)
+        return RS_E_NOTFOUND;
+    memcpy(out, val, *len < cap ? *len : cap);
+    rocksdb_free(val);
+    return RS_OK;
+}
+
 rs_code store_vstate_read(rs_store *s, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err)
 {
-    memset(st, 0, sizeof *st);
-    char *errptr = NULL;
+    uint8_t buf[STORE_VSTATE_BYTES];
     size_t len = 0;
-    char *val = rocksdb_get_cf(s->db, ro != NULL ? ro : s->read_opts, s->cf[STORE_CF_META], STORE_META_VSTATE,
-                               STORE_META_VSTATE_LEN, &len, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "read the versions record", s->path);
-    if (val == NULL)
+    memset(st, 0, sizeof *st);
+    rs_code rc = store_meta_read(s, ro, (const uint8_t *)STORE_META_VSTATE, STORE_META_VSTATE_LEN, buf, sizeof buf,
+                                 &len, "read the versions record", err);
+    if (rc == RS_E_NOTFOUND)
         return RS_OK;
-    int bad = store_vstate_decode((const uint8_t *)val, len, st);
-    rocksdb_free(val);
-    if (bad)
+    if (rc == RS_OK && store_vstate_decode(buf, len, st) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "database '%s': versions record is malformed (%zu bytes)", s->path,
                           len);
-    return RS_OK;
+    return rc;
 }
 
 rs_code store_vrecord_read(rs_store *s, const rocksdb_readoptions_t *ro, uint64_t version, struct store_vrecord *r,
                            rs_err *err)
 {
-    uint8_t key[STORE_VRECORD_KEY_BYTES];
-    store_vrecord_key(version, key);
-    char *errptr = NULL;
+    uint8_t key[STORE_VRECORD_KEY_BYTES], buf[STORE_VRECORD_BYTES];
     size_t len = 0;
-    char *val = rocksdb_get_cf(s->db, ro != NULL ? ro : s->read_opts, s->cf[STORE_CF_META], (const char *)key,
-                               sizeof key, &len, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "read a version record", s->path);
-    if (val == NULL)
-        return RS_E_NOTFOUND;
-    int bad = store_vrecord_decode((const uint8_t *)val, len, r);
-    rocksdb_free(val);
-    if (bad)
+    store_vrecord_key(version, key);
+    rs_code rc = store_meta_read(s, ro, key, sizeof key, buf, sizeof buf, &len, "read a version record", err);
+    if (rc == RS_OK && store_vrecord_decode(buf, len, r) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "database '%s': record of version %" PRIu64 " is malformed", s->path,
                           version);
-    return RS_OK;
+    return rc;
 }
 
 rs_code store_changes_each(rs_store *s, uint64_t first, uint64_t last, store_change_fn fn, void *arg, rs_err *err)
