@@ -250,6 +250,17 @@ static struct disk disk_use(rs_store *s)
     return d;
 }
 
+/* Measured at rest: memtables flushed, RocksDB's compactions done (so both
+ * points, and both stores, are measured in the same state of their LSM). */
+static struct disk disk_at_rest(rs_store *s)
+{
+    rs_err err = RS_ERR_INIT;
+    if (rs_store_flush(s, &err) != RS_OK)
+        die("flush", &err);
+    settle(s);
+    return disk_use(s);
+}
+
 static void commit_small_blocks(struct bench *b, rs_store *s, rs_store_batch *batch, uint64_t n)
 {
     rs_err err = RS_ERR_INIT;
@@ -293,16 +304,13 @@ static rs_store *disk_flat(struct bench *b)
         t_a += rs_clock_mono_ns() - t1;
         t_p += t1 - t0;
         if (done + step == b->blocks / 10) {
-            rs_store_flush(pruned, &err);
-            rs_store_flush(archive, &err);
-            p10 = disk_use(pruned);
-            a10 = disk_use(archive);
+            p10 = disk_at_rest(pruned);
+            a10 = disk_at_rest(archive);
         }
     }
-    rs_store_flush(pruned, &err);
-    rs_store_flush(archive, &err);
-    print_disk("keep-recent 100", p10, disk_use(pruned), b->blocks);
-    print_disk("archive (nothing)", a10, disk_use(archive), b->blocks);
+    struct disk p100 = disk_at_rest(pruned);
+    print_disk("keep-recent 100", p10, p100, b->blocks);
+    print_disk("archive (nothing)", a10, disk_at_rest(archive), b->blocks);
     printf("small blocks (%d writes, sync none): keep-recent 100 %.0f blocks/s, archive %.0f blocks/s\n", SMALL_BLOCK,
            b->blocks / secs(t_p), b->blocks / secs(t_a));
     rs_store_batch_destroy(batch);

@@ -13,6 +13,7 @@ rs="$build/cli/rockstream"
 
 demo=${ROCKSTREAM_DEMO_DIR:-$(mktemp -d /tmp/rockstream-demo.XXXXXX)}
 mkdir -p "$demo"
+demo=$(cd "$demo" && pwd) # the server is told where to write its snapshot: a full path
 echo "== rockstream demo in $demo"
 
 step() { echo; echo "== $*"; }
@@ -29,6 +30,26 @@ step "versioned state: commit 100 blocks, read an old height, roll back 10, prun
 "$build/examples/versioned_state" "$demo/chain"
 "$rs" versions --db "$demo/chain"
 "$rs" prune-state --db "$demo/chain" --keep-recent 20 --interval 10
+
+step "serve: the same database over the Redis protocol, for redis-cli and any Redis client"
+"$rs" keygen --out "$demo/backup.key" --public  # the server gets only the .pub half: it seals, never reads
+"$rs" serve --db "$demo/db" --listen 127.0.0.1:0 --port-file "$demo/serve.port" --key "$demo/backup.key.pub" \
+  2>"$demo/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [[ -s "$demo/serve.port" ]] && break; sleep 0.1; done
+port=$(cut -d: -f2 "$demo/serve.port")
+echo "rockstream serve listens on $(cat "$demo/serve.port") (pid $serve_pid)"
+redis-cli -p "$port" set greeting "hello over RESP"
+redis-cli -p "$port" get greeting
+redis-cli -p "$port" info keyspace | tr -d '\r' | grep db0
+
+step "snapshot: the server seals a consistent checkpoint into an encrypted archive while it serves; unseal it"
+redis-cli -p "$port" --raw snapshot "$demo/db.rsa" | paste - -
+"$rs" unseal --in "$demo/db.rsa" --to "$demo/db.restored" --key "$demo/backup.key"
+"$rs" get --db "$demo/db.restored" greeting
+kill "$serve_pid"
+wait "$serve_pid"
+echo "serve stopped cleanly (exit 0)"
 
 echo
 echo "demo done; the database is in $demo/db (rockstream help for more)"

@@ -36,6 +36,8 @@ struct store_syncer {
     int             running;
     int             stopping;
     rs_err          failure;    /* sticky: after a failed fsync nothing is durable */
+    rs_store_synced_fn listener; /* told after each fsync (rs_store_sync_listen) */
+    void           *listener_arg;
 };
 
 /* Versioned state (store_version.c, store_history.c, store_floor.c,
