@@ -140,6 +140,15 @@ rs_code store_write_apply(rs_store *store, rocksdb_writebatch_t *wb, uint64_t *s
 /* Bytewise order of two keys, as RocksDB's default comparator. */
 int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+/* The head of what is sorted by key, then by a number (a write's place in
+ * its batch, a version); store_keyed_cmp is its qsort comparator. */
+struct store_keyed {
+    const uint8_t *key;
+    size_t         key_len;
+    uint64_t       n;
+};
+int store_keyed_cmp(const void *a, const void *b);
+
 /* A range's start, end and prefix narrowed to one [lower, upper) window of
  * keys; each bound is malloc'd (the caller frees) or NULL for none. -1 on
  * out of memory. */

@@ -77,6 +77,15 @@ int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
+int store_keyed_cmp(const void *pa, const void *pb)
+{
+    const struct store_keyed *a = pa, *b = pb;
+    int c = store_key_cmp(a->key, a->key_len, b->key, b->key_len);
+    if (c != 0)
+        return c;
+    return a->n < b->n ? -1 : a->n > b->n;
+}
+
 /* The smallest key greater than every key that starts with prefix, or
  * length 0 when there is none (a prefix of only 0xff bytes). */
 static size_t prefix_successor(const uint8_t *prefix, size_t len, uint8_t *out)

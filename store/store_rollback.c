@@ -17,21 +17,15 @@
  * this, roll back in steps (each one atomic, each one a consistent state). */
 #define ROLLBACK_MAX_BYTES (256ull << 20)
 
-struct rb_pair {
-    const uint8_t *key;   /* in the arena */
-    size_t         key_len;
-    uint64_t       version;
-};
-
 struct rollback {
-    rs_store      *s;
-    uint64_t       to;
-    struct rb_pair *pairs;
-    size_t          n, cap;
-    uint8_t       **chunks; /* the arena: one copy per key */
-    size_t          n_chunks, cap_chunks;
-    uint64_t        bytes;
-    int             too_big;
+    rs_store           *s;
+    uint64_t            to;
+    struct store_keyed *pairs;   /* (key, version) for each change after to */
+    size_t              n, cap;
+    uint8_t           **chunks;  /* the keys' copies */
+    size_t              n_chunks, cap_chunks;
+    uint64_t            bytes;
+    int                 too_big;
 };
 
 static int grow_array(void **p, size_t *cap, size_t n, size_t size)
@@ -50,7 +44,7 @@ static int grow_array(void **p, size_t *cap, size_t n, size_t size)
 static int add_pair(void *arg, uint64_t version, const uint8_t *key, size_t key_len)
 {
     struct rollback *rb = arg;
-    rb->bytes += key_len + sizeof(struct rb_pair);
+    rb->bytes += key_len + sizeof(struct store_keyed);
     if (rb->bytes > ROLLBACK_MAX_BYTES) {
         rb->too_big = 1;
         return 1;
@@ -63,26 +57,17 @@ static int add_pair(void *arg, uint64_t version, const uint8_t *key, size_t key_
         return -1;
     memcpy(copy, key, key_len);
     rb->chunks[rb->n_chunks++] = copy;
-    rb->pairs[rb->n++] = (struct rb_pair){copy, key_len, version};
+    rb->pairs[rb->n++] = (struct store_keyed){copy, key_len, version};
     return 0;
-}
-
-static int cmp_pair(const void *pa, const void *pb)
-{
-    const struct rb_pair *a = pa, *b = pb;
-    int c = store_key_cmp(a->key, a->key_len, b->key, b->key_len);
-    if (c != 0)
-        return c;
-    return a->version < b->version ? -1 : a->version > b->version;
 }
 
 /* For one key (pairs[i] is its first change after the target): its value
  * at the target goes back into the latest state. */
-static rs_code restore_key(struct rollback *rb, rocksdb_writebatch_t *wb, const struct rb_pair *first, uint8_t *hkey,
+static rs_code restore_key(struct rollback *rb, rocksdb_writebatch_t *wb, const struct store_keyed *first, uint8_t *hkey,
                            rs_err *err)
 {
     rs_store *s = rb->s;
-    size_t hlen = store_hkey_encode(first->key, first->key_len, first->version, hkey);
+    size_t hlen = store_hkey_encode(first->key, first->key_len, first->n, hkey);
     char *errptr = NULL;
     size_t len = 0;
     char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_HISTORY], (const char *)hkey, hlen, &len,
@@ -93,7 +78,7 @@ static rs_code restore_key(struct rollback *rb, rocksdb_writebatch_t *wb, const 
         rocksdb_free(val);
         return rs_err_set(err, RS_E_CORRUPT,
                           "database '%s': history of version %" PRIu64 " is missing or malformed for a key it wrote",
-                          s->path, first->version);
+                          s->path, first->n);
     }
     if (val[0] & STORE_HIST_PRESENT)
         rocksdb_writebatch_put(wb, (const char *)first->key, first->key_len, val + 1, len - 1);
@@ -108,7 +93,7 @@ static rs_code build_batch(struct rollback *rb, const struct store_vstate *st, r
     rs_store *s = rb->s;
     struct store_vstate next = {RS_STORE_VERSION_ROLLBACK, rb->to, st->earliest};
     store_vstate_put(wb, s, &next);
-    qsort(rb->pairs, rb->n, sizeof *rb->pairs, cmp_pair);
+    qsort(rb->pairs, rb->n, sizeof *rb->pairs, store_keyed_cmp);
     size_t max_key = 0;
     for (size_t i = 0; i < rb->n; i++)
         if (rb->pairs[i].key_len > max_key)
@@ -118,10 +103,10 @@ static rs_code build_batch(struct rollback *rb, const struct store_vstate *st, r
         return rs_err_set(err, RS_E_NOMEM, "rollback to version %" PRIu64 ": out of memory", rb->to);
     rs_code rc = RS_OK;
     for (size_t i = 0; i < rb->n && rc == RS_OK; i++) {
-        const struct rb_pair *p = &rb->pairs[i];
+        const struct store_keyed *p = &rb->pairs[i];
         if (i == 0 || store_key_cmp(p->key, p->key_len, rb->pairs[i - 1].key, rb->pairs[i - 1].key_len) != 0)
             rc = restore_key(rb, wb, p, hkey, err);
-        size_t hlen = store_hkey_encode(p->key, p->key_len, p->version, hkey);
+        size_t hlen = store_hkey_encode(p->key, p->key_len, p->n, hkey);
         rocksdb_writebatch_delete_cf(wb, s->cf[STORE_CF_HISTORY], (const char *)hkey, hlen);
     }
     free(hkey);

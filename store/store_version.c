@@ -119,12 +119,10 @@ rs_code store_version_refuse(rs_err *err, const char *what, uint64_t version, co
 /* ------------------------------------------------------------------ */
 
 struct wop {
-    const uint8_t *key;
-    size_t         key_len;
-    const uint8_t *val;
-    size_t         val_len;
-    uint32_t       order; /* position in the batch: the last write wins */
-    uint8_t        del;
+    struct store_keyed k; /* n: position in the batch: the last write wins */
+    const uint8_t     *val;
+    size_t             val_len;
+    uint8_t            del;
 };
 
 struct wset {
@@ -136,7 +134,7 @@ static void collect(struct wset *ws, const char *k, size_t klen, const char *v, 
 {
     if (ws->n == ws->cap)
         return; /* cannot happen: cap is the batch's own count */
-    ws->ops[ws->n] = (struct wop){(const uint8_t *)k, klen, (const uint8_t *)v, vlen, (uint32_t)ws->n, (uint8_t)del};
+    ws->ops[ws->n] = (struct wop){{(const uint8_t *)k, klen, ws->n}, (const uint8_t *)v, vlen, (uint8_t)del};
     ws->n++;
 }
 
@@ -146,15 +144,6 @@ static void collect_put(void *arg, const char *k, size_t klen, const char *v, si
 }
 
 static void collect_del(void *arg, const char *k, size_t klen) { collect(arg, k, klen, NULL, 0, 1); }
-
-static int cmp_wop(const void *pa, const void *pb)
-{
-    const struct wop *a = pa, *b = pb;
-    int c = store_key_cmp(a->key, a->key_len, b->key, b->key_len);
-    if (c != 0)
-        return c;
-    return a->order < b->order ? -1 : a->order > b->order;
-}
 
 /* The batch's effect: one write per key, the batch's last, in key order.
  * The ops point into the batch, which the caller keeps unchanged. */
@@ -166,11 +155,11 @@ static rs_code write_set(const rs_store_batch *b, struct wset *ws, rs_err *err)
     if (ws->ops == NULL)
         return rs_err_set(err, RS_E_NOMEM, "commit: out of memory for a write set of %zu writes", ws->cap);
     rocksdb_writebatch_iterate((rocksdb_writebatch_t *)b->wb, ws, collect_put, collect_del);
-    qsort(ws->ops, ws->n, sizeof *ws->ops, cmp_wop);
+    qsort(ws->ops, ws->n, sizeof *ws->ops, store_keyed_cmp);
     size_t out = 0;
     for (size_t i = 0; i < ws->n; i++) {
-        if (i + 1 < ws->n && store_key_cmp(ws->ops[i].key, ws->ops[i].key_len, ws->ops[i + 1].key,
-                                       ws->ops[i + 1].key_len) == 0)
+        if (i + 1 < ws->n && store_key_cmp(ws->ops[i].k.key, ws->ops[i].k.key_len, ws->ops[i + 1].k.key,
+                                           ws->ops[i + 1].k.key_len) == 0)
             continue; /* a later write of the same key wins */
         ws->ops[out++] = ws->ops[i];
     }
@@ -207,7 +196,7 @@ static void digest_write_set(uint64_t version, const uint8_t prev[STORE_DIGEST_B
         const struct wop *op = &ws->ops[i];
         uint8_t kind = op->del ? 0 : 1;
         crypto_generichash_update(&h, &kind, 1);
-        digest_bytes(&h, op->key, op->key_len);
+        digest_bytes(&h, op->k.key, op->k.key_len);
         if (!op->del)
             digest_bytes(&h, op->val, op->val_len);
     }
@@ -243,8 +232,8 @@ static rs_code read_prior(struct commit *c, rs_err *err)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        keys[i] = (const char *)c->ws.ops[i].key;
-        lens[i] = c->ws.ops[i].key_len;
+        keys[i] = (const char *)c->ws.ops[i].k.key;
+        lens[i] = c->ws.ops[i].k.key_len;
     }
     /* consistent without a snapshot: every writer of a versioned database's
      * keys (commit, rollback) holds write_mu, which the caller holds */
@@ -265,15 +254,15 @@ static rs_code put_change_list(struct commit *c, rs_err *err)
 {
     size_t cap = 0;
     for (size_t i = 0; i < c->ws.n; i++)
-        cap += c->ws.ops[i].key_len + 10;
+        cap += c->ws.ops[i].k.key_len + 10;
     uint8_t *buf = malloc(cap == 0 ? 1 : cap);
     if (buf == NULL)
         return rs_err_set(err, RS_E_NOMEM, "commit of version %" PRIu64 ": out of memory", c->version);
     size_t len = 0;
     for (size_t i = 0; i < c->ws.n; i++) {
-        len += store_varint_put(buf + len, c->ws.ops[i].key_len);
-        memcpy(buf + len, c->ws.ops[i].key, c->ws.ops[i].key_len);
-        len += c->ws.ops[i].key_len;
+        len += store_varint_put(buf + len, c->ws.ops[i].k.key_len);
+        memcpy(buf + len, c->ws.ops[i].k.key, c->ws.ops[i].k.key_len);
+        len += c->ws.ops[i].k.key_len;
     }
     uint8_t key[8];
     store_put_be64(key, c->version);
@@ -289,14 +278,14 @@ static rs_code put_history(struct commit *c, rs_err *err)
 {
     size_t max_key = 0;
     for (size_t i = 0; i < c->ws.n; i++)
-        if (c->ws.ops[i].key_len > max_key)
-            max_key = c->ws.ops[i].key_len;
+        if (c->ws.ops[i].k.key_len > max_key)
+            max_key = c->ws.ops[i].k.key_len;
     uint8_t *hkey = malloc(store_hkey_max(max_key));
     if (hkey == NULL)
         return rs_err_set(err, RS_E_NOMEM, "commit of version %" PRIu64 ": out of memory", c->version);
     for (size_t i = 0; i < c->ws.n; i++) {
         const struct wop *op = &c->ws.ops[i];
-        size_t hlen = store_hkey_encode(op->key, op->key_len, c->version, hkey);
+        size_t hlen = store_hkey_encode(op->k.key, op->k.key_len, c->version, hkey);
         uint8_t tag = c->prior[i] != NULL ? STORE_HIST_PRESENT : 0;
         size_t plen = 0;
         const char *pval = c->prior[i] != NULL ? rocksdb_pinnableslice_value(c->prior[i], &plen) : "";
@@ -316,9 +305,9 @@ static void put_writes(struct commit *c)
     for (size_t i = 0; i < c->ws.n; i++) {
         const struct wop *op = &c->ws.ops[i];
         if (op->del)
-            rocksdb_writebatch_delete(c->wb, (const char *)op->key, op->key_len);
+            rocksdb_writebatch_delete(c->wb, (const char *)op->k.key, op->k.key_len);
         else
-            rocksdb_writebatch_put(c->wb, (const char *)op->key, op->key_len, (const char *)op->val, op->val_len);
+            rocksdb_writebatch_put(c->wb, (const char *)op->k.key, op->k.key_len, (const char *)op->val, op->val_len);
     }
 }
 
