@@ -418,10 +418,13 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     int own_dir = b.dir == NULL;
+    rs_err err = RS_ERR_INIT;
     if (own_dir && (b.dir = mkdtemp(tmpl)) == NULL) {
         perror("bench_versioned: mkdtemp");
         return 1;
     }
+    if (!own_dir && rs_fs_mkdir_p(b.dir, 0755, &err) != RS_OK)
+        die("--dir", &err);
     printf("bench_versioned: keys %d B, values %d B, key space %" PRIu64 ", in %s\n", KEY_BYTES, VALUE_BYTES, b.keys,
            b.dir);
     commit_ratio(&b, RS_STORE_SYNC_GROUP, "group");
@@ -431,7 +434,6 @@ int main(int argc, char **argv)
     read_depths(&b, archive);
     prune_throughput(&b, &archive);
     rs_store_close(archive);
-    rs_err err = RS_ERR_INIT;
     if (own_dir && rs_fs_remove_tree(b.dir, &err) != RS_OK)
         fprintf(stderr, "bench_versioned: %s\n", err.msg);
     return 0;
