@@ -22,6 +22,8 @@ static const char META_DB_ID[] = "db_id";
 
 static rs_code load_or_create_id(rs_store *s, rs_err *err)
 {
+    if (s->cf[STORE_CF_META] == NULL)
+        return RS_OK; /* read-only, made by plain RocksDB: no id */
     char *errptr = NULL;
     size_t len = 0;
     char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1,
@@ -69,6 +71,53 @@ static rs_code validate(const char *path, const rs_store_config *cfg, rs_err *er
     return RS_OK;
 }
 
+/* Read-only, a family the database does not have cannot be created: one
+ * made before it existed (by an older rockstream, or by plain RocksDB) is
+ * opened with the families it has, the others left NULL; what uses one of
+ * those checks. Returns 0 with *n_open families, or -1 when the families
+ * cannot be listed (then the full list is asked for, and RocksDB says why
+ * the database cannot be opened). */
+static int present_families(rs_store *s, const rocksdb_options_t **cf_opts, const char **names,
+                            const rocksdb_options_t **opts, int *index, int *n_open)
+{
+    size_t n_have = 0;
+    char *errptr = NULL;
+    char **have = rocksdb_list_column_families(s->opts, s->path, &n_have, &errptr);
+    if (errptr != NULL) {
+        rocksdb_free(errptr);
+        return -1;
+    }
+    *n_open = 0;
+    for (int i = 0; i < STORE_CF__COUNT; i++) {
+        for (size_t j = 0; j < n_have; j++) {
+            if (strcmp(have[j], store_cf_names[i]) != 0)
+                continue;
+            names[*n_open] = store_cf_names[i];
+            opts[*n_open] = cf_opts[i];
+            index[(*n_open)++] = i;
+            break;
+        }
+    }
+    rocksdb_list_column_families_destroy(have, n_have);
+    return 0;
+}
+
+static void open_read_only(rs_store *s, const rocksdb_options_t **cf_opts, char **errptr)
+{
+    const char *names[STORE_CF__COUNT];
+    const rocksdb_options_t *opts[STORE_CF__COUNT];
+    rocksdb_column_family_handle_t *handles[STORE_CF__COUNT];
+    int index[STORE_CF__COUNT], n = 0;
+    if (present_families(s, cf_opts, names, opts, index, &n) != 0) {
+        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
+                                                           cf_opts, s->cf, 0, errptr);
+        return;
+    }
+    s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, n, names, opts, handles, 0, errptr);
+    for (int k = 0; *errptr == NULL && k < n; k++)
+        s->cf[index[k]] = handles[k];
+}
+
 static rs_code open_db(rs_store *s, rs_err *err)
 {
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
@@ -81,8 +130,7 @@ static rs_code open_db(rs_store *s, rs_err *err)
     cf_opts[STORE_CF_HISTORY] = s->history_opts;
     char *errptr = NULL;
     if (s->cfg.read_only)
-        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
-                                                           cf_opts, s->cf, 0, &errptr);
+        open_read_only(s, cf_opts, &errptr);
     else
         s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
                                              &errptr);

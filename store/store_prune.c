@@ -415,10 +415,9 @@ static rs_code round_run(rs_store *s, struct round *r, int *progress, rs_err *er
 static uint64_t history_sst_bytes(rs_store *s)
 {
     uint64_t total = 0, v = 0;
-    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_HISTORY], "rocksdb.live-sst-files-size", &v) == 0)
-        total += v;
-    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_CHANGES], "rocksdb.live-sst-files-size", &v) == 0)
-        total += v;
+    for (int cf = STORE_CF_HISTORY; cf <= STORE_CF_CHANGES; cf++)
+        if (s->cf[cf] != NULL && rocksdb_property_int_cf(s->db, s->cf[cf], "rocksdb.live-sst-files-size", &v) == 0)
+            total += v;
     return total;
 }
 

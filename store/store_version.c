@@ -20,6 +20,8 @@
 rs_code store_meta_read(rs_store *s, const rocksdb_readoptions_t *ro, const uint8_t *key, size_t key_len,
                         uint8_t *out, size_t cap, size_t *len, const char *what, rs_err *err)
 {
+    if (s->cf[STORE_CF_META] == NULL)
+        return RS_E_NOTFOUND; /* read-only, made by plain RocksDB */
     char *errptr = NULL;
     char *val = rocksdb_get_cf(s->db, ro != NULL ? ro : s->read_opts, s->cf[STORE_CF_META], (const char *)key,
                                key_len, len, &errptr);
@@ -503,7 +505,7 @@ rs_code rs_store_version_kept_scan(rs_store *s, int (*fn)(void *arg, uint64_t ve
 {
     struct store_vstate st;
     rs_code rc = store_vstate_read(s, NULL, &st, err);
-    if (rc != RS_OK || st.earliest <= 1)
+    if (rc != RS_OK || st.earliest <= 1) /* also: no rs_meta, no versions */
         return rc;
     uint8_t lo[STORE_VRECORD_KEY_BYTES], hi[STORE_VRECORD_KEY_BYTES];
     store_vrecord_key(0, lo);
@@ -593,7 +595,7 @@ rs_code rs_store_batch_version(rs_store *s, const uint8_t *data, size_t len, rs_
                           WB_HEADER);
     const uint8_t *p = data + WB_HEADER, *end = data + len;
     uint32_t cf = 0, klen = 0, vlen = 0;
-    if (p == end || *p++ != WB_TAG_CF_PUT || wb_varint32(&p, end, &cf) != 0 ||
+    if (p == end || s->cf[STORE_CF_META] == NULL || *p++ != WB_TAG_CF_PUT || wb_varint32(&p, end, &cf) != 0 ||
         cf != rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META]) || wb_varint32(&p, end, &klen) != 0 ||
         klen != STORE_META_VSTATE_LEN || (size_t)(end - p) < klen || memcmp(p, STORE_META_VSTATE, klen) != 0)
         return RS_E_NOTFOUND;

@@ -800,6 +800,47 @@ static void versions_survive_reopen(void **state)
     range_is(f->s, 6, 10);
 }
 
+/* A database made before versioned state existed has only the default
+ * and rs_meta families (plain RocksDB: only the default one). Read-only,
+ * they cannot be created: it opens with what it has, holds no versions,
+ * and reads as before; opened for writing, it gains them. */
+static void database_without_history_opens_read_only(void **state)
+{
+    struct fixture *f = *state;
+    rs_store_close(f->s);
+    f->s = NULL;
+    char *old = rs_test_path(f->dir, "old");
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    char *errptr = NULL;
+    rocksdb_t *db = rocksdb_open(o, old, &errptr);
+    assert_null(errptr);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_put(db, wo, "k", 1, "v", 1, &errptr);
+    assert_null(errptr);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_close(db);
+    rocksdb_options_destroy(o);
+
+    rs_store_config ro_cfg = {.read_only = 1};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_open(old, &ro_cfg, &f->s, &err), RS_OK);
+    range_is(f->s, 0, 0);
+    rs_store_value val = {0};
+    assert_int_equal(rs_store_get(f->s, NULL, B("k"), 1, &val, &err), RS_OK);
+    rs_store_value_release(&val);
+    expect_refused(f->s, 1, "no version has been committed");
+    rs_store_stats st;
+    assert_int_equal(rs_store_stats_get(f->s, &st, &err), RS_OK);
+    assert_int_equal(st.history_sst_bytes, 0);
+    rs_store_close(f->s);
+    rs_store_config rw_cfg = {.sync = RS_STORE_SYNC_NONE};
+    assert_int_equal(rs_store_open(old, &rw_cfg, &f->s, &err), RS_OK);
+    commit_blocks(f->s, 1, 2);
+    expect_at(f->s, 2, 2);
+    free(old);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -824,6 +865,7 @@ int main(void)
         T(pruner_thread_prunes_at_each_interval),
         T(prune_reclaims_history_space),
         T(versions_survive_reopen),
+        T(database_without_history_opens_read_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
