@@ -9,7 +9,8 @@
  *   2. latest reads (rs_store_get on the versioned store) vs plain gets on
  *      a plain store holding the same data (ratio), and get_at(latest);
  *   3. disk use at block N/10 and N (default 100,000) with keep-recent 100
- *      vs an archive node ("nothing"), blocks of 20 writes;
+ *      vs an archive node ("nothing") and vs a plain store given the same
+ *      writes, blocks of 20 writes, at rest and compacted;
  *   4. get_at latency 1, 100 and 10,000 versions back (the archive);
  *   5. pruning throughput: the archive pruned to keep-recent N/2, then to
  *      keep-recent 100 with keep-every 1000.
@@ -43,6 +44,7 @@ struct bench {
     uint64_t    keys;
     rs_workload w;
     uint64_t    rng;
+    uint64_t    serial; /* numbers the plain store's small blocks */
     uint8_t     key[KEY_BYTES], val[VALUE_BYTES];
 };
 
@@ -261,61 +263,104 @@ static struct disk disk_at_rest(rs_store *s)
     return disk_use(s);
 }
 
-static void commit_small_blocks(struct bench *b, rs_store *s, rs_store_batch *batch, uint64_t n)
+/* Measured on a checkpoint compacted in full, so that RocksDB's own space
+ * amplification (stale versions in upper levels, the same with or without
+ * versioned state) is out of the figure; the store goes on untouched. */
+static struct disk disk_compacted(struct bench *b, rs_store *s)
+{
+    char cp[4096];
+    snprintf(cp, sizeof cp, "%s/checkpoint", b->dir);
+    rs_err err = RS_ERR_INIT;
+    rs_store_config cfg = {.sync = RS_STORE_SYNC_NONE, .prune = {RS_STORE_PRUNE_NOTHING, 0, 0, 0}};
+    rs_store *c = NULL;
+    if (rs_store_checkpoint(s, cp, NULL, &err) != RS_OK || rs_store_open(cp, &cfg, &c, &err) != RS_OK ||
+        rs_store_compact(c, &err) != RS_OK)
+        die("compacted checkpoint", &err);
+    struct disk d = disk_use(c);
+    rs_store_close(c);
+    if (rs_fs_remove_tree(cp, &err) != RS_OK)
+        die("remove checkpoint", &err);
+    return d;
+}
+
+struct disk_points {
+    struct disk rest, compacted;
+};
+
+static void disk_point(struct bench *b, rs_store *s, struct disk_points *out)
+{
+    out->rest = disk_at_rest(s);
+    out->compacted = disk_compacted(b, s);
+}
+
+static void print_disk(const char *name, const struct disk_points *at10, const struct disk_points *at100,
+                       uint64_t blocks)
+{
+    const struct disk *p[2][2] = {{&at10->rest, &at100->rest}, {&at10->compacted, &at100->compacted}};
+    for (int i = 0; i < 2; i++)
+        printf("disk %-19s %-9s block %6" PRIu64 ": %7.1f MiB (sst %7.1f) | block %6" PRIu64
+               ": %7.1f MiB (sst %7.1f) | growth x%.2f\n",
+               name, i == 0 ? "at rest" : "compacted", blocks / 10, p[i][0]->dir_bytes / 1048576.0,
+               p[i][0]->sst_bytes / 1048576.0, blocks, p[i][1]->dir_bytes / 1048576.0, p[i][1]->sst_bytes / 1048576.0,
+               (double)p[i][1]->dir_bytes / (double)p[i][0]->dir_bytes);
+}
+
+/* n blocks of SMALL_BLOCK writes: committed as versions, or written as
+ * plain batches (plain: the same data on a store without versions). */
+static uint64_t small_blocks(struct bench *b, rs_store *s, rs_store_batch *batch, uint64_t n, int plain)
 {
     rs_err err = RS_ERR_INIT;
+    uint64_t t0 = rs_clock_mono_ns();
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t v = rs_store_version_latest(s) + 1;
+        uint64_t v = plain ? b->serial++ : rs_store_version_latest(s) + 1;
         fill_block(b, batch, SMALL_BLOCK, v);
-        if (rs_store_commit(s, v, batch, &err) != RS_OK)
-            die("commit", &err);
+        rs_code rc = plain ? rs_store_write(s, batch, &err) : rs_store_commit(s, v, batch, &err);
+        if (rc != RS_OK)
+            die("write a small block", &err);
     }
+    return rs_clock_mono_ns() - t0;
 }
 
-static void print_disk(const char *name, struct disk at10, struct disk at100, uint64_t blocks)
-{
-    printf("disk %-18s block %6" PRIu64 ": sst %7.1f MiB db %7.1f MiB | block %6" PRIu64
-           ": sst %7.1f MiB db %7.1f MiB | growth sst x%.2f db x%.2f\n",
-           name, blocks / 10, at10.sst_bytes / 1048576.0, at10.dir_bytes / 1048576.0, blocks,
-           at100.sst_bytes / 1048576.0, at100.dir_bytes / 1048576.0,
-           (double)at100.sst_bytes / (double)at10.sst_bytes, (double)at100.dir_bytes / (double)at10.dir_bytes);
-}
-
-/* Both stores get the same blocks, alternating; measured after a flush,
- * so what the memtables hold is counted as files, not as WAL. */
+/* Three stores get the same blocks, in turns: keep-recent 100, an archive
+ * node, and a plain store (no versions) whose figures are what RocksDB
+ * itself does with the same writes. */
 static rs_store *disk_flat(struct bench *b)
 {
-    rs_store *pruned = open_store(b, "keep-recent-100", RS_STORE_SYNC_NONE, RS_STORE_PRUNE_CUSTOM, 100, 0, 1);
-    rs_store *archive = open_store(b, "archive", RS_STORE_SYNC_NONE, RS_STORE_PRUNE_NOTHING, 0, 0, 1);
-    fill_keys(b, pruned, 1);
-    fill_keys(b, archive, 1);
+    static const char *const names[3] = {"keep-recent 100", "archive (nothing)", "plain (no versions)"};
+    rs_store *s[3] = {
+        open_store(b, "keep-recent-100", RS_STORE_SYNC_NONE, RS_STORE_PRUNE_CUSTOM, 100, 0, 1),
+        open_store(b, "archive", RS_STORE_SYNC_NONE, RS_STORE_PRUNE_NOTHING, 0, 0, 1),
+        open_store(b, "plain-small", RS_STORE_SYNC_NONE, RS_STORE_PRUNE_NOTHING, 0, 0, 1),
+    };
+    for (int i = 0; i < 3; i++)
+        fill_keys(b, s[i], i < 2);
     rs_store_batch *batch = NULL;
     rs_err err = RS_ERR_INIT;
     if (rs_store_batch_create(&batch, &err) != RS_OK)
         die("batch", &err);
-    struct disk p10 = {0}, a10 = {0};
-    uint64_t t_p = 0, t_a = 0, step = b->blocks / 100;
+    struct disk_points at10[3], at100[3];
+    uint64_t t[3] = {0}, step = b->blocks / 100;
     for (uint64_t done = 0; done < b->blocks; done += step) {
-        uint64_t rng = b->rng, t0 = rs_clock_mono_ns();
-        commit_small_blocks(b, pruned, batch, step);
-        uint64_t t1 = rs_clock_mono_ns();
-        b->rng = rng;
-        commit_small_blocks(b, archive, batch, step);
-        t_a += rs_clock_mono_ns() - t1;
-        t_p += t1 - t0;
-        if (done + step == b->blocks / 10) {
-            p10 = disk_at_rest(pruned);
-            a10 = disk_at_rest(archive);
+        uint64_t rng = b->rng, serial = b->serial;
+        for (int i = 0; i < 3; i++) {
+            b->rng = rng; /* the same blocks */
+            b->serial = serial;
+            t[i] += small_blocks(b, s[i], batch, step, i == 2);
         }
+        for (int i = 0; done + step == b->blocks / 10 && i < 3; i++)
+            disk_point(b, s[i], &at10[i]);
     }
-    struct disk p100 = disk_at_rest(pruned);
-    print_disk("keep-recent 100", p10, p100, b->blocks);
-    print_disk("archive (nothing)", a10, disk_at_rest(archive), b->blocks);
-    printf("small blocks (%d writes, sync none): keep-recent 100 %.0f blocks/s, archive %.0f blocks/s\n", SMALL_BLOCK,
-           b->blocks / secs(t_p), b->blocks / secs(t_a));
+    for (int i = 0; i < 3; i++) {
+        disk_point(b, s[i], &at100[i]);
+        print_disk(names[i], &at10[i], &at100[i], b->blocks);
+    }
+    printf("small blocks (%d writes, sync none): keep-recent 100 %.0f blocks/s, archive %.0f blocks/s, plain %.0f "
+           "blocks/s\n",
+           SMALL_BLOCK, b->blocks / secs(t[0]), b->blocks / secs(t[1]), b->blocks / secs(t[2]));
     rs_store_batch_destroy(batch);
-    rs_store_close(pruned);
-    return archive;
+    rs_store_close(s[0]);
+    rs_store_close(s[2]);
+    return s[1];
 }
 
 /* ------------------------------------------------------------------ */

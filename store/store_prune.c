@@ -412,25 +412,34 @@ static rs_code round_run(rs_store *s, struct round *r, int *progress, rs_err *er
 /* Reclaiming the space                                                */
 /* ------------------------------------------------------------------ */
 
-static uint64_t history_sst_bytes(rs_store *s)
+/* Live SST bytes of the families first..last. */
+static uint64_t sst_bytes(rs_store *s, int first, int last)
 {
     uint64_t total = 0, v = 0;
-    for (int cf = STORE_CF_HISTORY; cf <= STORE_CF_CHANGES; cf++)
+    for (int cf = first; cf <= last; cf++)
         if (s->cf[cf] != NULL && rocksdb_property_int_cf(s->db, s->cf[cf], "rocksdb.live-sst-files-size", &v) == 0)
             total += v;
     return total;
 }
 
-/* RocksDB's own compactions drop most pruned history as it flows down the
- * levels (with keep-recent N, an entry is garbage long before its memtable
- * is flushed). A compaction of the whole history pays only when garbage is
- * more than a memtable and half of what the history files hold; or when
- * asked (rs_store_prune), so that the space is back when it returns. */
+static uint64_t history_sst_bytes(rs_store *s) { return sst_bytes(s, STORE_CF_HISTORY, STORE_CF_CHANGES); }
+
+/* Pruned history waits in files until a compaction reaches it, and
+ * RocksDB's own compactions reach it only as new data pushes old data down;
+ * a level that stops growing is left alone. So the pruner compacts the
+ * history families itself once what it pruned passes 5% of the database's
+ * files (disk use then stays within about 5% of what the readable versions
+ * need), and at least RECLAIM_MIN_BYTES, so that a small database is not
+ * compacted at every round; and always when asked (rs_store_prune), so the
+ * space is back when it returns. The compaction rewrites only the history
+ * families: the live history of keep-recent versions plus the garbage. */
+#define RECLAIM_MIN_BYTES (4ull << 20)
+
 static rs_code reclaim(rs_store *s, int force, uint64_t *reclaimed, rs_err *err)
 {
     struct store_pruner *p = &s->v.pruner;
-    uint64_t before = history_sst_bytes(s);
-    uint64_t threshold = s->cfg.write_buffer_bytes > before / 2 ? s->cfg.write_buffer_bytes : before / 2;
+    uint64_t before = history_sst_bytes(s), total = sst_bytes(s, 0, STORE_CF__COUNT - 1);
+    uint64_t threshold = total / 20 > RECLAIM_MIN_BYTES ? total / 20 : RECLAIM_MIN_BYTES;
     uint64_t garbage = atomic_load(&p->garbage_bytes);
     *reclaimed = 0;
     if (garbage == 0 || (!force && garbage < threshold))
