@@ -29,6 +29,7 @@ extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put
     cli_cmd_scan;
 extern const struct cli_cmd cli_cmd_snapshot, cli_cmd_unseal, cli_cmd_keygen;
 extern const struct cli_cmd cli_cmd_serve;
+extern const struct cli_cmd cli_cmd_versions, cli_cmd_rollback, cli_cmd_prune_state;
 
 /* ---- options shared by commands (cli_opts.c) ----------------------- */
 
@@ -76,6 +77,25 @@ enum cli_opt {
     {"group-commit-us", required_argument, NULL, CLI_OPT_GROUP_COMMIT_US},      \
     {"wal-keep-seconds", required_argument, NULL, CLI_OPT_WAL_KEEP_SECONDS},    \
     {"wal-keep-bytes", required_argument, NULL, CLI_OPT_WAL_KEEP_BYTES}
+
+/* The pruning policy of versioned state (cmd_versions.c), for commands that
+ * open a versioned database for writing; numbered apart from both lists. */
+enum cli_prune_opt {
+    CLI_OPT_PRUNING = 0x300,
+    CLI_OPT_KEEP_RECENT,
+    CLI_OPT_KEEP_EVERY,
+    CLI_OPT_PRUNE_INTERVAL,
+};
+
+#define CLI_PRUNE_LONGOPTS                                                      \
+    {"pruning", required_argument, NULL, CLI_OPT_PRUNING},                      \
+    {"keep-recent", required_argument, NULL, CLI_OPT_KEEP_RECENT},              \
+    {"keep-every", required_argument, NULL, CLI_OPT_KEEP_EVERY},                \
+    {"interval", required_argument, NULL, CLI_OPT_PRUNE_INTERVAL}
+
+/* Applies one pruning option to p: 1 if it was one, 0 if not, -1 with err
+ * set when its argument is bad. Numbers without --pruning mean custom. */
+int cli_prune_option(int opt, const char *arg, rs_store_prune_policy *p, rs_err *err);
 
 /* Help text for the options above, for the commands' help pages. */
 extern const char cli_store_options_help[];

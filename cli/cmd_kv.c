@@ -4,6 +4,7 @@
  * --hex; output escapes bytes that are not printable, or prints hex.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #define STDIN_VALUE_MAX (512u * 1024 * 1024)
 
 enum { OPT_HEX = CLI_OPT_LAST_SHARED, OPT_RAW, OPT_PREFIX, OPT_START, OPT_END, OPT_LIMIT, OPT_REVERSE,
-       OPT_KEYS_ONLY };
+       OPT_KEYS_ONLY, OPT_AT_VERSION };
 
 struct kv_args {
     struct cli_store_args store;
@@ -25,6 +26,7 @@ struct kv_args {
     uint64_t    limit;
     int         reverse;
     int         keys_only;
+    uint64_t    at_version; /* get, scan: as of this version; 0: latest */
 };
 
 /* An argument's bytes: the string itself, or decoded hex (owned). */
@@ -105,6 +107,10 @@ static rs_code kv_option(int opt, const char *arg, void *ctx, rs_err *err)
         if (cli_parse_count(arg, &a->limit) != 0)
             return rs_err_set(err, RS_E_INVALID, "--limit '%s': expected a count", arg);
         return RS_OK;
+    case OPT_AT_VERSION:
+        if (cli_parse_count(arg, &a->at_version) != 0 || a->at_version == 0)
+            return rs_err_set(err, RS_E_INVALID, "--at-version '%s': expected a version number (from 1)", arg);
+        return RS_OK;
     }
     return RS_E_INVALID;
 }
@@ -119,6 +125,7 @@ static const struct option kv_longopts[] = {
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"reverse", no_argument, NULL, OPT_REVERSE},
     {"keys-only", no_argument, NULL, OPT_KEYS_ONLY},
+    {"at-version", required_argument, NULL, OPT_AT_VERSION},
     {0},
 };
 
@@ -148,8 +155,11 @@ static int get_main(int argc, char **argv, rs_err *err)
     struct arg_bytes key;
     rs_store_value val = {0};
     if ((rc = arg_bytes(&a, "key", argv[optind], &key, err)) == RS_OK) {
-        rc = rs_store_get(store, NULL, key.p, key.len, &val, err);
-        if (rc == RS_E_NOTFOUND)
+        rc = a.at_version != 0 ? rs_store_get_at(store, a.at_version, key.p, key.len, &val, err)
+                               : rs_store_get(store, NULL, key.p, key.len, &val, err);
+        if (rc == RS_E_NOTFOUND && a.at_version != 0)
+            rs_err_set(err, rc, "get: key '%s' not found at version %" PRIu64, argv[optind], a.at_version);
+        else if (rc == RS_E_NOTFOUND)
             rs_err_set(err, rc, "get: key '%s' not found", argv[optind]);
         free(key.owned);
     }
@@ -169,10 +179,12 @@ static int get_main(int argc, char **argv, rs_err *err)
 const struct cli_cmd cli_cmd_get = {
     .name = "get",
     .summary = "print the value of a key",
-    .usage = "get --db DIR [--hex | --raw] KEY",
-    .help = "\nExits with status 4 if the key does not exist.\n\n"
+    .usage = "get --db DIR [--hex | --raw] [--at-version H] KEY",
+    .help = "\nExits with status 4 if the key does not exist (or, with --at-version,\n"
+            "did not exist at H, or H is not readable: the message says which).\n\n"
             "  --hex                  KEY is hex, and the value is printed as hex\n"
-            "  --raw                  print the value's bytes as they are, no newline\n",
+            "  --raw                  print the value's bytes as they are, no newline\n"
+            "  --at-version H         the value as of version H of a versioned database\n",
     .example = "rockstream get --db /tmp/demo greeting",
     .uses_store = 1,
     .run = get_main,
@@ -287,7 +299,8 @@ static int scan_main(int argc, char **argv, rs_err *err)
         r.end_len = end.len;
     }
     if (rc == RS_OK)
-        rc = rs_store_scan(store, NULL, &r, print_pair, &a, err);
+        rc = a.at_version != 0 ? rs_store_scan_at(store, a.at_version, &r, print_pair, &a, err)
+                               : rs_store_scan(store, NULL, &r, print_pair, &a, err);
     if (rc == RS_OK && fflush(stdout) != 0)
         rc = rs_err_sys(err, RS_E_IO, errno, "scan: writing the output");
     free(prefix.owned);
@@ -300,7 +313,7 @@ static int scan_main(int argc, char **argv, rs_err *err)
 const struct cli_cmd cli_cmd_scan = {
     .name = "scan",
     .summary = "list keys and values in order",
-    .usage = "scan --db DIR [--prefix P] [--start K] [--end K] [--limit N] [--reverse]",
+    .usage = "scan --db DIR [--prefix P] [--start K] [--end K] [--limit N] [--reverse] [--at-version H]",
     .help = "\nPrints one \"key<TAB>value\" line per pair, in key order, from one\n"
             "consistent view of the database.\n\n"
             "  --prefix P             only keys that start with P\n"
@@ -309,6 +322,7 @@ const struct cli_cmd cli_cmd_scan = {
             "  --limit N              at most N pairs\n"
             "  --reverse              from the highest key down\n"
             "  --keys-only            print keys without values\n"
+            "  --at-version H         as of version H of a versioned database\n"
             "  --hex                  P, K and the output are hex\n",
     .example = "rockstream scan --db /tmp/demo --prefix user: --limit 10",
     .uses_store = 1,

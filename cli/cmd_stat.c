@@ -33,6 +33,14 @@ rs_code cli_print_stats(FILE *f, rs_store *store, rs_err *err)
     fprintf(f, "block_cache_misses: %" PRIu64 "\n", st.block_cache_misses);
     fprintf(f, "wal_syncs: %" PRIu64 "\n", st.wal_syncs);
     fprintf(f, "sync_policy: %s\n", rs_store_sync_name(rs_store_config_get(store)->sync));
+    fprintf(f, "version_latest: %" PRIu64 "\nversion_earliest: %" PRIu64 "\n", st.version_latest,
+            st.version_earliest);
+    fprintf(f, "history_sst_bytes: %" PRIu64 "\n", st.history_sst_bytes);
+    fprintf(f, "prune_rounds: %" PRIu64 "\nprune_versions: %" PRIu64 "\nprune_kept_entries: %" PRIu64 "\n",
+            st.prune_rounds, st.prune_versions, st.prune_kept_entries);
+    fprintf(f, "prune_compactions: %" PRIu64 "\nprune_reclaimed_bytes: %" PRIu64 "\nprune_pending_bytes: %" PRIu64
+               "\n",
+            st.prune_compactions, st.prune_reclaimed_bytes, st.prune_pending_bytes);
     return RS_OK;
 }
 

@@ -13,6 +13,7 @@ static const struct cli_cmd *const commands[] = {
     &cli_cmd_load, &cli_cmd_stat, &cli_cmd_get, &cli_cmd_put, &cli_cmd_del, &cli_cmd_scan,
     &cli_cmd_snapshot, &cli_cmd_unseal, &cli_cmd_keygen,
     &cli_cmd_serve,
+    &cli_cmd_versions, &cli_cmd_rollback, &cli_cmd_prune_state,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -40,8 +41,8 @@ static void print_overview(FILE *f)
                "rockstream keeps RocksDB databases safe and available.\n\n"
                "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(f, "  %-10s %s\n", "help", "show this list, or a command's help: rockstream help <command>");
+        fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "  %-12s %s\n", "help", "show this list, or a command's help: rockstream help <command>");
     fprintf(f, "\nDocumentation: docs/ in the source tree (start with README.md).\n");
 }
 

@@ -26,6 +26,11 @@ step "read it back"
 "$rs" get --db "$demo/db" greeting
 "$rs" scan --db "$demo/db" --limit 3 --hex --keys-only
 
+step "versioned state: commit 100 blocks, read an old height, roll back 10, prune"
+"$build/examples/versioned_state" "$demo/chain"
+"$rs" versions --db "$demo/chain"
+"$rs" prune-state --db "$demo/chain" --keep-recent 20 --interval 10
+
 step "serve: the same database over the Redis protocol, for redis-cli and any Redis client"
 "$rs" keygen --out "$demo/backup.key" --public  # the server gets only the .pub half: it seals, never reads
 "$rs" serve --db "$demo/db" --listen 127.0.0.1:0 --port-file "$demo/serve.port" --key "$demo/backup.key.pub" \

@@ -16,6 +16,8 @@
 const char *const store_cf_names[STORE_CF__COUNT] = {
     [STORE_CF_DEFAULT] = "default",
     [STORE_CF_META] = "rs_meta",
+    [STORE_CF_HISTORY] = "rs_history",
+    [STORE_CF_CHANGES] = "rs_changes",
 };
 
 /* Key of the database id in the meta family. Changing it orphans every
@@ -24,6 +26,8 @@ static const char META_DB_ID[] = "db_id";
 
 static rs_code load_or_create_id(rs_store *s, rs_err *err)
 {
+    if (s->cf[STORE_CF_META] == NULL)
+        return RS_OK; /* read-only, made by plain RocksDB: no id */
     char *errptr = NULL;
     size_t len = 0;
     char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1,
@@ -98,15 +102,66 @@ static rs_code check_exists(const char *path, const rs_store_config *cfg, rs_err
     return RS_E_NOTFOUND;
 }
 
+/* Read-only, a family the database does not have cannot be created: one
+ * made before it existed (by an older rockstream, or by plain RocksDB) is
+ * opened with the families it has, the others left NULL; what uses one of
+ * those checks. Returns 0 with *n_open families, or -1 when the families
+ * cannot be listed (then the full list is asked for, and RocksDB says why
+ * the database cannot be opened). */
+static int present_families(rs_store *s, const rocksdb_options_t **cf_opts, const char **names,
+                            const rocksdb_options_t **opts, int *index, int *n_open)
+{
+    size_t n_have = 0;
+    char *errptr = NULL;
+    char **have = rocksdb_list_column_families(s->opts, s->path, &n_have, &errptr);
+    if (errptr != NULL) {
+        rocksdb_free(errptr);
+        return -1;
+    }
+    *n_open = 0;
+    for (int i = 0; i < STORE_CF__COUNT; i++) {
+        for (size_t j = 0; j < n_have; j++) {
+            if (strcmp(have[j], store_cf_names[i]) != 0)
+                continue;
+            names[*n_open] = store_cf_names[i];
+            opts[*n_open] = cf_opts[i];
+            index[(*n_open)++] = i;
+            break;
+        }
+    }
+    rocksdb_list_column_families_destroy(have, n_have);
+    return 0;
+}
+
+static void open_read_only(rs_store *s, const rocksdb_options_t **cf_opts, char **errptr)
+{
+    const char *names[STORE_CF__COUNT];
+    const rocksdb_options_t *opts[STORE_CF__COUNT];
+    rocksdb_column_family_handle_t *handles[STORE_CF__COUNT];
+    int index[STORE_CF__COUNT], n = 0;
+    if (present_families(s, cf_opts, names, opts, index, &n) != 0) {
+        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
+                                                           cf_opts, s->cf, 0, errptr);
+        return;
+    }
+    s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, n, names, opts, handles, 0, errptr);
+    for (int k = 0; *errptr == NULL && k < n; k++)
+        s->cf[index[k]] = handles[k];
+}
+
 static rs_code open_db(rs_store *s, rs_err *err)
 {
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
     for (int i = 0; i < STORE_CF__COUNT; i++)
         cf_opts[i] = s->opts;
+    /* history alone carries the filter that drops what pruning passed */
+    s->history_filter = store_history_filter_create(s);
+    s->history_opts = rocksdb_options_create_copy(s->opts);
+    rocksdb_options_set_compaction_filter(s->history_opts, s->history_filter);
+    cf_opts[STORE_CF_HISTORY] = s->history_opts;
     char *errptr = NULL;
     if (s->cfg.read_only)
-        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
-                                                           cf_opts, s->cf, 0, &errptr);
+        open_read_only(s, cf_opts, &errptr);
     else
         s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
                                              &errptr);
@@ -133,6 +188,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
         return rs_err_set(err, RS_E_NOMEM, "open '%s': out of memory", path);
     }
     s->cfg = c;
+    store_versions_init(s);
     /* the tier paths were borrowed: the copy must not keep them */
     for (size_t i = 0; i < RS_STORE_MAX_TIERS; i++)
         s->cfg.tiers[i].path = NULL;
@@ -147,6 +203,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rc = open_db(s, err);
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
+    if (rc == RS_OK)
+        rc = store_versions_open(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
     if (rc != RS_OK) {
@@ -163,6 +221,7 @@ void rs_store_close(rs_store *s)
 {
     if (s == NULL)
         return;
+    store_versions_close(s);
     store_syncer_stop(s);
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
@@ -177,6 +236,10 @@ void rs_store_close(rs_store *s)
         rocksdb_readoptions_destroy(s->read_opts);
     if (s->opts != NULL)
         rocksdb_options_destroy(s->opts);
+    if (s->history_opts != NULL)
+        rocksdb_options_destroy(s->history_opts);
+    if (s->history_filter != NULL)
+        rocksdb_compactionfilter_destroy(s->history_filter);
     if (s->cache != NULL)
         rocksdb_cache_destroy(s->cache);
     if (s->mem_env != NULL)

@@ -58,6 +58,27 @@ typedef struct rs_store_tier {
 
 #define RS_STORE_MAX_TIERS 4
 
+/* How much versioned history to keep (docs/versioned-state.md), after
+ * Cosmos SDK's pruning options. */
+typedef enum rs_store_prune_mode {
+    RS_STORE_PRUNE_RECORDED = 0, /* the policy the database recorded at its
+                                    last prune; "nothing" if none */
+    RS_STORE_PRUNE_NOTHING,      /* archive node: keep every version */
+    RS_STORE_PRUNE_EVERYTHING,   /* keep the latest only (interval 10) */
+    RS_STORE_PRUNE_DEFAULT,      /* Cosmos SDK's default: keep-recent 362880,
+                                    interval 10 */
+    RS_STORE_PRUNE_CUSTOM,       /* the three numbers below */
+} rs_store_prune_mode;
+
+typedef struct rs_store_prune_policy {
+    rs_store_prune_mode mode;
+    uint64_t keep_recent; /* keep the latest version and this many before it */
+    uint64_t keep_every;  /* and every version that is a multiple of this,
+                             forever (0: none) */
+    uint64_t interval;    /* prune when a committed version is a multiple of
+                             this (>= 1) */
+} rs_store_prune_policy;
+
 /* Plain struct: zero means "use the default" for every field. Defaults are
  * documented in docs/store.md and applied by rs_store_config_resolve(). */
 typedef struct rs_store_config {
@@ -85,6 +106,7 @@ typedef struct rs_store_config {
     uint64_t wal_keep_seconds;    /* keep WAL files this long for shipping, default 3600 */
     uint64_t wal_keep_bytes;      /* and at most this many bytes, default 1 GiB */
     int      disable_statistics;  /* turn off RocksDB statistics (cache hits...) */
+    rs_store_prune_policy prune;  /* versioned history; default: as recorded */
 } rs_store_config;
 
 /* Fills every zero field of cfg with its default. Idempotent. */
@@ -292,6 +314,18 @@ typedef struct rs_store_stats {
     uint64_t wal_syncs;               /* WAL fsyncs asked for since open (ALWAYS:
                                          one per write; RocksDB may merge
                                          those of concurrent writers) */
+    /* versioned state (all 0 until a version is committed) */
+    uint64_t version_latest;
+    uint64_t version_earliest;        /* lowest of the readable range */
+    uint64_t history_sst_bytes;       /* SST bytes of the history families */
+    uint64_t prune_rounds;            /* pruning rounds finished since open */
+    uint64_t prune_versions;          /* versions pruned since open */
+    uint64_t prune_kept_entries;      /* history entries kept for keep-every */
+    uint64_t prune_compactions;       /* reclaiming compactions since open */
+    uint64_t prune_reclaimed_bytes;   /* SST bytes those compactions freed */
+    uint64_t prune_pending_bytes;     /* pruned history not yet reclaimed
+                                         (an estimate: compactions RocksDB
+                                         runs by itself reclaim some) */
 } rs_store_stats;
 
 rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);
@@ -308,5 +342,147 @@ rs_code rs_store_flush(rs_store *store, rs_err *err);
  * compression, and deleted or overwritten data no open view needs is
  * dropped. */
 rs_code rs_store_compact(rs_store *store, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Versioned state (docs/versioned-state.md)                           */
+/* ------------------------------------------------------------------ */
+/*
+ * A blockchain VM commits one block's write set per version (height). The
+ * latest state stays in the default family, so rs_store_get is the latest
+ * read; the value each commit overwrote is kept as history, so any version
+ * not yet pruned can be read, and the state rolled back to it. Versions
+ * start at 1; 0 means "nothing committed". A versioned database's keys must
+ * be written only through rs_store_commit: a plain put is not recorded in
+ * history, so older versions would wrongly see it.
+ */
+
+/* Applies batch as version: one atomic RocksDB write holding the block's
+ * writes, the value each written key had (its history), the list of keys,
+ * the versions record (latest, earliest), the version's record (sequence,
+ * digest). version must be the latest committed + 1 (1 for the first):
+ * otherwise RS_E_INVALID naming the expected version. A batch with a range
+ * delete is RS_E_UNSUPPORTED (its history cannot be known). Durable per the
+ * sync policy on return. Commits are serialized: one runs at a time, others
+ * wait. batch is borrowed and not changed. May wake the pruner. */
+rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
+
+/* The latest committed version (0: none), read from the database, so it is
+ * right on a follower too. 0 also on a read error. */
+uint64_t rs_store_version_latest(rs_store *store);
+
+/* The readable range [earliest, latest] (0, 0 when nothing is committed).
+ * Versions below earliest kept by keep-every are readable too. */
+rs_code rs_store_version_range(rs_store *store, uint64_t *earliest, uint64_t *latest, rs_err *err);
+
+typedef struct rs_store_version_info {
+    uint64_t version;
+    uint64_t commit_seq;     /* the sequence number of its commit batch */
+    uint32_t n_writes;       /* distinct keys it wrote */
+    uint64_t history_bytes;  /* history bytes it added */
+    uint8_t  digest[32];     /* BLAKE2b chain digest (docs/format.md) */
+    int      kept;           /* below earliest, kept by keep-every */
+} rs_store_version_info;
+
+/* A readable version's record. RS_E_NOTFOUND (with the readable range in
+ * the message) for a pruned or future version. */
+rs_code rs_store_version_info_get(rs_store *store, uint64_t version, rs_store_version_info *out, rs_err *err);
+
+/* Calls fn for each version below earliest kept by keep-every, ascending;
+ * fn returns non-zero to stop. */
+rs_code rs_store_version_kept_scan(rs_store *store, int (*fn)(void *arg, uint64_t version), void *arg,
+                                   rs_err *err);
+
+/* Reads key as of version. RS_E_NOTFOUND (err untouched) when the key was
+ * absent at that version; RS_E_NOTFOUND with err set (and the readable
+ * range in the message) for a pruned or future version. On RS_OK release
+ * *val. The version cannot be pruned while the read runs. */
+rs_code rs_store_get_at(rs_store *store, uint64_t version, const uint8_t *key, size_t key_len,
+                        rs_store_value *val, rs_err *err);
+
+/* Calls fn for every pair in range as of version, in key order (or
+ * reversed), from one consistent view; the version cannot be pruned until
+ * it returns. Errors as rs_store_get_at. */
+rs_code rs_store_scan_at(rs_store *store, uint64_t version, const rs_store_range *range, rs_store_scan_fn fn,
+                         void *arg, rs_err *err);
+
+/* Restores the state as of to_version in one atomic write and forgets the
+ * versions after it (for a chain reorganisation); the next commit is
+ * to_version + 1. to_version must be readable and at or above earliest
+ * (RS_E_NOTFOUND with the range otherwise); to_version == latest does
+ * nothing. Durable per the sync policy on return. */
+rs_code rs_store_rollback(rs_store *store, uint64_t to_version, rs_err *err);
+
+/* Holds version against pruning until the matching unpin (a snapshot or an
+ * export in progress). Pins nest and live in memory only: they end with the
+ * process. RS_E_NOTFOUND if version is not readable (or being pruned). */
+rs_code rs_store_pin(rs_store *store, uint64_t version, rs_err *err);
+void rs_store_unpin(rs_store *store, uint64_t version);
+
+/* The replication layer reports the applied version of its slowest
+ * connected follower; pruning never passes it, so every follower keeps a
+ * readable version. Clear it when no follower is connected (or the slowest
+ * was dropped for a resync). */
+void rs_store_follower_version_set(rs_store *store, uint64_t version);
+void rs_store_follower_version_clear(rs_store *store);
+
+/* Parses "nothing", "everything", "default", "custom"; 0 on success. */
+int rs_store_prune_mode_parse(const char *name, rs_store_prune_mode *out);
+const char *rs_store_prune_mode_name(rs_store_prune_mode mode);
+
+/* Checks a policy (custom: interval >= 1); RS_E_INVALID says why. */
+rs_code rs_store_prune_policy_check(const rs_store_prune_policy *policy, rs_err *err);
+
+/* The policy in effect, with presets spelled out. */
+void rs_store_prune_policy_get(rs_store *store, rs_store_prune_policy *out);
+
+typedef struct rs_store_prune_result {
+    uint64_t earliest_before;
+    uint64_t earliest_after;
+    uint64_t versions_pruned;  /* readable versions removed */
+    uint64_t kept_entries;     /* history entries kept for keep-every */
+    uint64_t reclaimed_bytes;  /* SST bytes the reclaiming compaction freed */
+    uint64_t elapsed_ns;
+} rs_store_prune_result;
+
+/* Prunes now, as far as the policy and the floor allow (whatever the
+ * interval), then compacts the history so the space comes back, and
+ * records the policy. Waits. out may be NULL. The policy "nothing" prunes
+ * nothing. */
+rs_code rs_store_prune(rs_store *store, rs_store_prune_result *out, rs_err *err);
+
+/* ---- for snapshots, WAL frames and followers ------------------------- */
+
+/* The version a database at sequence seq holds: the highest version whose
+ * commit batch is at or before seq, and that batch's sequence. RS_E_NOTFOUND
+ * if seq is before the readable range's first commit. */
+rs_code rs_store_version_at_seq(rs_store *store, uint64_t seq, uint64_t *version, uint64_t *commit_seq,
+                                rs_err *err);
+
+typedef enum rs_store_version_kind {
+    RS_STORE_VERSION_COMMIT = 1, /* the batch commits version latest */
+    RS_STORE_VERSION_ROLLBACK,   /* the batch rolls back to latest */
+    RS_STORE_VERSION_PRUNE,      /* the batch moves earliest */
+} rs_store_version_kind;
+
+typedef struct rs_store_version_mark {
+    rs_store_version_kind kind;
+    uint64_t latest;   /* the version the database holds after the batch */
+    uint64_t earliest;
+} rs_store_version_mark;
+
+/* Tells whether a raw write batch (as read from the WAL: RocksDB's
+ * WriteBatch bytes) changes the versioned state and how: RS_OK and *out
+ * filled, or RS_E_NOTFOUND (err untouched) for any other batch. Every batch
+ * that changes the versions record carries it as its first record, so this
+ * reads a few bytes and never the rest. RS_E_CORRUPT if data is too short
+ * to be a batch. */
+rs_code rs_store_batch_version(rs_store *store, const uint8_t *data, size_t len, rs_store_version_mark *out,
+                               rs_err *err);
+
+/* A follower applies the primary's batches below this API; afterwards it
+ * calls this so the store's in-memory view of the versioned state (what
+ * pruning has decided, what compactions may drop) catches up. Safe at any
+ * time; cheap. */
+rs_code rs_store_version_reload(rs_store *store, rs_err *err);
 
 #endif

@@ -14,7 +14,9 @@
  * name is stored in the database. */
 enum store_cf {
     STORE_CF_DEFAULT = 0, /* the user's keys */
-    STORE_CF_META,        /* rockstream's own records (database id, ...) */
+    STORE_CF_META,        /* rockstream's own records (database id, version markers) */
+    STORE_CF_HISTORY,     /* versioned state: (key, version) -> value it overwrote */
+    STORE_CF_CHANGES,     /* versioned state: version -> the keys it wrote */
     STORE_CF__COUNT
 };
 
@@ -43,6 +45,49 @@ struct store_syncer {
     void              *listener_arg;
 };
 
+/* Versioned state (store_version.c, store_history.c, store_floor.c,
+ * store_prune.c, store_rollback.c). Locks, outermost first: round_mu (one
+ * prune round at a time), write_mu (one writer of versioned state at a
+ * time), floor_mu (the floor inputs; never held across I/O). */
+struct store_count {
+    uint64_t version;
+    uint32_t n;
+};
+
+struct store_counts {            /* a small multiset of versions */
+    struct store_count *items;
+    size_t              n, cap;
+};
+
+struct store_pruner {
+    pthread_t       thread;
+    pthread_mutex_t mu;
+    pthread_cond_t  wake;
+    uint64_t        requested;     /* latest version a round was asked for */
+    uint64_t        handled;       /* the request the last round served */
+    int             running;
+    int             stopping;
+    pthread_mutex_t round_mu;      /* one round at a time (thread or rs_store_prune) */
+    _Atomic uint64_t garbage_bytes; /* history made prunable since the last reclaim */
+    _Atomic uint64_t n_rounds, n_versions, n_kept_entries, n_compactions, reclaimed_bytes;
+};
+
+struct store_versions {
+    pthread_mutex_t       write_mu;
+    pthread_mutex_t       floor_mu;
+    uint64_t              pending_earliest; /* readers are refused below (floor_mu) */
+    struct store_counts   pins;             /* floor_mu */
+    struct store_counts   readers;          /* floor_mu */
+    struct store_counts   kept_readers;     /* floor_mu: earliest their snapshots saw */
+    uint64_t              floor_written;    /* floor_mu: earliest as written */
+    uint64_t              follower_version; /* floor_mu; valid if follower_set */
+    int                   follower_set;
+    _Atomic uint64_t      filter_floor;     /* history at or below is dropped by compaction */
+    rs_store_prune_policy policy;
+    int                   seq_warned;
+    struct store_pruner   pruner;
+};
+
 struct rs_store {
     char                         *path;
     rs_store_config               cfg;
@@ -56,10 +101,14 @@ struct rs_store {
     rocksdb_writeoptions_t       *write_nosync;
     uint8_t                       id[16];
     struct store_syncer           syncer;
+    rocksdb_options_t            *history_opts; /* opts + the pruning compaction filter */
+    rocksdb_compactionfilter_t   *history_filter;
+    struct store_versions         v;
 };
 
 struct rs_store_batch {
     rocksdb_writebatch_t *wb;
+    int                   has_range_delete; /* a versioned commit cannot say what it removed */
 };
 
 struct rs_store_view {
@@ -95,7 +144,162 @@ void store_syncer_stop(rs_store *store);
 rs_code store_syncer_wait(rs_store *store, uint64_t seq, rs_err *err);
 
 /* Writes the batch with the options the policy asks for and waits for its
- * durability: the one write path every write goes through. */
+ * durability: the one write path every write goes through. It is the two
+ * halves below: apply (the write itself; *seq_out is a sequence at or after
+ * the batch's last) and wait (until that sequence is durable). A versioned
+ * commit applies under its lock and waits outside it. */
 rs_code store_write_raw(rs_store *store, rocksdb_writebatch_t *wb, rs_err *err);
+rs_code store_write_apply(rs_store *store, rocksdb_writebatch_t *wb, uint64_t *seq_out, rs_err *err);
+/* After store_write_apply: returns once seq is as durable as the policy says. */
+rs_code store_write_wait(rs_store *store, uint64_t seq, rs_err *err);
+
+/* Bytewise order of two keys, as RocksDB's default comparator. */
+int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/* The head of what is sorted by key, then by a number (a write's place in
+ * its batch, a version); store_keyed_cmp is its qsort comparator. */
+struct store_keyed {
+    const uint8_t *key;
+    size_t         key_len;
+    uint64_t       n;
+};
+int store_keyed_cmp(const void *a, const void *b);
+
+/* A range's start, end and prefix narrowed to one [lower, upper) window of
+ * keys; each bound is malloc'd (the caller frees) or NULL for none. -1 on
+ * out of memory. */
+int store_range_bounds(const rs_store_range *r, uint8_t **lower, size_t *lower_len, uint8_t **upper,
+                       size_t *upper_len);
+
+/* ---- versioned state ------------------------------------------------ */
+
+/* Versioned state's locks, set up before the database opens (cannot
+ * fail), and torn down by store_versions_close. */
+void store_versions_init(rs_store *store);
+/* After the database opened: the floors from the versions record, the
+ * policy, the pruner thread. */
+rs_code store_versions_open(rs_store *store, rs_err *err);
+void store_versions_close(rs_store *store);
+
+/* Pruning (store_prune.c): the policy in effect, the pruner thread. */
+rs_code store_prune_open(rs_store *store, rs_err *err);
+void store_prune_close(rs_store *store);
+
+/* The compaction filter the history family is opened with (store_prune.c);
+ * it reads store->v.filter_floor. */
+rocksdb_compactionfilter_t *store_history_filter_create(rs_store *store);
+
+/* On-disk records (store_vformat.c; specified in docs/format.md). */
+#define STORE_DIGEST_BYTES 32
+
+struct store_vstate {            /* the "versions" record in rs_meta */
+    uint8_t  kind;               /* RS_STORE_VERSION_COMMIT, ... */
+    uint64_t latest;             /* 0: no version committed yet */
+    uint64_t earliest;           /* lowest version of the readable range */
+};
+
+struct store_vrecord {           /* one per readable or kept version */
+    uint64_t commit_seq;
+    uint32_t n_writes;
+    uint64_t history_bytes;      /* bytes this version added to history */
+    uint8_t  digest[STORE_DIGEST_BYTES];
+};
+
+extern const char STORE_META_VSTATE[];      /* key of the versions record */
+extern const size_t STORE_META_VSTATE_LEN;
+extern const char STORE_META_POLICY[];      /* key of the recorded policy */
+extern const size_t STORE_META_POLICY_LEN;
+
+#define STORE_VSTATE_BYTES 18
+#define STORE_VRECORD_KEY_BYTES 16
+#define STORE_VRECORD_BYTES 53
+#define STORE_POLICY_BYTES 26
+#define STORE_HKEY_OVERHEAD 10           /* terminator + version */
+#define STORE_HIST_PRESENT 0x01u         /* history value tag bits */
+#define STORE_HIST_KEPT 0x80u            /* kept for a keep-every version */
+
+void store_put_be64(uint8_t *p, uint64_t v);
+uint64_t store_get_be64(const uint8_t *p);
+void store_vstate_encode(const struct store_vstate *st, uint8_t out[STORE_VSTATE_BYTES]);
+int store_vstate_decode(const uint8_t *p, size_t len, struct store_vstate *st);
+void store_vrecord_key(uint64_t version, uint8_t out[STORE_VRECORD_KEY_BYTES]);
+void store_vrecord_encode(const struct store_vrecord *r, uint8_t out[STORE_VRECORD_BYTES]);
+int store_vrecord_decode(const uint8_t *p, size_t len, struct store_vrecord *r);
+void store_policy_encode(const rs_store_prune_policy *p, uint8_t out[STORE_POLICY_BYTES]);
+int store_policy_decode(const uint8_t *p, size_t len, rs_store_prune_policy *out);
+
+/* History keys: the user key escaped so that order is kept and no key is a
+ * prefix of another (0x00 -> 0x00 0xff, then 0x00 0x01), then the version
+ * big-endian. hkey_max is the buffer size a key of key_len needs. */
+size_t store_hkey_max(size_t key_len);
+size_t store_hkey_encode(const uint8_t *key, size_t key_len, uint64_t version, uint8_t *out);
+/* The escaped key alone (a scan bound: every history key of a user key >=
+ * key sorts at or after it). */
+size_t store_hkey_bound(const uint8_t *key, size_t key_len, uint8_t *out);
+/* Splits a history key; returns -1 if it is not one. *ukey_len bytes of the
+ * unescaped key are written to ukey (which needs hkey_len bytes). */
+int store_hkey_decode(const uint8_t *hkey, size_t hkey_len, uint8_t *ukey, size_t *ukey_len, uint64_t *version);
+/* The length of the escaped-key part (up to and including the terminator)
+ * of a history key, or 0 if malformed. */
+size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len);
+
+/* Change lists: the sorted keys a version wrote, each as a LEB128 length
+ * then the bytes. next() returns 1 and the next key, 0 at the end, -1 if
+ * the list is corrupt. */
+size_t store_varint_put(uint8_t *p, uint64_t v);
+struct store_clist {
+    const uint8_t *p, *end;
+};
+int store_clist_next(struct store_clist *c, const uint8_t **key, size_t *key_len);
+
+/* Reads a small record of rs_meta into out (at most cap bytes; *len is its
+ * real length, which the decoder checks). RS_E_NOTFOUND (err untouched) if
+ * absent; what names the read in an error. */
+rs_code store_meta_read(rs_store *store, const rocksdb_readoptions_t *ro, const uint8_t *key, size_t key_len,
+                        uint8_t *out, size_t cap, size_t *len, const char *what, rs_err *err);
+/* Reads rs_meta's versions record; absent: all zero. With ro (NULL: the
+ * latest state), as of its snapshot. */
+rs_code store_vstate_read(rs_store *store, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err);
+/* Reads a version's record; RS_E_NOTFOUND (err untouched) if none. */
+rs_code store_vrecord_read(rs_store *store, const rocksdb_readoptions_t *ro, uint64_t version,
+                           struct store_vrecord *r, rs_err *err);
+/* Adds the versions record to a batch (it must be the batch's first
+ * record: rs_store_batch_version reads only that). */
+void store_vstate_put(rocksdb_writebatch_t *wb, rs_store *store, const struct store_vstate *st);
+
+/* Calls fn for each key in the change lists of versions first..last, in
+ * version then key order. fn returns 0 to go on, 1 to stop, -1 to fail (it
+ * has set err, or it ran out of memory). Keys are valid during the call. */
+typedef int (*store_change_fn)(void *arg, uint64_t version, const uint8_t *key, size_t key_len);
+rs_code store_changes_each(rs_store *store, uint64_t first, uint64_t last, store_change_fn fn, void *arg,
+                           rs_err *err);
+
+/* The readable-range error: "version 7 is pruned; readable versions are
+ * [10, 50]" (what = "read", "rollback to", ...). */
+rs_code store_version_refuse(rs_err *err, const char *what, uint64_t version, const struct store_vstate *st,
+                             uint64_t pending_earliest);
+
+/* Floor inputs (store_floor.c). A versioned reader registers the version it
+ * reads for the duration of the read, so pruning cannot pass it; returns 0
+ * (registered) or -1 when version is below what pruning has decided. */
+int store_reader_enter(rs_store *store, uint64_t version);
+void store_reader_leave(rs_store *store, uint64_t version);
+/* Under floor_mu: the lowest version the floor inputs allow pruning up to,
+ * given what the policy asks (target). */
+uint64_t store_floor_locked(rs_store *store, uint64_t target);
+/* A read of a version below earliest (kept by keep-every) holds the
+ * compaction filter at the earliest its snapshot saw: 1 held, 0 the filter
+ * already passed it (take a new snapshot), -1 out of memory. */
+int store_kept_reader_enter(rs_store *store, uint64_t snap_earliest);
+void store_kept_reader_leave(rs_store *store, uint64_t snap_earliest);
+/* After earliest is written (durably): what compactions may now drop. */
+void store_filter_floor_raise(rs_store *store, uint64_t written);
+/* What pruning has decided (floor_mu taken inside). */
+uint64_t store_pending_earliest(rs_store *store);
+
+/* Asks the pruner for a round (a commit at an interval boundary). */
+void store_pruner_kick(rs_store *store, uint64_t latest);
+/* Fills the pruning fields of the statistics. */
+void store_prune_stats(rs_store *store, rs_store_stats *out);
 
 #endif

@@ -70,12 +70,21 @@ struct rs_store_iter {
     const char            *path;
 };
 
-static int cmp_keys(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
     int c = memcmp(a, b, alen < blen ? alen : blen);
     if (c != 0)
         return c;
     return alen < blen ? -1 : alen > blen;
+}
+
+int store_keyed_cmp(const void *pa, const void *pb)
+{
+    const struct store_keyed *a = pa, *b = pb;
+    int c = store_key_cmp(a->key, a->key_len, b->key, b->key_len);
+    if (c != 0)
+        return c;
+    return a->n < b->n ? -1 : a->n > b->n;
 }
 
 /* The smallest key greater than every key that starts with prefix, or
@@ -101,18 +110,18 @@ static uint8_t *dup_bytes(const uint8_t *p, size_t len)
     return d;
 }
 
-/* Narrows [lower, upper) to the range's start, end and prefix. */
-static int set_bounds(rs_store_iter *it, const rs_store_range *r)
+int store_range_bounds(const rs_store_range *r, uint8_t **lower, size_t *lower_len, uint8_t **upper,
+                       size_t *upper_len)
 {
     const uint8_t *lo = r->start;
     size_t lo_len = r->start_len;
-    if (r->prefix != NULL && (lo == NULL || cmp_keys(r->prefix, r->prefix_len, lo, lo_len) > 0)) {
+    if (r->prefix != NULL && (lo == NULL || store_key_cmp(r->prefix, r->prefix_len, lo, lo_len) > 0)) {
         lo = r->prefix;
         lo_len = r->prefix_len;
     }
-    if (lo != NULL && (it->lower = dup_bytes(lo, lo_len)) == NULL)
+    if (lo != NULL && (*lower = dup_bytes(lo, lo_len)) == NULL)
         return -1;
-    it->lower_len = lo_len;
+    *lower_len = lo_len;
 
     const uint8_t *hi = r->end;
     size_t hi_len = r->end_len;
@@ -121,18 +130,23 @@ static int set_bounds(rs_store_iter *it, const rs_store_range *r)
         if ((succ = malloc(r->prefix_len)) == NULL)
             return -1;
         size_t succ_len = prefix_successor(r->prefix, r->prefix_len, succ);
-        if (succ_len > 0 && (hi == NULL || cmp_keys(succ, succ_len, hi, hi_len) < 0)) {
+        if (succ_len > 0 && (hi == NULL || store_key_cmp(succ, succ_len, hi, hi_len) < 0)) {
             hi = succ;
             hi_len = succ_len;
         }
     }
-    if (hi != NULL && (it->upper = dup_bytes(hi, hi_len)) == NULL) {
+    if (hi != NULL && (*upper = dup_bytes(hi, hi_len)) == NULL) {
         free(succ);
         return -1;
     }
-    it->upper_len = hi_len;
+    *upper_len = hi_len;
     free(succ);
     return 0;
+}
+
+static int set_bounds(rs_store_iter *it, const rs_store_range *r)
+{
+    return store_range_bounds(r, &it->lower, &it->lower_len, &it->upper, &it->upper_len);
 }
 
 static void iter_free(rs_store_iter *it)

@@ -79,24 +79,43 @@ rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, con
 
 /* ---- writes --------------------------------------------------------- */
 
-rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
+static rs_code write_with(rs_store *s, const rocksdb_writeoptions_t *wo, rocksdb_writebatch_t *wb,
+                          uint64_t *seq_out, rs_err *err)
 {
     char *errptr = NULL;
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    if (s->cfg.sync == RS_STORE_SYNC_ALWAYS) {
-        rocksdb_write(s->db, s->write_sync, wb, &errptr);
-        if (errptr != NULL)
-            return store_err_from(err, errptr, "write", s->path);
-        atomic_fetch_add(&s->syncer.n_syncs, 1);
-        return RS_OK;
-    }
-    rocksdb_write(s->db, s->write_nosync, wb, &errptr);
+    rocksdb_write(s->db, wo, wb, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "write", s->path);
-    if (s->cfg.sync == RS_STORE_SYNC_NONE)
+    if (wo == s->write_sync)
+        atomic_fetch_add(&s->syncer.n_syncs, 1);
+    *seq_out = rocksdb_get_latest_sequence_number(s->db);
+    return RS_OK;
+}
+
+rs_code store_write_apply(rs_store *s, rocksdb_writebatch_t *wb, uint64_t *seq_out, rs_err *err)
+{
+    /* ALWAYS: RocksDB fsyncs the WAL inside the write; the others write
+     * without and leave the fsync to the syncer (or to nobody) */
+    return write_with(s, s->cfg.sync == RS_STORE_SYNC_ALWAYS ? s->write_sync : s->write_nosync, wb, seq_out, err);
+}
+
+rs_code store_write_wait(rs_store *s, uint64_t seq, rs_err *err)
+{
+    /* ALWAYS: the write itself fsynced; waiting would cost a second fsync */
+    if (s->cfg.sync == RS_STORE_SYNC_ALWAYS)
         return RS_OK;
-    return store_syncer_wait(s, rocksdb_get_latest_sequence_number(s->db), err);
+    return store_syncer_wait(s, seq, err);
+}
+
+rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
+{
+    uint64_t seq = 0;
+    rs_code rc = store_write_apply(s, wb, &seq, err);
+    if (rc != RS_OK)
+        return rc;
+    return store_write_wait(s, seq, err);
 }
 
 rs_code rs_store_put(rs_store *s, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
@@ -125,14 +144,7 @@ rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
 
 rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
 {
-    char *errptr = NULL;
-    if (s->cfg.read_only)
-        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    rocksdb_write(s->db, s->write_nosync, b->wb, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "write", s->path);
-    *seq_out = rocksdb_get_latest_sequence_number(s->db);
-    return RS_OK;
+    return write_with(s, s->write_nosync, b->wb, seq_out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */
@@ -143,6 +155,7 @@ rs_code rs_store_batch_create(rs_store_batch **out, rs_err *err)
     if (b == NULL)
         return rs_err_set(err, RS_E_NOMEM, "create write batch: out of memory");
     b->wb = rocksdb_writebatch_create();
+    b->has_range_delete = 0;
     *out = b;
     return RS_OK;
 }
@@ -170,6 +183,7 @@ void rs_store_batch_delete_range(rs_store_batch *b, const uint8_t *start, size_t
                                  size_t end_len)
 {
     rocksdb_writebatch_delete_range(b->wb, (const char *)start, start_len, (const char *)end, end_len);
+    b->has_range_delete = 1;
 }
 
 size_t rs_store_batch_count(const rs_store_batch *b)
@@ -184,4 +198,8 @@ size_t rs_store_batch_bytes(const rs_store_batch *b)
     return len;
 }
 
-void rs_store_batch_clear(rs_store_batch *b) { rocksdb_writebatch_clear(b->wb); }
+void rs_store_batch_clear(rs_store_batch *b)
+{
+    rocksdb_writebatch_clear(b->wb);
+    b->has_range_delete = 0;
+}

@@ -14,7 +14,7 @@ static uint64_t prop_sum(rs_store *s, const char *name)
     uint64_t total = 0;
     for (int i = 0; i < STORE_CF__COUNT; i++) {
         uint64_t v = 0;
-        if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) == 0)
+        if (s->cf[i] != NULL && rocksdb_property_int_cf(s->db, s->cf[i], name, &v) == 0)
             total += v;
     }
     return total;
@@ -47,6 +47,8 @@ static uint64_t count_sst_files(rs_store *s)
         snprintf(name, sizeof name, "rocksdb.num-files-at-level%d", level);
         char *v = NULL;
         for (int i = 0; i < STORE_CF__COUNT; i++) {
+            if (s->cf[i] == NULL)
+                continue; /* a family a read-only open did not find */
             v = rocksdb_property_value_cf(s->db, s->cf[i], name);
             if (v != NULL) {
                 n += strtoull(v, NULL, 10);
@@ -78,6 +80,12 @@ rs_code rs_store_stats_get(rs_store *s, rs_store_stats *out, rs_err *err)
             rocksdb_free(dump);
         }
     }
+    struct store_vstate st;
+    if (store_vstate_read(s, NULL, &st, NULL) == RS_OK) {
+        out->version_latest = st.latest;
+        out->version_earliest = st.earliest;
+    }
+    store_prune_stats(s, out);
     out->wal_syncs = atomic_load(&s->syncer.n_syncs);
     return RS_OK;
 }
