@@ -113,6 +113,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     rs_code rc = open_db(s, err);
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
+    if (rc == RS_OK)
+        rc = store_commit_init(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
     if (rc != RS_OK) {
@@ -130,6 +132,7 @@ void rs_store_close(rs_store *s)
     if (s == NULL)
         return;
     store_syncer_stop(s);
+    store_commit_release(s);
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
             rocksdb_column_family_handle_destroy(s->cf[i]);

@@ -1,6 +1,7 @@
 /*
  * Point reads, writes and write batches. Every write goes through
- * store_write_raw(), the one place that applies the sync policy.
+ * store_write_raw(), the one place that applies the sync policy, and
+ * store_commit_write() (store_commit.c), which stamps and chains it.
  */
 #include <stdlib.h>
 
@@ -81,19 +82,14 @@ rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, con
 
 rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
 {
-    char *errptr = NULL;
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    if (s->cfg.sync == RS_STORE_SYNC_ALWAYS) {
-        rocksdb_write(s->db, s->write_sync, wb, &errptr);
-        return errptr == NULL ? RS_OK : store_err_from(err, errptr, "write", s->path);
-    }
-    rocksdb_write(s->db, s->write_nosync, wb, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "write", s->path);
-    if (s->cfg.sync == RS_STORE_SYNC_NONE)
-        return RS_OK;
-    return store_syncer_wait(s, rocksdb_get_latest_sequence_number(s->db), err);
+    int sync_each = s->cfg.sync == RS_STORE_SYNC_ALWAYS;
+    uint64_t seq = 0;
+    rs_code rc = store_commit_write(s, wb, sync_each ? s->write_sync : s->write_nosync, &seq, err);
+    if (rc != RS_OK || sync_each || s->cfg.sync == RS_STORE_SYNC_NONE)
+        return rc;
+    return store_syncer_wait(s, seq, err);
 }
 
 rs_code rs_store_put(rs_store *s, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
@@ -122,14 +118,9 @@ rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
 
 rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
 {
-    char *errptr = NULL;
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    rocksdb_write(s->db, s->write_nosync, b->wb, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "write", s->path);
-    *seq_out = rocksdb_get_latest_sequence_number(s->db);
-    return RS_OK;
+    return store_commit_write(s, b->wb, s->write_nosync, seq_out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */
