@@ -1,0 +1,385 @@
+/*
+ * Replication end to end inside one process: a primary store with its
+ * shipper on 127.0.0.1 (a free port) and followers in their own
+ * directories, over real TCP. Bootstrap by checkpoint, catch-up, resume at
+ * latest + 1, refusals (key, database, history) seen on both sides,
+ * encryption, WAIT, promotion, and a resync when the WAL moved past.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "common/log.h"
+#include "wal/wal.h"
+#include "testlib/testlib.h"
+
+#define B(s) ((const uint8_t *)(s))
+#define WAIT_MS 20000
+
+struct fx {
+    char           *dir, *pdb, *fdb;
+    rs_store       *store;
+    rs_wal_primary *primary;
+    rs_wal_key      key;
+    char            addr[64];
+    char           *log_buf;
+    size_t          log_len;
+    FILE           *log;
+};
+
+static rs_store *open_store(const char *path)
+{
+    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_NONE, .write_buffer_bytes = 1 << 20};
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    if (rs_store_open(path, &cfg, &s, &err) != RS_OK)
+        fail_msg("open %s: %s", path, err.msg);
+    return s;
+}
+
+static void start_primary(struct fx *f, int require_encryption)
+{
+    rs_wal_primary_config pc = {.listen_addr = "127.0.0.1:0", .key = f->key, .heartbeat_ms = 100,
+                                .timeout_ms = 3000, .require_encryption = require_encryption};
+    rs_err err = RS_ERR_INIT;
+    if (rs_wal_primary_start(f->store, &pc, &f->primary, &err) != RS_OK)
+        fail_msg("primary: %s", err.msg);
+    snprintf(f->addr, sizeof f->addr, "127.0.0.1:%u", rs_wal_primary_port(f->primary));
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = rs_test_tmpdir("repl");
+    f->pdb = rs_test_path(f->dir, "primary");
+    f->fdb = rs_test_path(f->dir, "follower");
+    f->store = open_store(f->pdb);
+    randombytes_buf(f->key.bytes, sizeof f->key.bytes);
+    f->log = open_memstream(&f->log_buf, &f->log_len);
+    rs_log_set_stream(f->log);
+    start_primary(f, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    rs_store_close(f->store);
+    rs_log_set_stream(NULL);
+    fclose(f->log);
+    free(f->log_buf);
+    free(f->pdb);
+    free(f->fdb);
+    rs_test_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static void write_keys(rs_store *s, int from, int n)
+{
+    rs_err err = RS_ERR_INIT;
+    char k[32], v[64];
+    for (int i = from; i < from + n; i++) {
+        int kl = snprintf(k, sizeof k, "key-%06d", i);
+        int vl = snprintf(v, sizeof v, "value-%d-%d", i, i * 7);
+        if (rs_store_put(s, B(k), (size_t)kl, B(v), (size_t)vl, &err) != RS_OK)
+            fail_msg("put: %s", err.msg);
+    }
+}
+
+static rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int encrypt)
+{
+    rs_wal_follower_config fc = {.db_path = f->fdb, .primary_addr = f->addr, .key = *key, .encrypt = encrypt,
+                                 .name = "test-follower", .heartbeat_ms = 100, .timeout_ms = 3000, .retry_ms = 20,
+                                 .store_cfg = {.sync = RS_STORE_SYNC_NONE, .write_buffer_bytes = 1 << 20}};
+    rs_err err = RS_ERR_INIT;
+    rs_wal_follower *fo = NULL;
+    if (rs_wal_follower_start(&fc, &fo, &err) != RS_OK)
+        fail_msg("follower: %s", err.msg);
+    return fo;
+}
+
+static void caught_up(rs_wal_follower *fo, rs_store *primary)
+{
+    uint64_t want = rs_store_latest_seq(primary);
+    uint64_t got = rs_wal_follower_wait_applied(fo, want, WAIT_MS);
+    if (got != want) {
+        rs_wal_follower_status st;
+        rs_wal_follower_status_get(fo, &st);
+        fail_msg("follower at seq %llu, primary at %llu (state %d, last error: %s)", (unsigned long long)got,
+                 (unsigned long long)want, st.state, st.last_error.msg);
+    }
+}
+
+/* A digest of every key and value, in order. */
+static int digest_pair(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    crypto_generichash_state *st = arg;
+    uint64_t lens[2] = {kl, vl};
+    crypto_generichash_update(st, (const uint8_t *)lens, sizeof lens);
+    crypto_generichash_update(st, k, kl);
+    crypto_generichash_update(st, v, vl);
+    return 0;
+}
+
+static void digest(rs_store *s, uint8_t out[32])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    rs_store_range all = {0};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_scan(s, NULL, &all, digest_pair, &st, &err), RS_OK);
+    crypto_generichash_final(&st, out, 32);
+}
+
+static void same_content(rs_wal_follower *fo, rs_store *primary)
+{
+    uint8_t a[32], b[32];
+    digest(primary, a);
+    rs_store *fs = rs_wal_follower_store_acquire(fo);
+    assert_non_null(fs);
+    digest(fs, b);
+    assert_int_equal(rs_store_latest_seq(fs), rs_store_latest_seq(primary));
+    uint64_t s1, s2;
+    uint8_t c1[32], c2[32];
+    rs_store_chain(primary, &s1, c1);
+    rs_store_chain(fs, &s2, c2);
+    rs_wal_follower_store_release(fo);
+    assert_memory_equal(a, b, 32);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(c1, c2, 32);
+}
+
+static rs_wal_follower_state wait_stopped(rs_wal_follower *fo, rs_wal_follower_status *st)
+{
+    for (int i = 0; i < WAIT_MS / 10; i++) {
+        rs_wal_follower_status_get(fo, st);
+        if (st->state == RS_WAL_FOLLOWER_REFUSED || st->state == RS_WAL_FOLLOWER_FAILED)
+            return st->state;
+        rs_wal_follower_wait_applied(fo, UINT64_MAX, 10);
+    }
+    return st->state;
+}
+
+static int log_says(struct fx *f, const char *words)
+{
+    fflush(f->log);
+    return f->log_buf != NULL && strstr(f->log_buf, words) != NULL;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void empty_follower_bootstraps_then_streams(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 2000);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    write_keys(f->store, 2000, 2000);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.state, RS_WAL_FOLLOWER_STREAMING);
+    assert_int_equal(st.n_resyncs, 1);
+    /* the follower's database takes no writes of its own */
+    rs_store *fs = rs_wal_follower_store_acquire(fo);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(fs, B("x"), 1, B("y"), 1, &err), RS_E_UNSUPPORTED);
+    rs_wal_follower_store_release(fo);
+    /* and the primary sees it, with its acks */
+    uint64_t latest = rs_store_latest_seq(f->store);
+    assert_int_equal(rs_wal_primary_wait(f->primary, latest, 1, WAIT_MS), 1);
+    rs_wal_follower_info info[4];
+    assert_int_equal(rs_wal_primary_followers(f->primary, info, 4), 1);
+    assert_string_equal(info[0].name, "test-follower");
+    assert_int_equal(info[0].acked_seq, latest);
+    rs_wal_follower_stop(fo);
+}
+
+static void follower_resumes_at_latest_plus_one(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 500);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_wal_follower_stop(fo);
+    write_keys(f->store, 500, 500); /* while it is away */
+    rs_wal_primary_stop(f->primary); /* and the primary restarts too */
+    start_primary(f, 0);
+    fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.n_resyncs, 0); /* resumed, no checkpoint */
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(f->primary, &ps);
+    assert_int_equal(ps.n_checkpoints, 0);
+    rs_wal_follower_stop(fo);
+}
+
+static void wrong_key_is_refused_on_both_sides(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_key other;
+    randombytes_buf(other.bytes, sizeof other.bytes);
+    rs_wal_follower *fo = start_follower(f, &other, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "replication key differs"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "refused by peer: the primary could not prove it holds the replication key"));
+    /* no key material in any message */
+    char hex[2 * RS_WAL_KEY_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, f->key.bytes, sizeof f->key.bytes);
+    assert_false(log_says(f, hex));
+    sodium_bin2hex(hex, sizeof hex, other.bytes, sizeof other.bytes);
+    assert_false(log_says(f, hex));
+    assert_null(strstr(st.last_error.msg, hex));
+}
+
+static void other_database_is_refused_and_left_alone(void **state)
+{
+    struct fx *f = *state;
+    rs_store *o = open_store(f->fdb);
+    write_keys(o, 0, 10);
+    uint64_t before = rs_store_latest_seq(o);
+    rs_store_close(o);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "other database"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "refused: other database"));
+    o = open_store(f->fdb); /* untouched */
+    assert_int_equal(rs_store_latest_seq(o), before);
+    rs_store_close(o);
+}
+
+static void encrypted_session_replicates(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    start_primary(f, 1);
+    write_keys(f->store, 0, 300);
+    rs_wal_follower *fo = start_follower(f, &f->key, 1);
+    caught_up(fo, f->store);
+    write_keys(f->store, 300, 300);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_stop(fo);
+}
+
+static void unencrypted_follower_refused_when_required(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    start_primary(f, 1);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "requires an encrypted session"));
+    rs_wal_follower_stop(fo);
+}
+
+static void wal_moved_past_follower_resyncs_by_checkpoint(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 100);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_wal_follower_stop(fo);
+    write_keys(f->store, 100, 1000);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    write_keys(f->store, 1100, 10);
+    /* the retention budget at work, by hand: the archived WAL is gone */
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "rm -f %s/archive/*.log", f->pdb) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.n_resyncs, 1);
+    assert_true(log_says(f, "fell past the WAL"));
+    rs_wal_follower_stop(fo);
+}
+
+static void acked_write_survives_failover(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("precious"), 8, B("block-42"), 8, &err), RS_OK);
+    uint64_t seq = rs_store_latest_seq(f->store);
+    assert_int_equal(rs_wal_primary_wait(f->primary, seq, 1, WAIT_MS), 1);
+    assert_int_equal(rs_wal_primary_count_acked(f->primary, seq + 1000), 0);
+    uint8_t old_history[RS_WAL_HISTORY_BYTES], new_history[RS_WAL_HISTORY_BYTES];
+    assert_int_equal(rs_wal_history_current(f->store, old_history, &err), RS_OK);
+    /* the primary goes away; the follower takes over */
+    rs_wal_primary_stop(f->primary);
+    f->primary = NULL;
+    rs_store *ns = NULL;
+    assert_int_equal(rs_wal_follower_promote(fo, &ns, &err), RS_OK);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(ns, NULL, B("precious"), 8, &v, &err), RS_OK);
+    assert_memory_equal(v.data, "block-42", 8);
+    rs_store_value_release(&v);
+    assert_int_equal(rs_wal_history_current(ns, new_history, &err), RS_OK);
+    assert_memory_not_equal(old_history, new_history, RS_WAL_HISTORY_BYTES);
+    assert_int_equal(rs_store_put(ns, B("after"), 5, B("promotion"), 9, &err), RS_OK);
+    rs_store_close(ns);
+    start_primary(f, 0); /* for teardown */
+}
+
+static void old_primary_with_extra_writes_is_refused_as_diverged(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 50);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_err err = RS_ERR_INIT;
+    rs_store *promoted = NULL;
+    assert_int_equal(rs_wal_follower_promote(fo, &promoted, &err), RS_OK);
+    /* the old primary takes one more write the new one never sees */
+    write_keys(f->store, 50, 1);
+    rs_wal_primary_stop(f->primary);
+    f->primary = NULL;
+    rs_store_close(f->store);
+    /* the new primary serves; the old one tries to follow it */
+    f->store = promoted;
+    char *tmp = f->pdb;
+    f->pdb = f->fdb;
+    f->fdb = tmp;
+    start_primary(f, 0);
+    fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "diverged history"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "diverged history"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(empty_follower_bootstraps_then_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(follower_resumes_at_latest_plus_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_key_is_refused_on_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_database_is_refused_and_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(encrypted_session_replicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(unencrypted_follower_refused_when_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_moved_past_follower_resyncs_by_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(acked_write_survives_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
