@@ -100,6 +100,7 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
     f->resync_pending = 0;
     f->st.n_resyncs++;
     f->st.applied_seq = seq;
+    pthread_cond_broadcast(&f->applied_cv);
     pthread_mutex_unlock(&f->mu);
     RS_LOG_INFO("follower installed checkpoint seq=%llu ms=%llu", (unsigned long long)seq,
                 (unsigned long long)((rs_clock_mono_ns() - t0) / 1000000u));
