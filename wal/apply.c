@@ -118,6 +118,8 @@ static void note_applied(rs_wal_follower *f, const rs_wal_frame *fr)
         f->st.primary_seq = f->st.applied_seq;
     pthread_cond_broadcast(&f->applied_cv);
     pthread_mutex_unlock(&f->mu);
+    if (f->cfg.applied_fn != NULL)
+        f->cfg.applied_fn(f->cfg.applied_arg, fr->first_seq + fr->count - 1, fr->commit_time_ns);
 }
 
 /* A batch the store refused: a gap, an overlap or a divergence. The

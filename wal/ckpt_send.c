@@ -72,8 +72,9 @@ static la_ssize_t write_cb(struct archive *a, void *arg, const void *buf, size_t
 
 static rs_code add_file(struct archive *a, struct sender *s, const char *dir, const char *name, rs_err *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[8192];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return rs_err_set(err, RS_E_INVALID, "checkpoint file '%s': path too long", name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {

@@ -17,14 +17,21 @@
 #define ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
 /* The largest message on the wire: a full frame, sealed. */
 #define MAX_WIRE (RS_WAL_FRAME_HEADER_BYTES + RS_WAL_FRAME_MAX_PAYLOAD + ABYTES)
+#define RBUF     (256u << 10) /* receive buffer */
 
 rs_code wal_conn_create(int fd, const char *peer, uint64_t queue_limit, uint32_t send_deadline_ms, wal_conn **out,
                         rs_err *err)
 {
     wal_conn *c = calloc(1, sizeof *c);
-    if (c != NULL)
+    if (c != NULL) {
         c->out = malloc(queue_limit);
-    if (c == NULL || c->out == NULL) {
+        c->rbuf = malloc(RBUF);
+    }
+    if (c == NULL || c->out == NULL || c->rbuf == NULL) {
+        if (c != NULL) {
+            free(c->out);
+            free(c->rbuf);
+        }
         free(c);
         close(fd);
         return rs_err_set(err, RS_E_NOMEM, "connection to '%s': out of memory", peer);
@@ -54,6 +61,7 @@ void wal_conn_close(wal_conn *c)
     free(c->out);
     free(c->in);
     free(c->cipher);
+    free(c->rbuf);
     free(c);
 }
 
@@ -191,11 +199,37 @@ rs_code wal_conn_send_msg(wal_conn *c, uint8_t type, const uint8_t *p, size_t le
 
 /* ---- receiving -------------------------------------------------------- */
 
+/* Takes exactly len bytes: from the buffer first, then from the socket,
+ * refilling the buffer for small reads and reading large ones in place. */
+static rs_code take(wal_conn *c, uint8_t *dst, size_t len, uint64_t dl, rs_err *err)
+{
+    size_t have = c->rlen - c->rpos;
+    size_t n = have < len ? have : len;
+    memcpy(dst, c->rbuf + c->rpos, n);
+    c->rpos += n;
+    dst += n;
+    len -= n;
+    if (len == 0)
+        return RS_OK;
+    if (len >= RBUF / 2)
+        return wal_net_recv_all(c->fd, dst, len, dl, err);
+    c->rpos = c->rlen = 0;
+    while (c->rlen < len) {
+        ssize_t got = wal_net_recv_some(c->fd, c->rbuf + c->rlen, RBUF - c->rlen, dl, err);
+        if (got < 0)
+            return err != NULL && err->code != RS_OK ? err->code : RS_E_NETWORK;
+        c->rlen += (size_t)got;
+    }
+    memcpy(dst, c->rbuf, len);
+    c->rpos = len;
+    return RS_OK;
+}
+
 static rs_code recv_plain(wal_conn *c, rs_wal_frame *f, uint64_t dl, rs_err *err)
 {
     if (grow(&c->in, &c->in_cap, RS_WAL_FRAME_HEADER_BYTES) != 0)
         return rs_err_set(err, RS_E_NOMEM, "peer '%s': out of memory", c->peer);
-    rs_code rc = wal_net_recv_all(c->fd, c->in, RS_WAL_FRAME_HEADER_BYTES, dl, err);
+    rs_code rc = take(c, c->in, RS_WAL_FRAME_HEADER_BYTES, dl, err);
     if (rc == RS_OK)
         rc = rs_wal_frame_decode_header(c->in, RS_WAL_FRAME_HEADER_BYTES, f, err);
     if (rc != RS_OK)
@@ -203,7 +237,7 @@ static rs_code recv_plain(wal_conn *c, rs_wal_frame *f, uint64_t dl, rs_err *err
     /* the length was bounded by the decoder before this allocation */
     if (grow(&c->in, &c->in_cap, RS_WAL_FRAME_HEADER_BYTES + (size_t)f->payload_len) != 0)
         return rs_err_set(err, RS_E_NOMEM, "peer '%s': no memory for a %u-byte frame", c->peer, f->payload_len);
-    rc = wal_net_recv_all(c->fd, c->in + RS_WAL_FRAME_HEADER_BYTES, f->payload_len, dl, err);
+    rc = take(c, c->in + RS_WAL_FRAME_HEADER_BYTES, f->payload_len, dl, err);
     if (rc != RS_OK)
         return rc;
     return rs_wal_frame_check(c->in, f, c->in + RS_WAL_FRAME_HEADER_BYTES, err);
@@ -212,7 +246,7 @@ static rs_code recv_plain(wal_conn *c, rs_wal_frame *f, uint64_t dl, rs_err *err
 static rs_code recv_sealed(wal_conn *c, rs_wal_frame *f, uint64_t dl, rs_err *err)
 {
     uint8_t lenb[4];
-    rs_code rc = wal_net_recv_all(c->fd, lenb, 4, dl, err);
+    rs_code rc = take(c, lenb, 4, dl, err);
     if (rc != RS_OK)
         return rc;
     uint32_t clen = rs_le32_get(lenb);
@@ -221,7 +255,7 @@ static rs_code recv_sealed(wal_conn *c, rs_wal_frame *f, uint64_t dl, rs_err *er
                           clen);
     if (grow(&c->cipher, &c->cipher_cap, clen) != 0 || grow(&c->in, &c->in_cap, clen) != 0)
         return rs_err_set(err, RS_E_NOMEM, "peer '%s': no memory for a %u-byte message", c->peer, clen);
-    rc = wal_net_recv_all(c->fd, c->cipher, clen, dl, err);
+    rc = take(c, c->cipher, clen, dl, err);
     if (rc != RS_OK)
         return rc;
     unsigned long long plen = 0;
@@ -251,8 +285,10 @@ rs_code wal_conn_expect(wal_conn *c, uint8_t type, rs_wal_frame *f, uint32_t tim
     rs_code rc = wal_conn_recv(c, f, timeout_ms, err);
     if (rc != RS_OK)
         return rc;
-    if (f->type == RS_WAL_FRAME_REFUSE)
+    if (f->type == RS_WAL_FRAME_REFUSE) {
+        c->refusal = wal_refusal_code(f);
         return wal_refusal_to_err(f, err);
+    }
     if (f->type != type)
         return rs_err_set(err, RS_E_PROTOCOL, "peer '%s' sent a frame of type %u, expected %u", c->peer, f->type,
                           type);

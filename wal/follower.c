@@ -79,6 +79,20 @@ static int is_final(const rs_err *e)
            (e->code == RS_E_GAP && strstr(e->msg, "after a resync") != NULL);
 }
 
+/* A database the primary calls diverged (history, or ahead of it) is
+ * rebuilt only when the operator allowed it: it may hold the only copy of
+ * writes the new primary never had. Another database never is. */
+static int may_discard(rs_wal_follower *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int diverged = f->last_refusal == WAL_REFUSE_HISTORY || f->last_refusal == WAL_REFUSE_AHEAD;
+    int yes = diverged && f->cfg.allow_discard && !f->resync_pending;
+    if (yes)
+        f->resync_pending = 1;
+    pthread_mutex_unlock(&f->mu);
+    return yes;
+}
+
 static void record_error(rs_wal_follower *f, const rs_err *e)
 {
     pthread_mutex_lock(&f->mu);
@@ -102,6 +116,7 @@ static rs_code connect_once(rs_wal_follower *f, rs_err *err)
     rc = wal_follower_session(f, c, err);
     pthread_mutex_lock(&f->mu);
     f->conn = NULL;
+    f->last_refusal = c->refusal;
     pthread_mutex_unlock(&f->mu);
     wal_conn_close(c);
     return rc;
@@ -120,6 +135,11 @@ static void *follower_main(void *arg)
         if (rc == RS_OK)
             continue;
         record_error(f, &err);
+        if (may_discard(f)) {
+            RS_LOG_WARN("follower of %s: discarding its diverged database, as allowed, to rebuild it by "
+                        "checkpoint: %s", f->primary_addr, err.msg);
+            continue;
+        }
         if (is_final(&err)) {
             RS_LOG_ERR("follower of %s stopped: %s", f->primary_addr, err.msg);
             wal_follower_set_state(f, err.code == RS_E_GAP ? RS_WAL_FOLLOWER_FAILED : RS_WAL_FOLLOWER_REFUSED);

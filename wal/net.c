@@ -182,6 +182,25 @@ rs_code wal_net_send_all(int fd, const uint8_t *p, size_t len, uint64_t deadline
     return RS_OK;
 }
 
+ssize_t wal_net_recv_some(int fd, uint8_t *p, size_t cap, uint64_t deadline_ns, rs_err *err)
+{
+    for (;;) {
+        ssize_t n = recv(fd, p, cap, 0);
+        if (n > 0)
+            return n;
+        if (n == 0) {
+            rs_err_set(err, RS_E_NETWORK, "connection closed by peer");
+            return -1;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            rs_err_sys(err, RS_E_NETWORK, errno, "receive");
+            return -1;
+        }
+        if (wait_ready(fd, POLLIN, deadline_ns, "receive", err) != RS_OK)
+            return -1;
+    }
+}
+
 rs_code wal_net_recv_all(int fd, uint8_t *p, size_t len, uint64_t deadline_ns, rs_err *err)
 {
     while (len > 0) {

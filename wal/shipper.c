@@ -54,8 +54,10 @@ static void reap(rs_wal_primary *p, int all)
     struct wal_peer **link = &p->peers, *dead = NULL;
     while (*link != NULL) {
         struct wal_peer *pe = *link;
-        if (all)
-            atomic_store(&pe->stop, 1), wal_conn_shutdown(pe->conn);
+        if (all) {
+            atomic_store(&pe->stop, 1);
+            wal_conn_shutdown(pe->conn);
+        }
         if (all || atomic_load(&pe->done)) {
             *link = pe->next;
             pe->next = dead;

@@ -212,6 +212,10 @@ typedef struct rs_wal_follower_config {
     uint32_t        retry_ms;       /* first reconnect delay (doubles to 5 s), default 100 */
     int             allow_discard;  /* a database the primary refuses as diverged
                                        may be discarded and rebuilt by checkpoint */
+    /* Called on the applying thread after each batch (metrics, lag
+     * histograms); must not block. NULL: none. */
+    void (*applied_fn)(void *arg, uint64_t last_seq, uint64_t commit_time_ns);
+    void           *applied_arg;
 } rs_wal_follower_config;
 
 typedef enum rs_wal_follower_state {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "wal/wal.h"
 
@@ -23,6 +24,9 @@ rs_code wal_net_accept(int lfd, uint32_t timeout_ms, int *fd_out, char *peer, si
 /* Sends or receives exactly len bytes before the deadline (monotonic ns). */
 rs_code wal_net_send_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns, rs_err *err);
 rs_code wal_net_recv_all(int fd, uint8_t *p, size_t len, uint64_t deadline_ns, rs_err *err);
+/* Receives what is there (at least a byte) before the deadline; -1 with
+ * err set on failure. */
+ssize_t wal_net_recv_some(int fd, uint8_t *p, size_t cap, uint64_t deadline_ns, rs_err *err);
 uint64_t wal_deadline(uint32_t ms);
 
 /* ---- session crypto (crypto.c) ---------------------------------------- */
@@ -58,6 +62,10 @@ typedef struct wal_conn {
     size_t   in_cap;
     uint8_t *cipher;       /* scratch for one encrypted message */
     size_t   cipher_cap;
+    uint8_t *rbuf;         /* bytes received, not yet taken: many small frames
+                              cost one recv */
+    size_t   rpos, rlen;
+    int      refusal;      /* the wal_refusal code of a REFUSE received, or 0 */
     uint64_t queue_limit;  /* flush when the queue holds this much */
     uint32_t send_deadline_ms;
     atomic_uint_fast64_t bytes_sent, frames_sent;
@@ -282,6 +290,7 @@ struct rs_wal_follower {
     pthread_cond_t         applied_cv;
     rs_wal_follower_status st;
     int                    resync_pending; /* next IDENTIFY asks for a checkpoint */
+    int                    last_refusal;   /* why the primary last refused, or 0 */
 };
 
 /* One connection's life: handshake, identify, checkpoint or stream, until

@@ -102,7 +102,7 @@ static void every_batch_carries_stamp_and_chain(void **state)
     uint64_t t0 = rs_clock_wall_ns();
     put(f->store, "k1", "v1");
     uint64_t t1 = rs_clock_wall_ns();
-    struct batch b[4];
+    struct batch b[4] = {{0}};
     assert_int_equal(read_batches(f->store, start + 1, b, 4), 1);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
@@ -315,7 +315,7 @@ static void follower_refuses_gap_and_writes_nothing(void **state)
     make_follower(f, &p);
     put(f->store, "a", "1");
     put(f->store, "b", "2");
-    struct batch b[2];
+    struct batch b[2] = {{0}};
     assert_int_equal(read_batches(f->store, p.base + 1, b, 2), 2);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_apply_replicated(p.follower, b[1].seq, b[1].rep, b[1].len, &err), RS_E_GAP);
@@ -335,7 +335,7 @@ static void follower_detects_divergence_before_applying(void **state)
     struct pair p;
     make_follower(f, &p);
     put(f->store, "key", "AAAA");
-    struct batch b[1];
+    struct batch b[1] = {{0}};
     assert_int_equal(read_batches(f->store, p.base + 1, b, 1), 1);
     uint8_t *hit = memmem(b[0].rep, b[0].len, "AAAA", 4);
     assert_non_null(hit);

@@ -90,9 +90,9 @@ static void write_keys(rs_store *s, int from, int n)
     }
 }
 
-static rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int encrypt)
+static rs_wal_follower *start_follower_opts(struct fx *f, const rs_wal_key *key, int encrypt, int allow_discard)
 {
-    rs_wal_follower_config fc = {.db_path = f->fdb, .primary_addr = f->addr, .key = *key, .encrypt = encrypt,
+    rs_wal_follower_config fc = {.allow_discard = allow_discard, .db_path = f->fdb, .primary_addr = f->addr, .key = *key, .encrypt = encrypt,
                                  .name = "test-follower", .heartbeat_ms = 100, .timeout_ms = 3000, .retry_ms = 20,
                                  .store_cfg = {.sync = RS_STORE_SYNC_NONE, .write_buffer_bytes = 1 << 20}};
     rs_err err = RS_ERR_INIT;
@@ -100,6 +100,11 @@ static rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int 
     if (rs_wal_follower_start(&fc, &fo, &err) != RS_OK)
         fail_msg("follower: %s", err.msg);
     return fo;
+}
+
+static rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int encrypt)
+{
+    return start_follower_opts(f, key, encrypt, 0);
 }
 
 static void caught_up(rs_wal_follower *fo, rs_store *primary)
@@ -151,6 +156,13 @@ static void same_content(rs_wal_follower *fo, rs_store *primary)
     assert_memory_equal(a, b, 32);
     assert_int_equal(s1, s2);
     assert_memory_equal(c1, c2, 32);
+}
+
+static int resynced(void *arg)
+{
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(arg, &st);
+    return st.n_resyncs > 0;
 }
 
 static rs_wal_follower_state wait_stopped(rs_wal_follower *fo, rs_wal_follower_status *st)
@@ -388,6 +400,12 @@ static void old_primary_with_extra_writes_is_refused_as_diverged(void **state)
     assert_non_null(strstr(st.last_error.msg, "diverged history"));
     rs_wal_follower_stop(fo);
     assert_true(log_says(f, "diverged history"));
+    /* allowed to, it discards its extra write and rebuilds */
+    fo = start_follower_opts(f, &f->key, 0, 1);
+    assert_true(rs_test_poll(resynced, fo, WAIT_MS));
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_stop(fo);
 }
 
 int main(void)
