@@ -268,9 +268,11 @@ uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t
     until.tv_sec += (time_t)(ns / 1000000000u);
     until.tv_nsec = (long)(ns % 1000000000u);
     pthread_mutex_lock(&f->mu);
+    f->n_applied_waiters++;
     while (f->st.applied_seq < seq && !stopped(f))
         if (pthread_cond_timedwait(&f->applied_cv, &f->mu, &until) != 0)
             break;
+    f->n_applied_waiters--;
     uint64_t applied = f->st.applied_seq;
     pthread_mutex_unlock(&f->mu);
     return applied;

@@ -184,20 +184,24 @@ static void remember(struct wal_peer *pe, const rs_wal_frame *f)
 }
 
 /* Compares an acked chain value with the one shipped for that sequence.
- * Returns -1 on a mismatch, 0 if equal or no longer remembered. */
+ * The ring is in sequence order: a binary search finds the entry. Returns
+ * -1 on a mismatch, 0 if equal or no longer remembered. */
 static int check_ack_chain(struct wal_peer *pe, const wal_ack *a)
 {
     int verdict = 0;
     pthread_mutex_lock(&pe->ring_mu);
-    uint64_t first = pe->ring_n > WAL_RING ? pe->ring_n - WAL_RING : 0;
-    for (uint64_t i = pe->ring_n; i > first; i--) {
-        const struct wal_sent *s = &pe->ring[(i - 1) % WAL_RING];
-        if (s->last_seq == a->applied_seq) {
-            verdict = sodium_memcmp(s->chain, a->chain, RS_WAL_CHAIN_BYTES) == 0 ? 0 : -1;
-            break;
-        }
-        if (s->last_seq < a->applied_seq)
-            break;
+    uint64_t lo = pe->ring_n > WAL_RING ? pe->ring_n - WAL_RING : 0, hi = pe->ring_n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (pe->ring[mid % WAL_RING].last_seq < a->applied_seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < pe->ring_n) {
+        const struct wal_sent *s = &pe->ring[lo % WAL_RING];
+        if (s->last_seq == a->applied_seq && sodium_memcmp(s->chain, a->chain, RS_WAL_CHAIN_BYTES) != 0)
+            verdict = -1;
     }
     pthread_mutex_unlock(&pe->ring_mu);
     return verdict;

@@ -288,6 +288,7 @@ struct rs_wal_follower {
     wal_conn              *conn;       /* the current connection, or NULL */
     pthread_mutex_t        mu;         /* the fields below, and the conn pointer */
     pthread_cond_t         applied_cv;
+    int                    n_applied_waiters; /* appliers broadcast only then */
     rs_wal_follower_status st;
     int                    resync_pending; /* next IDENTIFY asks for a checkpoint */
     int                    last_refusal;   /* why the primary last refused, or 0 */
