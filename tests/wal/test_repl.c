@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "wal/wal.h"
+#include "wal/wal_int.h"
 #include "testlib/testlib.h"
 
 #define B(s) ((const uint8_t *)(s))
@@ -41,7 +43,8 @@ static rs_store *open_store(const char *path)
 static void start_primary(struct fx *f, int require_encryption)
 {
     rs_wal_primary_config pc = {.listen_addr = "127.0.0.1:0", .key = f->key, .heartbeat_ms = 100,
-                                .timeout_ms = 3000, .require_encryption = require_encryption};
+                                .timeout_ms = 3000, .require_encryption = require_encryption,
+                                .send_deadline_ms = 500, .queue_bytes = 1u << 20};
     rs_err err = RS_ERR_INIT;
     if (rs_wal_primary_start(f->store, &pc, &f->primary, &err) != RS_OK)
         fail_msg("primary: %s", err.msg);
@@ -408,6 +411,90 @@ static void old_primary_with_extra_writes_is_refused_as_diverged(void **state)
     rs_wal_follower_stop(fo);
 }
 
+/* ---- a hand-driven follower, for what a real one never does ------------- */
+
+/* Connects, authenticates and asks to stream from the primary's latest. */
+static wal_conn *raw_follower(struct fx *f)
+{
+    rs_err err = RS_ERR_INIT;
+    int fd = -1;
+    wal_conn *c = NULL;
+    assert_int_equal(wal_net_connect(f->addr, 3000, &fd, &err), RS_OK);
+    assert_int_equal(wal_conn_create(fd, f->addr, 1u << 16, 3000, &c, &err), RS_OK);
+    assert_int_equal(wal_handshake_follower(c, &f->key, 0, 3000, &err), RS_OK);
+    wal_identity id = {.name = "raw"};
+    rs_store_id(f->store, id.db_id);
+    assert_int_equal(rs_wal_history_current(f->store, id.history, &err), RS_OK);
+    rs_store_chain(f->store, &id.latest_seq, id.chain);
+    uint8_t buf[128];
+    size_t n = wal_identity_encode(&id, buf, sizeof buf);
+    assert_int_equal(wal_conn_send_msg(c, RS_WAL_FRAME_IDENTIFY, buf, n, &err), RS_OK);
+    rs_wal_frame fr;
+    assert_int_equal(wal_conn_expect(c, RS_WAL_FRAME_WELCOME, &fr, 3000, &err), RS_OK);
+    return c;
+}
+
+static int slow_dropped(void *arg)
+{
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(arg, &ps);
+    return ps.n_slow_drops > 0;
+}
+
+static void stalled_follower_never_holds_up_writes(void **state)
+{
+    struct fx *f = *state;
+    wal_conn *c = raw_follower(f); /* it will never read a byte */
+    rs_err err = RS_ERR_INIT;
+    static uint8_t val[64 << 10];
+    memset(val, 'x', sizeof val);
+    uint64_t worst_ns = 0;
+    for (int i = 0; i < 1000; i++) { /* 64 MB, far more than any socket buffer */
+        char k[16];
+        int kl = snprintf(k, sizeof k, "big-%d", i);
+        uint64_t t0 = rs_clock_mono_ns();
+        assert_int_equal(rs_store_put(f->store, B(k), (size_t)kl, val, sizeof val, &err), RS_OK);
+        uint64_t t = rs_clock_mono_ns() - t0;
+        worst_ns = t > worst_ns ? t : worst_ns;
+    }
+    /* no write waited for the stalled follower's deadline */
+    assert_true(worst_ns < 400u * 1000000u);
+    assert_true(rs_test_poll(slow_dropped, f->primary, WAIT_MS));
+    assert_true(log_says(f, "took no data for 500 ms"));
+    wal_conn_close(c);
+}
+
+static int diverged_counted(void *arg)
+{
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(arg, &ps);
+    return ps.n_divergences > 0;
+}
+
+static void ack_with_another_chain_is_a_divergence(void **state)
+{
+    struct fx *f = *state;
+    wal_conn *c = raw_follower(f);
+    write_keys(f->store, 0, 1);
+    rs_wal_frame fr;
+    rs_err err = RS_ERR_INIT;
+    do
+        assert_int_equal(wal_conn_recv(c, &fr, 3000, &err), RS_OK);
+    while (fr.type != RS_WAL_FRAME_BATCH);
+    wal_ack a = {.applied_seq = fr.first_seq + fr.count - 1, .durable_seq = 0};
+    memset(a.chain, 0xee, sizeof a.chain);
+    assert_int_equal(wal_send_ack(c, &a, &err), RS_OK);
+    assert_true(rs_test_poll(diverged_counted, f->primary, WAIT_MS));
+    /* and the follower is told to resync */
+    rs_code rc;
+    do
+        rc = wal_conn_recv(c, &fr, 3000, &err);
+    while (rc == RS_OK && fr.type != RS_WAL_FRAME_REFUSE);
+    assert_int_equal(rc, RS_OK);
+    assert_int_equal(wal_refusal_code(&fr), WAL_REFUSE_DIVERGED);
+    wal_conn_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +507,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_moved_past_follower_resyncs_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(acked_write_survives_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
+        cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
