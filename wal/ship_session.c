@@ -16,6 +16,12 @@
 
 #define FLUSH_BYTES (64u << 10) /* send what is queued past this much */
 #define FLUSH_NS    1000000u    /* or when its oldest frame waited this long */
+/* Under load (the last pass found more than one batch), the reader pauses
+ * this long instead of waiting to be woken: writers then pay no wake-up
+ * each, and a pass ships many batches in one send. When a pass finds one
+ * batch or none, the reader waits to be woken, so an idle primary's next
+ * write leaves at once. */
+#define COALESCE_US 200u
 
 /* ---- deciding how a follower starts ------------------------------------ */
 
@@ -295,20 +301,25 @@ static rs_code flush(struct stream *s, rs_err *err)
 static rs_code stream(struct stream *s, rs_err *err)
 {
     rs_wal_primary *p = s->pe->p;
+    uint64_t in_pass = 0;
     while (!atomic_load(&s->pe->stop)) {
         uint64_t seq;
         const uint8_t *rep;
         size_t len;
         rs_code rc = rs_store_wal_iter_next(s->it, &seq, &rep, &len, err);
         if (rc == RS_OK) {
+            in_pass++;
             rc = ship_batch(s, seq, rep, len, err);
             wal_conn *c = s->pe->conn;
             if (rc == RS_OK && (c->out_len >= FLUSH_BYTES || rs_clock_mono_ns() - s->queued_since >= FLUSH_NS))
                 rc = flush(s, err);
         } else if (rc == RS_E_NOTFOUND) {
             rc = flush(s, err);
-            if (rc == RS_OK && rs_store_wait_for_write(p->store, s->sent, p->cfg.heartbeat_ms) <= s->sent)
+            if (rc == RS_OK && in_pass > 1)
+                rs_clock_sleep_us(COALESCE_US);
+            else if (rc == RS_OK && rs_store_wait_for_write(p->store, s->sent, p->cfg.heartbeat_ms) <= s->sent)
                 rc = wal_send_heartbeat(s->pe->conn, rs_store_latest_seq(p->store), err);
+            in_pass = 0;
         }
         if (rc != RS_OK)
             return rc;
