@@ -212,11 +212,7 @@ uint64_t rs_store_wait_for_write(rs_store *s, uint64_t seq, uint64_t timeout_ms)
     uint64_t latest = rocksdb_get_latest_sequence_number(s->db);
     if (latest > seq || timeout_ms == 0)
         return latest;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t ns = (uint64_t)until.tv_nsec + timeout_ms * 1000000u;
-    until.tv_sec += (time_t)(ns / 1000000000u);
-    until.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec until = rs_clock_deadline_ts(timeout_ms);
 
     pthread_mutex_lock(&c->wake_mu);
     atomic_fetch_add(&c->n_waiters, 1);

@@ -82,11 +82,7 @@ static void wait_for_more(rs_wal_follower *f, struct acker *a, uint64_t acked)
 {
     pthread_mutex_lock(&f->mu);
     if (f->st.applied_seq == acked && !atomic_load(&a->stop)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)f->cfg.heartbeat_ms * 1000000u;
-        until.tv_sec += (time_t)(ns / 1000000000u);
-        until.tv_nsec = (long)(ns % 1000000000u);
+        struct timespec until = rs_clock_deadline_ts(f->cfg.heartbeat_ms);
         f->n_applied_waiters++;
         pthread_cond_timedwait(&f->applied_cv, &f->mu, &until);
         f->n_applied_waiters--;

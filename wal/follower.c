@@ -262,11 +262,7 @@ void rs_wal_follower_store_release(rs_wal_follower *f) { pthread_rwlock_unlock(&
 
 uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t ns = (uint64_t)until.tv_nsec + timeout_ms * 1000000u;
-    until.tv_sec += (time_t)(ns / 1000000000u);
-    until.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec until = rs_clock_deadline_ts(timeout_ms);
     pthread_mutex_lock(&f->mu);
     f->n_applied_waiters++;
     while (f->st.applied_seq < seq && !stopped(f))

@@ -302,11 +302,7 @@ int rs_wal_primary_count_acked(rs_wal_primary *p, uint64_t seq)
 
 int rs_wal_primary_wait(rs_wal_primary *p, uint64_t seq, int n, uint64_t timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t ns = (uint64_t)until.tv_nsec + timeout_ms * 1000000u;
-    until.tv_sec += (time_t)(ns / 1000000000u);
-    until.tv_nsec = (long)(ns % 1000000000u);
+    struct timespec until = rs_clock_deadline_ts(timeout_ms);
     pthread_mutex_lock(&p->mu);
     int got;
     while ((got = count_locked(p, seq)) < n && timeout_ms > 0)

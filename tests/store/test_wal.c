@@ -369,29 +369,9 @@ static void replica_refuses_writes_of_its_own(void **state)
 static void inspect_reads_handmade_batch(void **state)
 {
     (void)state;
-    /* seq 7, count 2: put "k"="v", log data (a stamp), put to cf 1 */
     uint8_t rep[128];
-    size_t n = 0;
-    rs_le64_put(rep, 7);
-    rs_le32_put(rep + 8, 2);
-    n = 12;
-    const uint8_t put_kv[] = {0x01, 1, 'k', 1, 'v'};
-    memcpy(rep + n, put_kv, sizeof put_kv);
-    n += sizeof put_kv;
-    rep[n++] = 0x03;
-    rep[n++] = 12;
-    memcpy(rep + n, "rsT1", 4);
-    rs_le64_put(rep + n + 4, 123456789);
-    n += 12;
-    size_t chain_at = n;
-    rep[n++] = 0x05;
-    rep[n++] = 1;
-    rep[n++] = 5;
-    memcpy(rep + n, "chain", 5);
-    n += 5;
-    rep[n++] = 32;
-    memset(rep + n, 0xab, 32);
-    n += 32;
+    size_t chain_at = 0;
+    size_t n = rs_test_sample_batch(rep, 7, 123456789, 0xab, &chain_at);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_batch_inspect(rep, n, &info, &err), RS_OK);

@@ -154,24 +154,8 @@ static void decode_rejects_every_truncation(void **state)
 static void frame_from_batch_reads_stamp_and_chain(void **state)
 {
     (void)state;
-    /* seq 5, one put, a stamp, a chain record */
     uint8_t rep[96];
-    size_t n = 12;
-    rs_le64_put(rep, 5);
-    rs_le32_put(rep + 8, 2);
-    const uint8_t put_kv[] = {0x01, 1, 'k', 1, 'v'};
-    memcpy(rep + n, put_kv, sizeof put_kv);
-    n += sizeof put_kv;
-    rep[n++] = 0x03;
-    rep[n++] = 12;
-    memcpy(rep + n, "rsT1", 4);
-    rs_le64_put(rep + n + 4, 42);
-    n += 12;
-    const uint8_t chain_hdr[] = {0x05, 1, 5, 'c', 'h', 'a', 'i', 'n', 32};
-    memcpy(rep + n, chain_hdr, sizeof chain_hdr);
-    n += sizeof chain_hdr;
-    memset(rep + n, 0x5a, 32);
-    n += 32;
+    size_t n = rs_test_sample_batch(rep, 5, 42, 0x5a, NULL);
     rs_wal_frame f;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_wal_frame_from_batch(5, rep, n, &f, &err), RS_OK);
