@@ -112,6 +112,8 @@ static rs_code connect_once(rs_wal_follower *f, rs_err *err)
     pthread_mutex_lock(&f->mu);
     f->conn = c;
     f->st.n_connects++;
+    if (stopped(f))
+        wal_conn_shutdown(c); /* stop came while connecting: end at once */
     pthread_mutex_unlock(&f->mu);
     rc = wal_follower_session(f, c, err);
     pthread_mutex_lock(&f->mu);

@@ -411,6 +411,41 @@ static void old_primary_with_extra_writes_is_refused_as_diverged(void **state)
     rs_wal_follower_stop(fo);
 }
 
+static void sibling_follower_follows_the_promoted_one_without_resync(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 200);
+    rs_wal_follower *f1 = start_follower(f, &f->key, 0);
+    caught_up(f1, f->store);
+    char *f1_path = f->fdb;
+    f->fdb = rs_test_path(f->dir, "follower2");
+    rs_wal_follower *f2 = start_follower(f, &f->key, 0);
+    caught_up(f2, f->store);
+    caught_up(f1, f->store);
+    rs_wal_follower_stop(f2);
+    /* failover: the first follower becomes the primary */
+    rs_err err = RS_ERR_INIT;
+    rs_store *promoted = NULL;
+    rs_wal_primary_stop(f->primary);
+    assert_int_equal(rs_wal_follower_promote(f1, &promoted, &err), RS_OK);
+    rs_store_close(f->store);
+    f->store = promoted;
+    free(f->pdb);
+    f->pdb = f1_path;
+    start_primary(f, 0);
+    write_keys(f->store, 200, 100);
+    f2 = start_follower(f, &f->key, 0);
+    caught_up(f2, f->store);
+    same_content(f2, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(f2, &st);
+    assert_int_equal(st.n_resyncs, 0);
+    uint8_t h[RS_WAL_HISTORY_BYTES];
+    assert_int_equal(rs_wal_history_current(f->store, h, &err), RS_OK);
+    assert_memory_equal(st.history, h, sizeof h); /* it took on the new history */
+    rs_wal_follower_stop(f2);
+}
+
 /* ---- a hand-driven follower, for what a real one never does ------------- */
 
 /* Connects, authenticates and asks to stream from the primary's latest. */
@@ -507,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_moved_past_follower_resyncs_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(acked_write_survives_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
+        cmocka_unit_test_setup_teardown(sibling_follower_follows_the_promoted_one_without_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
     };
