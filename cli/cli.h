@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "snapshot/snapshot.h"
 #include "store/store.h"
 
 struct cli_cmd {
@@ -26,6 +27,8 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put, cli_cmd_del,
     cli_cmd_scan;
+extern const struct cli_cmd cli_cmd_snapshot, cli_cmd_unseal, cli_cmd_keygen;
+extern const struct cli_cmd cli_cmd_serve;
 
 /* ---- options shared by commands (cli_opts.c) ----------------------- */
 
@@ -105,6 +108,28 @@ rs_code cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, const s
 rs_code cli_usage_error(const struct cli_cmd *cmd, rs_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- config files (cli_config.c) ------------------------------------ */
+
+/* Values read from a config file; they live until cli_config_release. */
+struct cli_config {
+    const char *path;             /* the file read, or NULL */
+    struct config_value *values;  /* private */
+};
+
+/* The FILE of "--config FILE" or "--config=FILE" in argv, or NULL. */
+const char *cli_config_path(int argc, char **argv);
+
+/* Applies the INI file at path: each key is one of longopts' names and its
+ * value goes through cli_option() and own(), exactly as the flag would.
+ * Keys before any section or in a [<command name>] section are read, other
+ * sections skipped. Options without an argument take yes/no. Call it
+ * before cli_parse_args() so that flags win. Errors name the file, line
+ * and key. */
+rs_code cli_config_load(const char *path, const struct cli_cmd *cmd, const struct option *longopts,
+                        struct cli_store_args *store, cli_own_option_fn own, void *ctx, struct cli_config *cfg,
+                        rs_err *err);
+void cli_config_release(struct cli_config *cfg);
+
 /* Opens the database the arguments name. */
 rs_code cli_store_open(struct cli_store_args *a, rs_store **out, rs_err *err);
 
@@ -134,6 +159,28 @@ void cli_progress_begin(struct cli_progress *p, const char *what, const char *un
 /* Redraws the line at most 4 times a second. */
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t bytes);
 void cli_progress_end(struct cli_progress *p);
+
+/* ---- keys for sealing and unsealing (cli_key.c) --------------------- */
+
+#define CLI_PASSPHRASE_ENV "ROCKSTREAM_PASSPHRASE"
+
+struct cli_key_args {
+    const char *key_file;  /* --key FILE */
+    int         passphrase; /* --passphrase */
+};
+
+#define CLI_KEY_OPTIONS_HELP                                                    \
+    "  --key FILE             the key file (rockstream keygen); a public key\n" \
+    "                         file (.pub) can seal but not unseal\n"            \
+    "  --passphrase           use a passphrase instead, from\n"                 \
+    "                         $" CLI_PASSPHRASE_ENV " or asked on the terminal\n"
+
+/* Loads the key the arguments name; a passphrase comes from the
+ * environment or the terminal (asked twice when confirm is set). Refuses
+ * "no key" with a hint: archives are always encrypted. */
+rs_code cli_key_load(const struct cli_key_args *a, int confirm, rs_snapshot_key **out, rs_err *err);
+/* "secret key", "passphrase", ... for messages. */
+const char *cli_key_describe(const rs_snapshot_key *key);
 
 /* ---- bytes as arguments and output (cli_bytes.c) -------------------- */
 

@@ -25,5 +25,23 @@ step "read it back"
 "$rs" get --db "$demo/db" greeting
 "$rs" scan --db "$demo/db" --limit 3 --hex --keys-only
 
+step "snapshot: seal a consistent checkpoint into an encrypted archive, then unseal it"
+"$rs" keygen --out "$demo/backup.key"
+"$rs" snapshot --db "$demo/db" --out "$demo/db.rsa" --key "$demo/backup.key"
+"$rs" unseal --in "$demo/db.rsa" --to "$demo/db.restored" --key "$demo/backup.key"
+"$rs" get --db "$demo/db.restored" greeting
+step "serve: the same database over the Redis protocol, for redis-cli and any Redis client"
+"$rs" serve --db "$demo/db" --listen 127.0.0.1:0 --port-file "$demo/serve.port" 2>"$demo/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [[ -s "$demo/serve.port" ]] && break; sleep 0.1; done
+port=$(cut -d: -f2 "$demo/serve.port")
+echo "rockstream serve listens on $(cat "$demo/serve.port") (pid $serve_pid)"
+redis-cli -p "$port" set greeting "hello over RESP"
+redis-cli -p "$port" get greeting
+redis-cli -p "$port" info keyspace | tr -d '\r' | grep db0
+kill "$serve_pid"
+wait "$serve_pid"
+echo "serve stopped cleanly (exit 0)"
+
 echo
 echo "demo done; the database is in $demo/db (rockstream help for more)"

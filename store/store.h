@@ -175,6 +175,32 @@ rs_code rs_store_write_nowait(rs_store *store, rs_store_batch *batch, uint64_t *
 /* Returns once every write up to seq is as durable as the policy says. */
 rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
 
+/* Asynchronous durability, for an event loop that must not block on
+ * rs_store_sync_wait: it writes with rs_store_write_nowait, asks for the
+ * sync with rs_store_sync_request, parks its replies, and is told by the
+ * listener when rs_store_synced_seq has moved.
+ *
+ * The listener is called on the syncer thread after every fsync of the WAL
+ * (and after a failed one), with the syncer's lock held: it must only
+ * signal (write to an eventfd, set an atomic) and never call into the
+ * store. Holding the lock is what makes rs_store_sync_listen(store, NULL,
+ * NULL) a barrier: once it returns, the old listener never runs again, so
+ * its arg can be freed. One listener per store; a second call replaces the
+ * first. Without a syncer (RS_STORE_SYNC_NONE, read-only) it is never
+ * called. */
+typedef void (*rs_store_synced_fn)(void *arg);
+void rs_store_sync_listen(rs_store *store, rs_store_synced_fn fn, void *arg);
+
+/* Asks the syncer to make every write up to seq durable and returns at
+ * once. Cheap: many requests before one fsync share that fsync. */
+void rs_store_sync_request(rs_store *store, uint64_t seq);
+
+/* Every write up to *seq_out is as durable as the policy says; with
+ * RS_STORE_SYNC_NONE (nothing to wait for) that is UINT64_MAX. Returns the
+ * syncer's sticky failure (RS_E_IO...) once an fsync has failed: from then
+ * on no write becomes durable and *seq_out stops moving. */
+rs_code rs_store_synced_seq(rs_store *store, uint64_t *seq_out, rs_err *err);
+
 /* ------------------------------------------------------------------ */
 /* Views and scans                                                     */
 /* ------------------------------------------------------------------ */
@@ -225,6 +251,24 @@ uint64_t rs_store_latest_seq(rs_store *store);
  * filesystem. *seq_out, when not NULL, receives the checkpoint's sequence
  * number, read back by opening it. Errors: RS_E_EXISTS, RS_E_IO. */
 rs_code rs_store_checkpoint(rs_store *store, const char *dir, uint64_t *seq_out, rs_err *err);
+
+/* The content digest (docs/format.md, "Content digest"): BLAKE2b-256 over
+ * the domain string, then every (key, value) of the user's key space in key
+ * order, each field prefixed by its length as 8 little-endian bytes, then
+ * the pair count. Reads at view (NULL: one implicit consistent view taken
+ * now); rockstream's own records are not included. Equal data gives equal
+ * digests whatever the files, compaction or the machine. stats may be NULL.
+ * Errors: those of a scan. Safe while other threads write. */
+#define RS_STORE_DIGEST_BYTES 32
+
+typedef struct rs_store_digest_stats {
+    uint64_t n_pairs;
+    uint64_t key_bytes;
+    uint64_t value_bytes;
+} rs_store_digest_stats;
+
+rs_code rs_store_digest(rs_store *store, const rs_store_view *view, uint8_t out[RS_STORE_DIGEST_BYTES],
+                        rs_store_digest_stats *stats, rs_err *err);
 
 typedef struct rs_store_stats {
     uint64_t latest_seq;

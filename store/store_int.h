@@ -34,6 +34,8 @@ struct store_syncer {
     int             running;
     int             stopping;
     rs_err          failure;    /* sticky: after a failed fsync nothing is durable */
+    rs_store_synced_fn listener; /* told after each fsync (rs_store_sync_listen) */
+    void           *listener_arg;
 };
 
 /* The commit path (store_commit.c). One mutex orders every write, so the

@@ -60,6 +60,8 @@ static void *syncer_main(void *arg)
         }
         y->n_syncs++;
         pthread_cond_broadcast(&y->done);
+        if (y->listener != NULL)
+            y->listener(y->listener_arg);
         if (y->failure.code != RS_OK)
             y->requested = y->synced; /* waiters see the failure and leave */
     }
@@ -126,4 +128,46 @@ rs_code store_syncer_wait(rs_store *s, uint64_t seq, rs_err *err)
 rs_code rs_store_sync_wait(rs_store *s, uint64_t seq, rs_err *err)
 {
     return store_syncer_wait(s, seq, err);
+}
+
+/* ---- asynchronous durability (event loops) ------------------------- */
+
+void rs_store_sync_listen(rs_store *s, rs_store_synced_fn fn, void *arg)
+{
+    struct store_syncer *y = &s->syncer;
+    if (!y->running)
+        return;
+    pthread_mutex_lock(&y->mu);
+    y->listener = fn;
+    y->listener_arg = arg;
+    pthread_mutex_unlock(&y->mu);
+}
+
+void rs_store_sync_request(rs_store *s, uint64_t seq)
+{
+    struct store_syncer *y = &s->syncer;
+    if (!y->running)
+        return;
+    pthread_mutex_lock(&y->mu);
+    if (seq > y->requested && y->failure.code == RS_OK) {
+        y->requested = seq;
+        pthread_cond_signal(&y->wake);
+    }
+    pthread_mutex_unlock(&y->mu);
+}
+
+rs_code rs_store_synced_seq(rs_store *s, uint64_t *seq_out, rs_err *err)
+{
+    struct store_syncer *y = &s->syncer;
+    if (!y->running) {
+        *seq_out = UINT64_MAX;
+        return RS_OK;
+    }
+    pthread_mutex_lock(&y->mu);
+    *seq_out = y->synced;
+    rs_code rc = y->failure.code;
+    if (rc != RS_OK && err != NULL && err->code == RS_OK)
+        *err = y->failure;
+    pthread_mutex_unlock(&y->mu);
+    return rc;
 }

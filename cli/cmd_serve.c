@@ -1,0 +1,228 @@
+/*
+ * rockstream serve: opens a database and serves it over the Redis protocol
+ * (server*.c) until SIGTERM or SIGINT. This file is the command: options
+ * and config file, file-descriptor limits, signals, and the order of
+ * startup and shutdown.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/cli.h"
+#include "cli/server.h"
+#include "common/log.h"
+
+enum {
+    OPT_LISTEN = CLI_OPT_LAST_SHARED,
+    OPT_PORT_FILE,
+    OPT_CONFIG,
+    OPT_MAX_CLIENTS,
+    OPT_MAX_BULK,
+    OPT_MAX_ARGS,
+    OPT_MAX_REQUEST,
+    OPT_MAX_OUTPUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_SHUTDOWN_TIMEOUT,
+    OPT_READ_ONLY,
+};
+
+static const struct option serve_longopts[] = {
+    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS,
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+    {"max-bulk", required_argument, NULL, OPT_MAX_BULK},
+    {"max-args", required_argument, NULL, OPT_MAX_ARGS},
+    {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
+    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {0},
+};
+
+struct serve_args {
+    struct cli_store_args store;
+    struct server_config server;
+};
+
+static rs_code bad(rs_err *err, const char *opt, const char *arg, const char *want)
+{
+    return rs_err_set(err, RS_E_INVALID, "--%s '%s': expected %s", opt, arg, want);
+}
+
+static rs_code size_opt(const char *opt, const char *arg, uint64_t min, uint64_t *out, rs_err *err)
+{
+    if (cli_parse_size(arg, out) != 0 || *out < min)
+        return bad(err, opt, arg, min > 1 ? "a size of at least 1K, like 64M" : "a size like 64M");
+    return RS_OK;
+}
+
+static rs_code count_opt(const char *opt, const char *arg, uint64_t max, uint64_t *out, rs_err *err)
+{
+    if (cli_parse_count(arg, out) != 0 || *out == 0 || *out > max)
+        return bad(err, opt, arg, "a positive number");
+    return RS_OK;
+}
+
+static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
+{
+    struct server_config *s = &((struct serve_args *)ctx)->server;
+    long l = 0;
+    switch (opt) {
+    case OPT_LISTEN: s->listen = arg; return RS_OK;
+    case OPT_PORT_FILE: s->port_file = arg; return RS_OK;
+    case OPT_CONFIG: return RS_OK; /* read before the flags, see serve_main */
+    case OPT_READ_ONLY: s->read_only = 1; return RS_OK;
+    case OPT_MAX_CLIENTS: return count_opt("max-clients", arg, 1000000, &s->max_clients, err);
+    case OPT_MAX_ARGS: return count_opt("max-args", arg, 1ull << 30, &s->max_args, err);
+    case OPT_MAX_BULK: return size_opt("max-bulk", arg, 1024, &s->max_bulk, err);
+    case OPT_MAX_REQUEST: return size_opt("max-request", arg, 1024, &s->max_request, err);
+    case OPT_MAX_OUTPUT: return size_opt("max-output", arg, 1024, &s->max_output, err);
+    case OPT_IDLE_TIMEOUT:
+        if (cli_parse_int(arg, 0, 100L * 365 * 86400, &l) != 0)
+            return bad(err, "idle-timeout", arg, "seconds, 0 for never");
+        s->idle_timeout_s = (uint64_t)l;
+        return RS_OK;
+    case OPT_SHUTDOWN_TIMEOUT:
+        if (cli_parse_int(arg, 1, 86400, &l) != 0)
+            return bad(err, "shutdown-timeout", arg, "seconds from 1 to 86400");
+        s->shutdown_timeout_s = (uint64_t)l;
+        return RS_OK;
+    }
+    return RS_E_INVALID;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static struct server *_Atomic running;
+static volatile sig_atomic_t stop_asked;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_asked = 1;
+    struct server *srv = running;
+    if (srv != NULL)
+        server_stop(srv); /* an atomic store and an eventfd write: signal safe */
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* a client that hangs up must not kill the server: send() returns EPIPE */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Each client is a file descriptor: lift the soft limit toward the hard one
+ * so that max-clients connections fit (1024 is a common default). */
+static void raise_fd_limit(uint64_t max_clients)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)max_clients + 128; /* + RocksDB's files, listener, ... */
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+        RS_LOG_WARN("serve: open files limited to %llu, fewer than max-clients=%llu needs; raise 'ulimit -Hn'",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)max_clients);
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_config *cfg, int *help_shown,
+                     rs_err *err)
+{
+    const char *path = cli_config_path(argc, argv);
+    rs_code rc = RS_OK;
+    if (path != NULL)
+        rc = cli_config_load(path, &cli_cmd_serve, serve_longopts, &a->store, serve_option, a, cfg, err);
+    if (rc == RS_OK)
+        rc = cli_parse_args(&cli_cmd_serve, argc, argv, serve_longopts, &a->store, serve_option, a, help_shown,
+                            err);
+    if (rc != RS_OK || *help_shown)
+        return rc;
+    if (optind < argc)
+        return cli_usage_error(&cli_cmd_serve, err, "unexpected argument '%s'", argv[optind]);
+    a->server.config_file = cfg->path;
+    server_config_resolve(&a->server);
+    if (a->server.max_request < a->server.max_bulk)
+        return rs_err_set(err, RS_E_INVALID, "max-request (%llu) is smaller than max-bulk (%llu)",
+                          (unsigned long long)a->server.max_request, (unsigned long long)a->server.max_bulk);
+    return RS_OK;
+}
+
+static rs_code serve(struct serve_args *a, rs_err *err)
+{
+    rs_store *store = NULL;
+    struct server *srv = NULL;
+    rs_code rc = cli_store_open(&a->store, &store, err);
+    if (rc == RS_OK)
+        rc = server_create(&a->server, store, &srv, err);
+    if (rc == RS_OK) {
+        running = srv;
+        if (stop_asked)
+            server_stop(srv); /* a signal came while the database was opening */
+        rc = server_run(srv, err);
+        running = NULL;
+    }
+    server_destroy(srv);
+    rs_store_close(store);
+    if (rc == RS_OK)
+        RS_LOG_INFO("serve: stopped");
+    return rc;
+}
+
+static int serve_main(int argc, char **argv, rs_err *err)
+{
+    struct serve_args a = {0};
+    struct cli_config cfg = {0};
+    int help_shown = 0;
+    rs_code rc = parse(argc, argv, &a, &cfg, &help_shown, err);
+    if (rc == RS_OK && !help_shown) {
+        install_signals();
+        raise_fd_limit(a.server.max_clients);
+        rc = serve(&a, err);
+    }
+    cli_config_release(&cfg);
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_serve = {
+    .name = "serve",
+    .summary = "serve a database over the Redis protocol (RESP2)",
+    .usage = "serve --db DIR [--listen HOST:PORT] [--config FILE] [options]",
+    .help = "\nServes the database to any Redis client (redis-cli, redis-benchmark, client\n"
+            "libraries) until SIGTERM or SIGINT, then stops accepting, sends the replies\n"
+            "still owed, closes the database and exits 0. A write is answered only once\n"
+            "it is as durable as --sync says. Commands, limits and config keys:\n"
+            "docs/server.md.\n\n"
+            "  --listen HOST:PORT     where to listen (127.0.0.1:6379); [::1]:PORT for\n"
+            "                         IPv6; port 0 picks a free port\n"
+            "  --port-file FILE       write the address actually bound to FILE\n"
+            "  --config FILE          read options from an INI file: each key is an\n"
+            "                         option's long name (listen = 127.0.0.1:6379);\n"
+            "                         flags given on the command line win\n"
+            "  --read-only            answer writes with -READONLY\n"
+            "  --max-clients N        connections beyond N are refused (10000)\n"
+            "  --max-bulk SIZE        longest key or value (512M)\n"
+            "  --max-args N           most arguments in one request (1M)\n"
+            "  --max-request SIZE     most bytes in one request (1G)\n"
+            "  --max-output SIZE      a client with more unsent replies than this is\n"
+            "                         disconnected when it sends another request (64M)\n"
+            "  --idle-timeout SECS    close clients idle this long, 0 never (0)\n"
+            "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n",
+    .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
+               "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
+    .uses_store = 1,
+    .run = serve_main,
+};
