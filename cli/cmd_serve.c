@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "cli/repl.h"
 #include "cli/server.h"
 #include "common/log.h"
 
@@ -25,6 +26,10 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_SHUTDOWN_TIMEOUT,
     OPT_READ_ONLY,
+    OPT_REPL_LISTEN,
+    OPT_REPL_KEY,
+    OPT_REPL_ENCRYPT,
+    OPT_RESYNC_RATE,
 };
 
 static const struct option serve_longopts[] = {
@@ -40,12 +45,17 @@ static const struct option serve_longopts[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"repl-listen", required_argument, NULL, OPT_REPL_LISTEN},
+    {"repl-key", required_argument, NULL, OPT_REPL_KEY},
+    {"repl-encrypt", no_argument, NULL, OPT_REPL_ENCRYPT},
+    {"resync-rate", required_argument, NULL, OPT_RESYNC_RATE},
     {0},
 };
 
 struct serve_args {
     struct cli_store_args store;
     struct server_config server;
+    struct repl_config repl;
 };
 
 static rs_code bad(rs_err *err, const char *opt, const char *arg, const char *want)
@@ -70,6 +80,9 @@ static rs_code count_opt(const char *opt, const char *arg, uint64_t max, uint64_
 static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
     struct server_config *s = &((struct serve_args *)ctx)->server;
+    rs_code rc = cli_repl_option(opt - OPT_REPL_LISTEN, arg, &((struct serve_args *)ctx)->repl, err);
+    if (rc != RS_E_NOTFOUND)
+        return rc;
     long l = 0;
     switch (opt) {
     case OPT_LISTEN: s->listen = arg; return RS_OK;
@@ -161,22 +174,25 @@ static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_con
     return RS_OK;
 }
 
-static rs_code serve(struct serve_args *a, rs_err *err)
+rs_code cli_daemon_run(struct cli_store_args *st, struct server_config *scfg, const struct repl_config *rcfg,
+                       rs_err *err)
 {
+    install_signals();
+    raise_fd_limit(scfg->max_clients);
+    struct repl r;
+    rs_code rc = repl_init(&r, rcfg, st->db, &st->cfg, err);
+    if (rc != RS_OK)
+        return rc;
     rs_store *store = NULL;
-    struct server *srv = NULL;
-    rs_code rc = cli_store_open(&a->store, &store, err);
+    /* a follower opens (or bootstraps) its database itself, as a replica */
+    if (rcfg->primary == NULL)
+        rc = cli_store_open(st, &store, err);
+    /* the replication loop runs the server, and restarts it when the role
+     * changes (REPLICAOF) or a resync replaces the database */
     if (rc == RS_OK)
-        rc = server_create(&a->server, store, &srv, err);
-    if (rc == RS_OK) {
-        running = srv;
-        if (stop_asked)
-            server_stop(srv); /* a signal came while the database was opening */
-        rc = server_run(srv, err);
-        running = NULL;
-    }
-    server_destroy(srv);
-    rs_store_close(store);
+        rc = repl_run(&r, store, scfg, &running, &stop_asked, err);
+    else
+        repl_release(&r);
     if (rc == RS_OK)
         RS_LOG_INFO("serve: stopped");
     return rc;
@@ -188,11 +204,8 @@ static int serve_main(int argc, char **argv, rs_err *err)
     struct cli_config cfg = {0};
     int help_shown = 0;
     rs_code rc = parse(argc, argv, &a, &cfg, &help_shown, err);
-    if (rc == RS_OK && !help_shown) {
-        install_signals();
-        raise_fd_limit(a.server.max_clients);
-        rc = serve(&a, err);
-    }
+    if (rc == RS_OK && !help_shown)
+        rc = cli_daemon_run(&a.store, &a.server, &a.repl, err);
     cli_config_release(&cfg);
     return rc;
 }
@@ -220,7 +233,13 @@ const struct cli_cmd cli_cmd_serve = {
             "  --max-output SIZE      a client with more unsent replies than this is\n"
             "                         disconnected when it sends another request (64M)\n"
             "  --idle-timeout SECS    close clients idle this long, 0 never (0)\n"
-            "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n",
+            "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n\n"
+            "Replication (docs/replication.md):\n"
+            "  --repl-listen HOST:PORT  accept followers here\n"
+            "  --repl-key FILE        the pre-shared key (rockstream keygen --repl)\n"
+            "  --repl-encrypt         accept only encrypted sessions\n"
+            "  --resync-rate SIZE     checkpoint transfers at most SIZE a second (100M)\n"
+            "WAIT n ms waits for n followers; REPLICAOF host port follows a primary.\n",
     .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
                "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
     .uses_store = 1,

@@ -85,6 +85,8 @@ void client_close(struct server *srv, struct client *c, const char *why)
         return;
     RS_LOG_DEBUG("serve: client closed id=%llu addr=%s why=\"%s\"", (unsigned long long)c->id, c->addr, why);
     unhold(srv, c);
+    if (c->flags & CLIENT_BLOCKED)
+        srv->n_blocked--;
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
     close(c->io.fd);
     c->io.fd = -1;
@@ -228,7 +230,7 @@ static void protocol_error(struct server *srv, struct client *c, const char *msg
 static void run_requests(struct server *srv, struct client *c)
 {
     const struct resp_limits lim = {.max_bulk = srv->cfg.max_bulk, .max_args = srv->cfg.max_args};
-    while (!(c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_NO_READ))) {
+    while (!(c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_NO_READ | CLIENT_BLOCKED))) {
         const uint8_t *base = c->in.data + c->in.off;
         enum resp_status st = resp_parse(&c->parser, base, c->in.len - c->in.off, &lim);
         if (st == RESP_MORE)
@@ -254,6 +256,12 @@ static void run_requests(struct server *srv, struct client *c)
     }
     if (!(c->flags & CLIENT_CLOSED) && client_unsent(c) > 0)
         client_pending(srv, c);
+}
+
+void client_resume(struct server *srv, struct client *c)
+{
+    if (!(c->flags & CLIENT_CLOSED))
+        run_requests(srv, c);
 }
 
 static void client_read(struct server *srv, struct client *c)

@@ -21,6 +21,7 @@ enum client_flag {
     CLIENT_CLOSE_AFTER_REPLY = (1u << 1),/* QUIT, a protocol error: read no more */
     CLIENT_PENDING = (1u << 2),          /* on the list flushed before sleeping */
     CLIENT_NO_READ = (1u << 3),          /* shutting down: run nothing new */
+    CLIENT_BLOCKED = (1u << 4),          /* in WAIT: its next requests wait */
 };
 
 struct client {
@@ -40,6 +41,10 @@ struct client {
     uint64_t hold_seq;
     uint64_t created_ns, active_ns;
     uint64_t n_commands;
+    /* WAIT (server_cmds_repl.c): until wait_n followers acked wait_seq, or
+     * the deadline (0: none) */
+    uint64_t wait_seq, wait_deadline_ns;
+    int      wait_n;
     struct client *prev, *next;           /* every client */
     struct client *held_prev, *held_next; /* clients with parked replies */
     struct client *pending_next;          /* to flush before sleeping */
@@ -61,6 +66,7 @@ struct server_stats {
 };
 
 struct scan_cursors;
+struct repl;
 
 struct server {
     struct server_config cfg;
@@ -97,6 +103,8 @@ struct server {
     struct client  *deferred_client;
     size_t          deferred_off;    /* where its first deferred reply starts */
     struct scan_cursors *cursors;
+    struct repl *repl;               /* replication role, or NULL (cli/repl.h) */
+    size_t     n_blocked;            /* clients in WAIT */
     uint64_t   started_ns;
     uint64_t   last_cron_ns;
     struct server_stats stats;
@@ -123,6 +131,8 @@ void client_pending(struct server *srv, struct client *c);
 void client_hold(struct server *srv, struct client *c, size_t off, uint64_t seq);
 /* Releases the parked replies of every client whose writes are now durable. */
 void client_release_synced(struct server *srv);
+/* Runs the requests a client received while it was blocked (WAIT). */
+void client_resume(struct server *srv, struct client *c);
 /* Stops reading from c (shutdown); its replies still go out. */
 void client_stop_reading(struct server *srv, struct client *c);
 /* Unsent reply bytes, parked ones included. */
@@ -165,7 +175,15 @@ struct server_cmd_set {
     size_t n;
 };
 
-extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_info;
+extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_info,
+    server_cmds_repl;
+
+/* ---- replication in the loop (server_cmds_repl.c) --------------------- */
+
+/* Answers the WAITs that are satisfied or timed out; each turn. */
+void server_repl_check_waits(struct server *srv);
+/* INFO's replication section. */
+void server_info_replication(struct server *srv, FILE *f);
 
 /* Builds the lookup index; once, before the first dispatch. */
 rs_code server_cmds_init(rs_err *err);

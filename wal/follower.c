@@ -32,6 +32,7 @@ void wal_follower_set_state(rs_wal_follower *f, rs_wal_follower_state state)
 {
     pthread_mutex_lock(&f->mu);
     f->st.state = state;
+    pthread_cond_broadcast(&f->applied_cv); /* wait_store gives up on a stopped follower */
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -172,11 +173,17 @@ static void follower_free(rs_wal_follower *f)
     free(f);
 }
 
-static rs_code open_existing(rs_wal_follower *f, rs_err *err)
+static rs_code open_existing(rs_wal_follower *f, rs_store *adopt, rs_err *err)
 {
-    if (dir_is_empty(f->db_path))
+    rs_code rc = RS_OK;
+    if (adopt != NULL) {
+        f->store = adopt;
+        rs_store_set_replica(adopt, 1);
+    } else if (dir_is_empty(f->db_path)) {
         return RS_OK; /* bootstrap from the primary */
-    rs_code rc = wal_follower_open_store(f, &f->store, err);
+    } else {
+        rc = wal_follower_open_store(f, &f->store, err);
+    }
     if (rc == RS_OK) {
         uint64_t seq;
         uint8_t chain[RS_WAL_CHAIN_BYTES];
@@ -184,18 +191,21 @@ static rs_code open_existing(rs_wal_follower *f, rs_err *err)
         f->st.applied_seq = seq;
         rc = rs_wal_history_current(f->store, f->st.history, err);
     }
+    f->has_store = rc == RS_OK && f->store != NULL;
     return rc;
 }
 
 rs_code rs_wal_follower_start(const rs_wal_follower_config *cfg, rs_wal_follower **out, rs_err *err)
 {
-    if (cfg == NULL || cfg->db_path == NULL || cfg->primary_addr == NULL)
+    rs_store *adopt = cfg != NULL ? cfg->adopt_store : NULL;
+    rs_wal_follower *f = NULL;
+    if (cfg == NULL || cfg->db_path == NULL || cfg->primary_addr == NULL || sodium_init() < 0 ||
+        (f = calloc(1, sizeof *f)) == NULL) {
+        rs_store_close(adopt);
+        if (f == NULL && cfg != NULL && cfg->db_path != NULL && cfg->primary_addr != NULL)
+            return rs_err_set(err, RS_E_NOMEM, "follower: out of memory");
         return rs_err_set(err, RS_E_INVALID, "follower: a database path and a primary address are needed");
-    if (sodium_init() < 0)
-        return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
-    rs_wal_follower *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return rs_err_set(err, RS_E_NOMEM, "follower: out of memory");
+    }
     f->cfg = *cfg;
     config_resolve(&f->cfg);
     f->db_path = strdup(cfg->db_path);
@@ -204,11 +214,17 @@ rs_code rs_wal_follower_start(const rs_wal_follower_config *cfg, rs_wal_follower
         snprintf(f->name, sizeof f->name, "%s", cfg->name);
     else
         gethostname(f->name, sizeof f->name - 1);
-    pthread_rwlock_init(&f->store_lock, NULL);
+    /* writers first: a resync's swap must not wait behind a stream of
+     * readers acquiring the store again */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&f->store_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->applied_cv, NULL);
     rs_code rc = f->db_path == NULL || f->primary_addr == NULL ? rs_err_set(err, RS_E_NOMEM, "follower: out of memory")
-                                                              : open_existing(f, err);
+                                                              : open_existing(f, adopt, err);
     if (rc == RS_OK && pthread_create(&f->thread, NULL, follower_main, f) != 0)
         rc = rs_err_set(err, RS_E_INTERNAL, "follower: cannot start its thread");
     if (rc != RS_OK) {
@@ -261,6 +277,21 @@ rs_store *rs_wal_follower_store_acquire(rs_wal_follower *f)
 }
 
 void rs_wal_follower_store_release(rs_wal_follower *f) { pthread_rwlock_unlock(&f->store_lock); }
+
+int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms)
+{
+    struct timespec until = rs_clock_deadline_ts(timeout_ms);
+    pthread_mutex_lock(&f->mu);
+    f->n_applied_waiters++;
+    while (!f->has_store && !stopped(f) && f->st.state != RS_WAL_FOLLOWER_REFUSED &&
+           f->st.state != RS_WAL_FOLLOWER_FAILED)
+        if (pthread_cond_timedwait(&f->applied_cv, &f->mu, &until) != 0)
+            break;
+    f->n_applied_waiters--;
+    int has = f->has_store;
+    pthread_mutex_unlock(&f->mu);
+    return has;
+}
 
 uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms)
 {

@@ -88,8 +88,16 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
     if (rc == RS_OK)
         rc = verify(f, incoming, w, seq, err);
     if (rc == RS_OK) {
+        if (f->store != NULL && f->cfg.swap_fn != NULL)
+            f->cfg.swap_fn(f->cfg.swap_arg); /* readers: let go of the old one */
         pthread_rwlock_wrlock(&f->store_lock);
+        pthread_mutex_lock(&f->mu);
+        f->has_store = 0;
+        pthread_mutex_unlock(&f->mu);
         rc = swap_in(f, incoming, err);
+        pthread_mutex_lock(&f->mu);
+        f->has_store = rc == RS_OK;
+        pthread_mutex_unlock(&f->mu);
         pthread_rwlock_unlock(&f->store_lock);
     }
     if (rc != RS_OK) {

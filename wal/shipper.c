@@ -281,6 +281,8 @@ void wal_primary_acks_changed(rs_wal_primary *p)
     if (write(p->ack_fd, &one, sizeof one) < 0) {
         /* EAGAIN: the counter is full, the reader is woken anyway */
     }
+    if (p->cfg.acked_fn != NULL)
+        p->cfg.acked_fn(p->cfg.acked_arg);
 }
 
 static int count_locked(rs_wal_primary *p, uint64_t seq)

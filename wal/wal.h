@@ -134,6 +134,11 @@ typedef struct rs_wal_primary_config {
     uint64_t    resync_bytes_per_sec; /* checkpoint transfer rate, default 100 MiB/s */
     uint32_t    max_followers;      /* default 16 */
     const char *work_dir;           /* checkpoints for resyncs; default "<db>.repl" */
+    /* Called from a replication thread whenever acks move (or a follower
+     * comes or goes): how an event loop is woken to finish its WAITs.
+     * Must not block. NULL: none (use rs_wal_primary_ack_fd instead). */
+    void      (*acked_fn)(void *arg);
+    void       *acked_arg;
 } rs_wal_primary_config;
 
 /* Starts listening and serving followers of store, which must outlive the
@@ -216,6 +221,16 @@ typedef struct rs_wal_follower_config {
      * histograms); must not block. NULL: none. */
     void (*applied_fn)(void *arg, uint64_t last_seq, uint64_t commit_time_ns);
     void           *applied_arg;
+    /* Called on the follower's thread when a resync is about to replace
+     * the database: whoever holds it (rs_wal_follower_store_acquire) must
+     * release it soon; the swap waits for that, and acquire blocks until
+     * the new one is open. Must not block. NULL: none. */
+    void (*swap_fn)(void *arg);
+    void           *swap_arg;
+    /* An open database to follow with instead of opening db_path (a
+     * primary demoted by REPLICAOF): taken, even on failure; it becomes a
+     * replica. NULL: open db_path. */
+    rs_store       *adopt_store;
 } rs_wal_follower_config;
 
 typedef enum rs_wal_follower_state {
@@ -254,6 +269,10 @@ void rs_wal_follower_status_get(rs_wal_follower *f, rs_wal_follower_status *out)
  * open (bootstrapping). */
 rs_store *rs_wal_follower_store_acquire(rs_wal_follower *f);
 void rs_wal_follower_store_release(rs_wal_follower *f);
+
+/* Waits until the follower has a database (bootstrapped) or timeout_ms
+ * passed, or it stopped (refused, failed). Returns 1 if it has one. */
+int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms);
 
 /* Waits until the follower applied seq or timeout_ms passed; returns its
  * applied sequence. */

@@ -292,6 +292,7 @@ struct rs_wal_follower {
     rs_wal_follower_status st;
     int                    resync_pending; /* next IDENTIFY asks for a checkpoint */
     int                    last_refusal;   /* why the primary last refused, or 0 */
+    int                    has_store;      /* store is open (under mu, for wait_store) */
 };
 
 /* One connection's life: handshake, identify, checkpoint or stream, until
