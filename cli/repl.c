@@ -41,14 +41,14 @@ rs_code repl_init(struct repl *r, const struct repl_config *cfg, const char *db_
     return RS_OK;
 }
 
+static void stop_server(struct repl *r);
+
 void repl_request(struct repl *r, enum repl_next next, const char *addr)
 {
     if (addr != NULL)
         snprintf(r->follow_addr, sizeof r->follow_addr, "%s", addr);
     atomic_store(&r->next, next);
-    struct server *srv = atomic_load(&r->srv);
-    if (srv != NULL)
-        server_stop(srv);
+    stop_server(r);
 }
 
 /* ---- the roles ---------------------------------------------------------- */
@@ -64,6 +64,17 @@ static void on_acked(void *arg)
 /* A resync is about to replace the follower's database: end the server
  * that reads it, and come back once the new one is open. */
 static void on_swap(void *arg) { repl_request(arg, REPL_NEXT_RESTART, NULL); }
+
+/* The primary refused the follower: stop serving a database that no
+ * longer follows anything; repl_run says why. */
+static void on_stopped(void *arg) { repl_request(arg, REPL_NEXT_EXIT, NULL); }
+
+static void stop_server(struct repl *r)
+{
+    struct server *srv = atomic_load(&r->srv);
+    if (srv != NULL)
+        server_stop(srv);
+}
 
 static rs_code start_primary(struct repl *r, rs_err *err)
 {
@@ -81,7 +92,7 @@ static rs_code start_follower(struct repl *r, rs_store *adopt, rs_err *err)
     rs_wal_follower_config fc = {.db_path = r->db_path, .store_cfg = r->store_cfg, .primary_addr = r->follow_addr,
                                  .key = r->key, .encrypt = r->cfg.encrypt, .name = r->cfg.name,
                                  .allow_discard = r->cfg.allow_discard, .swap_fn = on_swap, .swap_arg = r,
-                                 .adopt_store = adopt};
+                                 .stopped_fn = on_stopped, .stopped_arg = r, .adopt_store = adopt};
     RS_LOG_INFO("replication: following primary=%s db=%s", r->follow_addr, r->db_path);
     return rs_wal_follower_start(&fc, &r->follower, err);
 }
@@ -152,6 +163,20 @@ static rs_code change_role(struct repl *r, enum repl_next next, rs_err *err)
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* A follower that stopped by itself ends the daemon with its reason. */
+static rs_code follower_verdict(struct repl *r, rs_err *err)
+{
+    if (r->follower == NULL)
+        return RS_OK;
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(r->follower, &st);
+    if (st.state != RS_WAL_FOLLOWER_REFUSED && st.state != RS_WAL_FOLLOWER_FAILED)
+        return RS_OK;
+    if (err != NULL && err->code == RS_OK)
+        *err = st.last_error;
+    return st.last_error.code != RS_OK ? st.last_error.code : RS_E_PROTOCOL;
+}
+
 static rs_code serve_once(struct repl *r, struct server_config *scfg, struct server *_Atomic *running,
                           volatile sig_atomic_t *stop_asked, rs_err *err)
 {
@@ -169,15 +194,17 @@ static rs_code serve_once(struct repl *r, struct server_config *scfg, struct ser
         srv->read_only = scfg->read_only || r->follower != NULL;
         atomic_store(&r->srv, srv);
         atomic_store(running, srv);
-        if (*stop_asked || atomic_load(&r->next) != REPL_NEXT_EXIT)
-            server_stop(srv); /* asked while the database was opening */
+        /* asked while the database was opening, or the follower already
+         * stopped (a refusal that raced the start) */
+        if (*stop_asked || atomic_load(&r->next) != REPL_NEXT_EXIT || follower_verdict(r, NULL) != RS_OK)
+            server_stop(srv);
         rc = server_run(srv, err);
         atomic_store(running, NULL);
         atomic_store(&r->srv, NULL);
     }
     server_destroy(srv);
     return_store(r);
-    return rc;
+    return rc == RS_OK ? follower_verdict(r, err) : rc;
 }
 
 rs_code repl_run(struct repl *r, rs_store *store, struct server_config *scfg, struct server *_Atomic *running,

@@ -1,8 +1,9 @@
 /*
  * Replication commands: WAIT (blocks the client, not the loop, until
  * enough followers acknowledged its writes), REPLICAOF / SLAVEOF (follow
- * another primary, or NO ONE: promote), and INFO's replication section,
- * laid out like Redis's.
+ * another primary, or NO ONE: promote), INFO's replication section laid
+ * out like Redis's, and DEBUG DIGEST: the content digest (docs/format.md)
+ * by which a follower is shown to hold its primary's data.
  */
 #include <stdio.h>
 #include <sodium.h>
@@ -178,7 +179,30 @@ void server_info_replication(struct server *srv, FILE *f)
     }
 }
 
+/* ---- DEBUG DIGEST ------------------------------------------------------------- */
+
+static void debug_cmd(struct cmd_ctx *x)
+{
+    if (!arg_is(x, 1, "digest")) {
+        reply_errorf(x, "ERR DEBUG supports only DIGEST here");
+        return;
+    }
+    uint8_t d[RS_STORE_DIGEST_BYTES];
+    char hex[2 * RS_STORE_DIGEST_BYTES + 1];
+    rs_err err = RS_ERR_INIT;
+    /* a full scan on the loop thread, as Redis's DEBUG DIGEST: for tests
+     * and checks, not for a busy server */
+    if (rs_store_digest(server_reader(x), NULL, d, NULL, &err) != RS_OK) {
+        reply_rs_err(x, &err);
+        return;
+    }
+    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+    resp_add_simple(reply_buf(x), hex);
+}
+
 static const struct server_cmd cmds[] = {
+    {"debug", 2, CMD_DATA, debug_cmd, "server", "DEBUG DIGEST: the content digest of every key and value",
+     "DIGEST"},
     {"wait", 3, 0, wait_cmd, "generic",
      "Blocks until the writes before it were acknowledged by the given number of followers",
      "numreplicas timeout"},

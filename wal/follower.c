@@ -146,6 +146,8 @@ static void *follower_main(void *arg)
         if (is_final(&err)) {
             RS_LOG_ERR("follower of %s stopped: %s", f->primary_addr, err.msg);
             wal_follower_set_state(f, err.code == RS_E_GAP ? RS_WAL_FOLLOWER_FAILED : RS_WAL_FOLLOWER_REFUSED);
+            if (f->cfg.stopped_fn != NULL)
+                f->cfg.stopped_fn(f->cfg.stopped_arg);
             return NULL;
         }
         RS_LOG_WARN("follower of %s: %s; retrying in %u ms", f->primary_addr, err.msg, delay);

@@ -88,12 +88,14 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
     if (rc == RS_OK)
         rc = verify(f, incoming, w, seq, err);
     if (rc == RS_OK) {
-        if (f->store != NULL && f->cfg.swap_fn != NULL)
-            f->cfg.swap_fn(f->cfg.swap_arg); /* readers: let go of the old one */
-        pthread_rwlock_wrlock(&f->store_lock);
+        /* from here, wait_store says "none" until the new one is open, so
+         * a reader told to let go does not take the old one again */
         pthread_mutex_lock(&f->mu);
         f->has_store = 0;
         pthread_mutex_unlock(&f->mu);
+        if (f->store != NULL && f->cfg.swap_fn != NULL)
+            f->cfg.swap_fn(f->cfg.swap_arg); /* readers: let go of the old one */
+        pthread_rwlock_wrlock(&f->store_lock);
         rc = swap_in(f, incoming, err);
         pthread_mutex_lock(&f->mu);
         f->has_store = rc == RS_OK;

@@ -227,6 +227,10 @@ typedef struct rs_wal_follower_config {
      * the new one is open. Must not block. NULL: none. */
     void (*swap_fn)(void *arg);
     void           *swap_arg;
+    /* Called on the follower's thread when it stops by itself (refused by
+     * its primary, or failed; status says why). Must not block. */
+    void (*stopped_fn)(void *arg);
+    void           *stopped_arg;
     /* An open database to follow with instead of opening db_path (a
      * primary demoted by REPLICAOF): taken, even on failure; it becomes a
      * replica. NULL: open db_path. */
