@@ -5,9 +5,10 @@
  * asked-for one is gone; this reader checks every batch's first sequence
  * against the one it expects and reports a gap instead.
  *
- * A reader that ran dry keeps its RocksDB iterator: asking it again re-reads
- * the tail of the current WAL file, which is cheap. Only when RocksDB says
- * the tail moved to a new file (TryAgain) is the iterator re-opened.
+ * A reader that ran dry keeps its RocksDB iterator on the last batch and
+ * steps it once a newer batch is committed, which re-reads the tail of the
+ * current WAL file: cheap. Only when RocksDB says the tail moved to a new
+ * file (TryAgain) is the iterator re-opened.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -77,7 +78,12 @@ static int advance(rs_store_wal_iter *w, rs_err *err)
             }
             fresh++;
         } else {
-            /* past the end last time, or on the batch already returned */
+            /* Step only when a newer batch is committed. Stepping at the
+             * tail would race the next write: RocksDB then answers
+             * TryAgain, and a fresh iterator re-reads the WAL file from its
+             * start to find its place, on every write under load. */
+            if (rocksdb_get_latest_sequence_number(s->db) < w->next_seq)
+                return 0;
             rocksdb_wal_iter_next(w->it);
         }
         if (rocksdb_wal_iter_valid(w->it))
