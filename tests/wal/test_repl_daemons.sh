@@ -21,18 +21,8 @@ fail() {
 
 # start_node NAME CMD ARGS...: a serve or follow daemon; sets NODE_PID, PORT
 start_node() {
-  local name=$1 cmd=$2; shift 2
-  rm -f "$T/$name.port"
-  "$ROCKSTREAM" "$cmd" --listen 127.0.0.1:0 --port-file "$T/$name.port" --sync none "$@" 2>>"$T/$name.log" &
-  NODE_PID=$!
-  PIDS+=("$NODE_PID")
-  for _ in $(seq 600); do
-    [[ -s "$T/$name.port" ]] && break
-    kill -0 "$NODE_PID" 2>/dev/null || { cat "$T/$name.log" >&2; fail "$name exited at start"; }
-    sleep 0.1
-  done
-  [[ -s "$T/$name.port" ]] || fail "$name did not start within 60 s"
-  PORT=$(sed 's/.*://' "$T/$name.port")
+  start_rockstream "$1" "$2" --sync none "${@:3}"
+  NODE_PID=$SERVE_PID
 }
 
 port_of() { sed 's/.*://' "$T/$1.port"; }
