@@ -51,8 +51,13 @@ static rs_code identify(rs_wal_follower *f, wal_conn *c, wal_welcome *w, rs_err 
             rc = wal_welcome_decode(fr.payload, fr.payload_len, w, err);
         if (rc != RS_OK)
             return rc;
-        if (w->mode == WAL_MODE_STREAM)
+        if (w->mode == WAL_MODE_STREAM) {
+            /* the primary still held the batch after our checkpoint */
+            pthread_mutex_lock(&f->mu);
+            f->fresh_install = 0;
+            pthread_mutex_unlock(&f->mu);
             return RS_OK;
+        }
         rc = wal_follower_install(f, c, w, err);
         if (rc != RS_OK)
             return rc;

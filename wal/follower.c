@@ -73,11 +73,18 @@ static void backoff(rs_wal_follower *f, uint32_t *delay_ms)
     *delay_ms = *delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : *delay_ms * 2;
 }
 
-/* Refusals that retrying cannot cure stop the follower. */
-static int is_final(const rs_err *e)
+/* Refusals that retrying cannot cure stop the follower: the key, another
+ * database, a diverged history, a follower ahead, an unknown protocol, and
+ * a primary whose WAL moved past a checkpoint just installed (a resync
+ * that cannot catch up must not loop). */
+static int is_final(rs_wal_follower *f, const rs_err *e)
 {
-    return e->code == RS_E_AUTH || e->code == RS_E_INVALID || e->code == RS_E_VERSION ||
-           (e->code == RS_E_GAP && strstr(e->msg, "after a resync") != NULL);
+    pthread_mutex_lock(&f->mu);
+    int why = f->last_refusal, fresh = f->fresh_install;
+    pthread_mutex_unlock(&f->mu);
+    if (why == WAL_REFUSE_BEHIND)
+        return fresh;
+    return e->code == RS_E_AUTH || e->code == RS_E_INVALID || e->code == RS_E_VERSION;
 }
 
 /* A database the primary calls diverged (history, or ahead of it) is
@@ -143,7 +150,7 @@ static void *follower_main(void *arg)
                         "checkpoint: %s", f->primary_addr, err.msg);
             continue;
         }
-        if (is_final(&err)) {
+        if (is_final(f, &err)) {
             RS_LOG_ERR("follower of %s stopped: %s", f->primary_addr, err.msg);
             wal_follower_set_state(f, err.code == RS_E_GAP ? RS_WAL_FOLLOWER_FAILED : RS_WAL_FOLLOWER_REFUSED);
             if (f->cfg.stopped_fn != NULL)

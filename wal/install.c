@@ -108,6 +108,7 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
     }
     pthread_mutex_lock(&f->mu);
     f->resync_pending = 0;
+    f->fresh_install = 1;
     f->st.n_resyncs++;
     f->st.applied_seq = seq;
     pthread_cond_broadcast(&f->applied_cv);

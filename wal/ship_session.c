@@ -28,6 +28,13 @@
 struct start {
     wal_mode mode;
     rs_store_wal_iter *it;   /* stream mode: positioned at latest + 1 */
+    uint64_t from;           /* the follower's latest */
+    /* the first batch, read to prove the WAL still holds latest + 1 (valid
+     * until the next read of it) */
+    int            have_first;
+    uint64_t       first_seq;
+    const uint8_t *first_rep;
+    size_t         first_len;
 };
 
 static int refuse(struct wal_peer *pe, wal_refusal why, const char *msg)
@@ -98,7 +105,21 @@ static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, str
     }
     if (rs_store_wal_iter_open(p->store, id->latest_seq + 1, &st->it, &err) != RS_OK)
         return refuse(pe, WAL_REFUSE_PROTOCOL, err.msg);
+    st->from = id->latest_seq;
     st->mode = WAL_MODE_STREAM;
+    /* read the first batch now: a follower the WAL moved past is sent a
+     * checkpoint in this session, where a second one is refused, so a
+     * resync that cannot catch up never loops */
+    rs_code rc = rs_store_wal_iter_next(st->it, &st->first_seq, &st->first_rep, &st->first_len, &err);
+    st->have_first = rc == RS_OK;
+    if (rc == RS_OK || rc == RS_E_NOTFOUND)
+        return 0;
+    rs_store_wal_iter_close(st->it);
+    st->it = NULL;
+    if (rc != RS_E_GAP)
+        return refuse(pe, WAL_REFUSE_PROTOCOL, err.msg);
+    RS_LOG_WARN("follower=%s fell past the WAL this primary keeps: resyncing it (%s)", pe->name, err.msg);
+    st->mode = WAL_MODE_CHECKPOINT;
     return 0;
 }
 
@@ -119,8 +140,8 @@ static rs_code send_checkpoint(struct wal_peer *pe, int *resynced, rs_err *err)
     rs_wal_primary *p = pe->p;
     if (*resynced) {
         /* a second checkpoint in one session would loop forever */
-        refuse(pe, WAL_REFUSE_PROTOCOL, "still behind after a resync: the WAL no longer holds the batch after the "
-                                        "checkpoint; raise --wal-keep-seconds/--wal-keep-bytes or the resync rate");
+        refuse(pe, WAL_REFUSE_BEHIND, "still behind after a resync: the WAL no longer holds the batch after the "
+                                      "checkpoint; raise --wal-keep-seconds/--wal-keep-bytes or the resync rate");
         return rs_err_set(err, RS_E_GAP, "follower '%s' still behind after a resync", pe->name);
     }
     atomic_store(&pe->state, RS_WAL_PEER_CHECKPOINT);
@@ -139,7 +160,7 @@ static rs_code send_checkpoint(struct wal_peer *pe, int *resynced, rs_err *err)
 }
 
 /* Handshake, then IDENTIFY/WELCOME until the follower can stream. */
-static rs_code open_session(struct wal_peer *pe, rs_store_wal_iter **it, uint64_t *from, rs_err *err)
+static rs_code open_session(struct wal_peer *pe, struct start *out, rs_err *err)
 {
     rs_wal_primary *p = pe->p;
     rs_code rc = wal_handshake_primary(pe->conn, &p->cfg.key, p->cfg.require_encryption, p->cfg.timeout_ms, err);
@@ -162,12 +183,11 @@ static rs_code open_session(struct wal_peer *pe, rs_store_wal_iter **it, uint64_
             return rc;
         if (id.name[0] != '\0')
             snprintf(pe->name, sizeof pe->name, "%s", id.name);
-        struct start st;
+        struct start st = {0};
         if (decide(pe, &id, resynced, &st) != 0)
             return rs_err_set(err, RS_E_INVALID, "follower '%s' refused", pe->name);
         if (st.mode == WAL_MODE_STREAM) {
-            *it = st.it;
-            *from = id.latest_seq;
+            *out = st;
             return send_welcome(pe, WAL_MODE_STREAM, err);
         }
         rc = send_checkpoint(pe, &resynced, err);
@@ -297,11 +317,16 @@ static rs_code flush(struct stream *s, rs_err *err)
     return rc;
 }
 
-/* Sends batches until stopped or failed. */
-static rs_code stream(struct stream *s, rs_err *err)
+/* Sends batches until stopped or failed, the one read at the start first. */
+static rs_code stream(struct stream *s, const struct start *st, rs_err *err)
 {
     rs_wal_primary *p = s->pe->p;
     uint64_t in_pass = 0;
+    if (st->have_first) {
+        rs_code rc = ship_batch(s, st->first_seq, st->first_rep, st->first_len, err);
+        if (rc != RS_OK)
+            return rc;
+    }
     while (!atomic_load(&s->pe->stop)) {
         uint64_t seq;
         const uint8_t *rep;
@@ -348,7 +373,10 @@ void *wal_peer_main(void *arg)
     struct wal_peer *pe = arg;
     rs_err err = RS_ERR_INIT;
     struct stream s = {.pe = pe};
-    rs_code rc = open_session(pe, &s.it, &s.sent, &err);
+    struct start st = {0};
+    rs_code rc = open_session(pe, &st, &err);
+    s.it = st.it;
+    s.sent = st.from;
     if (rc == RS_OK) {
         atomic_fetch_add(&pe->p->n_accepted, 1);
         atomic_store(&pe->acked_seq, s.sent);
@@ -361,7 +389,7 @@ void *wal_peer_main(void *arg)
             pthread_setname_np(pe->ack_thread, "rs-acks");
             pe->ack_running = 1;
             wal_primary_acks_changed(pe->p);
-            rc = stream(&s, &err);
+            rc = stream(&s, &st, &err);
         } else {
             rc = rs_err_set(&err, RS_E_INTERNAL, "cannot start the ack thread");
         }

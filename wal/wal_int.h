@@ -293,6 +293,8 @@ struct rs_wal_follower {
     int                    resync_pending; /* next IDENTIFY asks for a checkpoint */
     int                    last_refusal;   /* why the primary last refused, or 0 */
     int                    has_store;      /* store is open (under mu, for wait_store) */
+    int                    fresh_install;  /* a checkpoint was installed and the
+                                              primary has not streamed since */
 };
 
 /* One connection's life: handshake, identify, checkpoint or stream, until

@@ -40,16 +40,19 @@ static rs_store *open_store(const char *path)
     return s;
 }
 
-static void start_primary(struct fx *f, int require_encryption)
+static void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_rate)
 {
     rs_wal_primary_config pc = {.listen_addr = "127.0.0.1:0", .key = f->key, .heartbeat_ms = 100,
                                 .timeout_ms = 3000, .require_encryption = require_encryption,
-                                .send_deadline_ms = 500, .queue_bytes = 1u << 20};
+                                .send_deadline_ms = 500, .queue_bytes = 1u << 20,
+                                .resync_bytes_per_sec = resync_rate};
     rs_err err = RS_ERR_INIT;
     if (rs_wal_primary_start(f->store, &pc, &f->primary, &err) != RS_OK)
         fail_msg("primary: %s", err.msg);
     snprintf(f->addr, sizeof f->addr, "127.0.0.1:%u", rs_wal_primary_port(f->primary));
 }
+
+static void start_primary(struct fx *f, int require_encryption) { start_primary_rate(f, require_encryption, 0); }
 
 static int setup(void **state)
 {
@@ -446,6 +449,39 @@ static void sibling_follower_follows_the_promoted_one_without_resync(void **stat
     rs_wal_follower_stop(f2);
 }
 
+static int bootstrapping(void *arg)
+{
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(arg, &st);
+    return st.state == RS_WAL_FOLLOWER_BOOTSTRAPPING;
+}
+
+static void resync_that_cannot_catch_up_stops_instead_of_looping(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 1000);
+    rs_wal_primary_stop(f->primary);
+    start_primary_rate(f, 0, 64u << 10); /* a slow transfer: 64 KiB/s */
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    assert_true(rs_test_poll(bootstrapping, fo, WAIT_MS));
+    /* meanwhile the WAL moves past the checkpoint being sent */
+    write_keys(f->store, 1000, 100);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "rm -f %s/archive/*.log", f->pdb) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_FAILED);
+    assert_non_null(strstr(st.last_error.msg, "still behind after a resync"));
+    assert_int_equal(st.n_resyncs, 1); /* one checkpoint, not a loop of them */
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(f->primary, &ps);
+    assert_int_equal(ps.n_checkpoints, 1);
+    rs_wal_follower_stop(fo);
+}
+
 /* ---- a hand-driven follower, for what a real one never does ------------- */
 
 /* Connects, authenticates and asks to stream from the primary's latest. */
@@ -543,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(acked_write_survives_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
         cmocka_unit_test_setup_teardown(sibling_follower_follows_the_promoted_one_without_resync, setup, teardown),
+        cmocka_unit_test_setup_teardown(resync_that_cannot_catch_up_stops_instead_of_looping, setup, teardown),
         cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
     };
