@@ -155,4 +155,15 @@ A_PID=$NODE_PID
 RPORT=$(field a repl_listen_port)
 refused diverged "diverged history" --db "$T/p" --repl-key "$T/repl.key"
 check_has "$(cat "$T/a.log")" "diverged history" "the new primary's log"
+# ---- REPLICAOF host port: a server with a database that may follow does ----
+# b stopped before the failover: nothing past the new history's start
+start_node b serve --db "$T/b" --repl-key "$T/repl.key"
+B_PID=$NODE_PID
+check_eq "$(redis-cli -p "$(port_of b)" replicaof 127.0.0.1 "$RPORT")" OK "REPLICAOF host port"
+poll_until "b follows a" 60 bash -c "redis-cli -p \$(sed 's/.*://' $T/b.port) info replication 2>/dev/null | grep -q master_link_status:up"
+redis-cli -p "$(port_of a)" set after-replicaof yes >/dev/null
+caught_up_a() { [[ "$(field b slave_repl_offset)" == "$(field a master_repl_offset)" ]]; }
+poll_until "b catches up with a" 60 caught_up_a
+check_eq "$(digest b)" "$(digest a)" "b's digest after REPLICAOF"
+check_eq "$(redis-cli -p "$(port_of b)" get precious)" block-42 "the write acknowledged before the failover, on b"
 echo "ok: replication daemons"
