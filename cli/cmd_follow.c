@@ -92,6 +92,7 @@ const struct cli_cmd cli_cmd_follow = {
             "  --port-file FILE       write the address actually bound to FILE\n"
             "  --repl-encrypt         ask for an encrypted session\n"
             "  --repl-listen HOST:PORT  once promoted, accept followers here\n"
+            "  --resync-rate SIZE     once promoted, checkpoint transfers per second (100M)\n"
             "  --allow-discard        rebuild a database the primary refuses as diverged\n"
             "                         (it may hold writes the primary never had)\n"
             "  --name NAME            how the primary lists it (the host name)\n",
