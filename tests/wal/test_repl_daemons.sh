@@ -136,6 +136,9 @@ kill -9 "$B_PID"
 wait "$B_PID" 2>/dev/null || true
 check_eq "$(redis-cli -p "$(port_of p)" set precious block-42)" OK "the write"
 check_eq "$(redis-cli -p "$(port_of p)" wait 1 5000)" 1 "WAIT 1"
+START=$(date +%s%N)
+check_eq "$(redis-cli -p "$(port_of p)" wait 3 300)" 1 "WAIT 3 with one follower: a timeout, and how many did"
+(( ($(date +%s%N) - START) / 1000000 >= 300 )) || fail "WAIT 3 300 returned before its timeout"
 kill -9 "$P_PID"
 wait "$P_PID" 2>/dev/null || true
 check_eq "$(redis-cli -p "$(port_of a)" replicaof no one)" OK "REPLICAOF NO ONE"
