@@ -7,18 +7,21 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "wal/wal.h"
 
-enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_PUBLIC };
+enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_PUBLIC, OPT_REPL };
 
 struct keygen_kind {
     int         opt;       /* the flag that selects it; 0: the default */
     rs_snapshot_key_kind kind;
     const char *made;      /* printed after success */
+    int         repl;      /* a replication key (wal/), not an archive key */
 };
 
 static const struct keygen_kind kinds[] = {
-    {0, RS_SNAPSHOT_KEY_SECRET, "secret key"},
-    {OPT_PUBLIC, RS_SNAPSHOT_KEY_PAIR, "key pair"},
+    {0, RS_SNAPSHOT_KEY_SECRET, "secret key", 0},
+    {OPT_PUBLIC, RS_SNAPSHOT_KEY_PAIR, "key pair", 0},
+    {OPT_REPL, RS_SNAPSHOT_KEY_SECRET, "replication key", 1},
 };
 
 struct keygen_args {
@@ -48,6 +51,7 @@ static const struct option keygen_longopts[] = {
     CLI_COMMON_LONGOPTS,
     {"out", required_argument, NULL, OPT_OUT},
     {"public", no_argument, NULL, OPT_PUBLIC},
+    {"repl", no_argument, NULL, OPT_REPL},
     {0},
 };
 
@@ -61,6 +65,11 @@ static int keygen_main(int argc, char **argv, rs_err *err)
         return rc;
     if (a.out == NULL || optind != argc)
         return cli_usage_error(&cli_cmd_keygen, err, "expected %s", cli_cmd_keygen.usage);
+    if (a.kind->repl) {
+        if ((rc = rs_wal_key_create_file(a.out, err)) == RS_OK)
+            printf("wrote %s %s (mode 0600): give it to the primary and its followers\n", a.kind->made, a.out);
+        return rc;
+    }
     char id[17];
     if ((rc = rs_snapshot_keygen(a.out, a.kind->kind, id, err)) != RS_OK)
         return rc;
@@ -74,15 +83,18 @@ static int keygen_main(int argc, char **argv, rs_err *err)
 
 const struct cli_cmd cli_cmd_keygen = {
     .name = "keygen",
-    .summary = "make a new key for sealing archives",
-    .usage = "keygen --out FILE [--public]",
+    .summary = "make a new key for sealing archives, or for replication (--repl)",
+    .usage = "keygen --out FILE [--public | --repl]",
     .help = "\nWrites a new random key to FILE with mode 0600. It never replaces an\n"
             "existing file. Whoever holds the file can open every archive sealed with\n"
             "it: keep it private, and keep a copy apart from the backups (docs/keys.md).\n\n"
             "  --out FILE             where to write the key\n"
             "  --public               write a key pair to FILE and its public half to\n"
             "                         FILE.pub: a host holding only FILE.pub can seal\n"
-            "                         archives but never open them\n",
+            "                         archives but never open them\n"
+            "  --repl                 write a replication key instead: the pre-shared key\n"
+            "                         a primary and its followers authenticate with\n"
+            "                         (serve/follow --repl-key, docs/replication.md)\n",
     .example = "rockstream keygen --out /etc/rockstream/backup.key",
     .uses_store = 0,
     .run = keygen_main,

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "cli/repl.h"
 #include "cli/server.h"
 #include "common/log.h"
 
@@ -27,6 +28,10 @@ enum {
     OPT_READ_ONLY,
     OPT_KEY,
     OPT_PASSPHRASE,
+    OPT_REPL_LISTEN,
+    OPT_REPL_KEY,
+    OPT_REPL_ENCRYPT,
+    OPT_RESYNC_RATE,
 };
 
 static const struct option serve_longopts[] = {
@@ -44,6 +49,10 @@ static const struct option serve_longopts[] = {
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"key", required_argument, NULL, OPT_KEY},
     {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
+    {"repl-listen", required_argument, NULL, OPT_REPL_LISTEN},
+    {"repl-key", required_argument, NULL, OPT_REPL_KEY},
+    {"repl-encrypt", no_argument, NULL, OPT_REPL_ENCRYPT},
+    {"resync-rate", required_argument, NULL, OPT_RESYNC_RATE},
     {0},
 };
 
@@ -51,6 +60,7 @@ struct serve_args {
     struct cli_store_args store;
     struct server_config server;
     struct cli_key_args key;   /* what SNAPSHOT seals with */
+    struct repl_config repl;
 };
 
 static rs_code bad(rs_err *err, const char *opt, const char *arg, const char *want)
@@ -76,6 +86,9 @@ static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
     struct serve_args *a = ctx;
     struct server_config *s = &a->server;
+    rs_code rc = cli_repl_option(opt - OPT_REPL_LISTEN, arg, &a->repl, err);
+    if (rc != RS_E_NOTFOUND)
+        return rc;
     long l = 0;
     switch (opt) {
     case OPT_KEY: a->key.key_file = arg; return RS_OK;
@@ -170,12 +183,12 @@ static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_con
 }
 
 /* The snapshot key, when one is configured. Fail closed: a key that is
- * asked for but missing, unreadable or too open stops serve from starting,
- * rather than leaving a server that would fail (or, worse, be "fixed" to
- * seal without it) at the first SNAPSHOT. */
+ * asked for but missing, unreadable or too open stops the daemon from
+ * starting, rather than leaving a server that would fail (or, worse, be
+ * "fixed" to seal without it) at the first SNAPSHOT. */
 static rs_code load_snapshot_key(const struct cli_key_args *k, rs_snapshot_key **out, rs_err *err)
 {
-    if (k->key_file == NULL && !k->passphrase)
+    if (k == NULL || (k->key_file == NULL && !k->passphrase))
         return RS_OK; /* SNAPSHOT will refuse, saying why */
     rs_code rc = cli_key_load(k, 1, out, err); /* it seals: a typo would make archives nobody opens */
     if (rc != RS_OK) {
@@ -186,27 +199,34 @@ static rs_code load_snapshot_key(const struct cli_key_args *k, rs_snapshot_key *
     return RS_OK;
 }
 
-static rs_code serve(struct serve_args *a, rs_err *err)
+rs_code cli_daemon_run(struct cli_store_args *st, struct server_config *scfg, const struct repl_config *rcfg,
+                       const struct cli_key_args *key_args, rs_err *err)
 {
-    rs_store *store = NULL;
-    struct server *srv = NULL;
+    install_signals();
+    raise_fd_limit(scfg->max_clients);
     rs_snapshot_key *key = NULL;
-    rs_code rc = load_snapshot_key(&a->key, &key, err);
-    a->server.snapshot_key = key;
-    if (rc == RS_OK)
-        rc = cli_store_open(&a->store, &store, err);
-    if (rc == RS_OK)
-        rc = server_create(&a->server, store, &srv, err);
-    if (rc == RS_OK) {
-        running = srv;
-        if (stop_asked)
-            server_stop(srv); /* a signal came while the database was opening */
-        rc = server_run(srv, err);
-        running = NULL;
+    rs_code rc = load_snapshot_key(key_args, &key, err);
+    if (rc != RS_OK)
+        return rc;
+    scfg->snapshot_key = key;
+    struct repl r;
+    rc = repl_init(&r, rcfg, st->db, &st->cfg, err);
+    if (rc != RS_OK) {
+        rs_snapshot_key_destroy(key);
+        return rc;
     }
-    server_destroy(srv);
-    rs_store_close(store);
+    rs_store *store = NULL;
+    /* a follower opens (or bootstraps) its database itself, as a replica */
+    if (rcfg->primary == NULL)
+        rc = cli_store_open(st, &store, err);
+    /* the replication loop runs the server, and restarts it when the role
+     * changes (REPLICAOF) or a resync replaces the database */
+    if (rc == RS_OK)
+        rc = repl_run(&r, store, scfg, &running, &stop_asked, err);
+    else
+        repl_release(&r);
     rs_snapshot_key_destroy(key);
+    scfg->snapshot_key = NULL;
     if (rc == RS_OK)
         RS_LOG_INFO("serve: stopped");
     return rc;
@@ -218,11 +238,8 @@ static int serve_main(int argc, char **argv, rs_err *err)
     struct cli_config cfg = {0};
     int help_shown = 0;
     rs_code rc = parse(argc, argv, &a, &cfg, &help_shown, err);
-    if (rc == RS_OK && !help_shown) {
-        install_signals();
-        raise_fd_limit(a.server.max_clients);
-        rc = serve(&a, err);
-    }
+    if (rc == RS_OK && !help_shown)
+        rc = cli_daemon_run(&a.store, &a.server, &a.repl, &a.key, err);
     cli_config_release(&cfg);
     return rc;
 }
@@ -251,6 +268,12 @@ const struct cli_cmd cli_cmd_serve = {
             "                         disconnected when it sends another request (64M)\n"
             "  --idle-timeout SECS    close clients idle this long, 0 never (0)\n"
             "  --shutdown-timeout SECS  how long a shutdown waits for replies (10)\n\n"
+            "Replication (docs/replication.md):\n"
+            "  --repl-listen HOST:PORT  accept followers here\n"
+            "  --repl-key FILE        the pre-shared key (rockstream keygen --repl)\n"
+            "  --repl-encrypt         accept only encrypted sessions\n"
+            "  --resync-rate SIZE     checkpoint transfers at most SIZE a second (100M)\n"
+            "WAIT n ms waits for n followers; REPLICAOF host port follows a primary.\n\n"
             "SNAPSHOT /path/on/this/host seals the database into an encrypted archive\n"
             "and its manifest (docs/snapshot.md) with the key given here; without one\n"
             "it is refused. A key that is missing, unreadable or readable by others\n"

@@ -14,6 +14,7 @@ static const struct cli_cmd *const commands[] = {
     &cli_cmd_snapshot, &cli_cmd_unseal, &cli_cmd_keygen,
     &cli_cmd_serve,
     &cli_cmd_versions, &cli_cmd_rollback, &cli_cmd_prune_state,
+    &cli_cmd_follow,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

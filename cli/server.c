@@ -128,6 +128,8 @@ static void cron(struct server *srv, uint64_t now)
 
 static void before_sleep(struct server *srv)
 {
+    if (srv->n_waiting > 0)
+        server_repl_check_waits(srv);
     if (srv->last_write_seq > srv->requested_seq) {
         rs_store_sync_request(srv->store, srv->last_write_seq);
         srv->requested_seq = srv->last_write_seq;

@@ -16,7 +16,7 @@
 /* Every group of commands. A new group is a new server_cmds_*.c and a line
  * here. */
 static const struct server_cmd_set *const sets[] = {
-    &server_cmds_kv, &server_cmds_keyspace, &server_cmds_conn, &server_cmds_info, &server_cmds_snapshot,
+    &server_cmds_kv, &server_cmds_keyspace, &server_cmds_conn, &server_cmds_info, &server_cmds_snapshot, &server_cmds_repl,
 };
 
 #define MAX_COMMANDS 64

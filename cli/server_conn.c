@@ -85,6 +85,8 @@ void client_close(struct server *srv, struct client *c, const char *why)
         return;
     RS_LOG_DEBUG("serve: client closed id=%llu addr=%s why=\"%s\"", (unsigned long long)c->id, c->addr, why);
     unhold(srv, c);
+    if (c->flags & CLIENT_IN_WAIT)
+        srv->n_waiting--;
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
     close(c->io.fd);
     c->io.fd = -1;

@@ -108,6 +108,7 @@ static const struct info_section sections[] = {
     {"clients", 1, info_clients},
     {"persistence", 1, info_persistence},
     {"stats", 1, info_stats},
+    {"replication", 1, server_info_replication},
     {"store", 1, info_store},
     {"keyspace", 1, info_keyspace},
 };

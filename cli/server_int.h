@@ -21,9 +21,10 @@ enum client_flag {
     CLIENT_CLOSE_AFTER_REPLY = (1u << 1),/* QUIT, a protocol error: read no more */
     CLIENT_PENDING = (1u << 2),          /* on the list flushed before sleeping */
     CLIENT_NO_READ = (1u << 3),          /* shutting down: run nothing new */
-    CLIENT_BLOCKED = (1u << 4),          /* waits for a command that finishes on
-                                            another thread (SNAPSHOT): its later
+    CLIENT_BLOCKED = (1u << 4),          /* waits for a command that finishes
+                                            later (SNAPSHOT, WAIT): its later
                                             requests wait, unread or unrun */
+    CLIENT_IN_WAIT = (1u << 5),          /* blocked in WAIT (server_cmds_repl.c) */
 };
 
 struct client {
@@ -43,6 +44,10 @@ struct client {
     uint64_t hold_seq;
     uint64_t created_ns, active_ns;
     uint64_t n_commands;
+    /* WAIT (server_cmds_repl.c): until wait_n followers acked wait_seq, or
+     * the deadline (0: none) */
+    uint64_t wait_seq, wait_deadline_ns;
+    int      wait_n;
     struct client *prev, *next;           /* every client */
     struct client *held_prev, *held_next; /* clients with parked replies */
     struct client *pending_next;          /* to flush before sleeping */
@@ -65,6 +70,7 @@ struct server_stats {
 
 struct scan_cursors;
 struct snapshot_job;
+struct repl;
 
 struct server {
     struct server_config cfg;
@@ -102,6 +108,8 @@ struct server {
     size_t          deferred_off;    /* where its first deferred reply starts */
     struct scan_cursors *cursors;
     struct snapshot_job *snapshot;   /* SNAPSHOT's thread and its results */
+    struct repl *repl;               /* replication role, or NULL (cli/repl.h) */
+    size_t     n_waiting;            /* clients in WAIT */
     uint64_t   started_ns;
     uint64_t   last_cron_ns;
     struct server_stats stats;
@@ -178,7 +186,14 @@ struct server_cmd_set {
 };
 
 extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_info,
-    server_cmds_snapshot;
+    server_cmds_snapshot, server_cmds_repl;
+
+/* ---- replication in the loop (server_cmds_repl.c) --------------------- */
+
+/* Answers the WAITs that are satisfied or timed out; each turn. */
+void server_repl_check_waits(struct server *srv);
+/* INFO's replication section. */
+void server_info_replication(struct server *srv, FILE *f);
 
 /* Builds the lookup index; once, before the first dispatch. */
 rs_code server_cmds_init(rs_err *err);

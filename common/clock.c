@@ -20,3 +20,13 @@ void rs_clock_sleep_us(uint64_t us)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+
+struct timespec rs_clock_deadline_ts(uint64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (timeout_ms % 1000u) * 1000000u;
+    ts.tv_sec += (time_t)(timeout_ms / 1000u + ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    return ts;
+}

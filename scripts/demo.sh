@@ -51,5 +51,27 @@ kill "$serve_pid"
 wait "$serve_pid"
 echo "serve stopped cleanly (exit 0)"
 
+
+step "replicate: a primary and a warm standby that catches up, then serves the same data"
+"$rs" keygen --repl --out "$demo/repl.key"
+"$rs" serve --db "$demo/db" --listen 127.0.0.1:0 --port-file "$demo/primary.port" \
+  --repl-listen 127.0.0.1:0 --repl-key "$demo/repl.key" 2>"$demo/primary.log" &
+primary_pid=$!
+for _ in $(seq 100); do [[ -s "$demo/primary.port" ]] && break; sleep 0.1; done
+pport=$(cut -d: -f2 "$demo/primary.port")
+rport=$(redis-cli -p "$pport" info replication | tr -d '\r' | sed -n 's/^repl_listen_port://p')
+"$rs" follow --db "$demo/standby" --primary "127.0.0.1:$rport" --repl-key "$demo/repl.key" \
+  --listen 127.0.0.1:0 --port-file "$demo/standby.port" 2>"$demo/standby.log" &
+standby_pid=$!
+for _ in $(seq 600); do [[ -s "$demo/standby.port" ]] && break; sleep 0.1; done
+fport=$(cut -d: -f2 "$demo/standby.port")
+redis-cli -p "$pport" set block 42 >/dev/null
+echo "WAIT 1 follower: $(redis-cli -p "$pport" wait 1 5000) acknowledged"
+redis-cli -p "$fport" info replication | tr -d '\r' | grep -E '^(role|master_link_status|slave_repl_offset|master_repl_offset|repl_resyncs):'
+echo "the standby reads block = $(redis-cli -p "$fport" get block); a write there: $(redis-cli -p "$fport" set x 1)"
+echo "content digests: primary $(redis-cli -p "$pport" debug digest | cut -c1-16)... standby $(redis-cli -p "$fport" debug digest | cut -c1-16)..."
+kill "$standby_pid" "$primary_pid"
+wait "$standby_pid" "$primary_pid"
+
 echo
 echo "demo done; the database is in $demo/db (rockstream help for more)"

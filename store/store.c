@@ -204,6 +204,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     if (rc == RS_OK)
         rc = load_or_create_id(s, err);
     if (rc == RS_OK)
+        rc = store_commit_init(s, err);
+    if (rc == RS_OK)
         rc = store_versions_open(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
@@ -223,6 +225,7 @@ void rs_store_close(rs_store *s)
         return;
     store_versions_close(s);
     store_syncer_stop(s);
+    store_commit_release(s);
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
             rocksdb_column_family_handle_destroy(s->cf[i]);

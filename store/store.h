@@ -484,5 +484,92 @@ rs_code rs_store_batch_version(rs_store *store, const uint8_t *data, size_t len,
  * pruning has decided, what compactions may drop) catches up. Safe at any
  * time; cheap. */
 rs_code rs_store_version_reload(rs_store *store, rs_err *err);
+/* Replication support (store_commit.c, store_wal.c, store_batchfmt.c, */
+/* store_meta.c): what wal/ needs from the database                    */
+/* ------------------------------------------------------------------ */
+
+/* Every batch the commit path writes carries two records of its own,
+ * appended after the caller's: a log-data stamp with its wall-clock commit
+ * time (log data consumes no sequence number), then the chain record, a put
+ * of the database's chain value into rockstream's meta family:
+ *
+ *     chain(n) = BLAKE2b-256(chain(n-1) || records of batch n before it)
+ *
+ * Because the chain is a put inside the batch, a follower that applies the
+ * batch byte for byte stores the same value at the same sequence number:
+ * its chain is kept with its data, in every checkpoint, with no write of its
+ * own. docs/replication.md says why this and not a side file. */
+#define RS_STORE_CHAIN_BYTES 32
+
+/* What a raw write batch holds, read by rs_store_batch_inspect. */
+typedef struct rs_store_batch_info {
+    uint64_t first_seq;      /* the header's sequence number */
+    uint32_t count;          /* sequence numbers the batch consumes */
+    uint64_t commit_time_ns; /* the commit stamp, 0 if the batch has none */
+    int      has_chain;      /* the last record is a chain record */
+    uint8_t  chain[RS_STORE_CHAIN_BYTES]; /* the chain value after the batch */
+    size_t   chain_offset;   /* where the chain record starts */
+} rs_store_batch_info;
+
+/* Parses raw WriteBatch bytes (a WAL record, a replicated payload) without
+ * a database. Errors: RS_E_CORRUPT (truncated record, unknown record type,
+ * header count that does not match the records). */
+rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err);
+
+/* The chain value after the newest write, and the sequence it stands at,
+ * read together. All zeros before the first chained write. */
+void rs_store_chain(rs_store *store, uint64_t *seq, uint8_t chain[RS_STORE_CHAIN_BYTES]);
+
+/* Waits until the latest sequence exceeds seq or timeout_ms passes;
+ * returns the latest sequence. No polling: writers wake the waiters. */
+uint64_t rs_store_wait_for_write(rs_store *store, uint64_t seq, uint64_t timeout_ms);
+
+/* A follower's database: while on, every write but
+ * rs_store_apply_replicated fails with RS_E_UNSUPPORTED, so the database
+ * never holds a batch of its own and its sequence numbers stay the
+ * primary's. Safe to call from any thread. */
+void rs_store_set_replica(rs_store *store, int on);
+int rs_store_is_replica(rs_store *store);
+
+/* Applies a batch a primary wrote, given as the raw bytes its WAL holds,
+ * without adding a stamp or a chain record (it has both). Checks first,
+ * and writes nothing if a check fails:
+ *  - first_seq (and the header's) is exactly the latest sequence + 1,
+ *    else RS_E_GAP;
+ *  - the batch parses and ends with a chain record equal to
+ *    BLAKE2b(this database's chain || the batch's records), else
+ *    RS_E_CORRUPT with "diverged" in the message.
+ * The write is not fsync'd: call rs_store_sync_wait for durability. */
+rs_code rs_store_apply_replicated(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
+                                  rs_err *err);
+
+/* Reads the committed batches from a sequence number on, from the live and
+ * archived WAL files. One reader per thread. */
+typedef struct rs_store_wal_iter rs_store_wal_iter;
+
+/* The first batch returned will start exactly at from_seq. */
+rs_code rs_store_wal_iter_open(rs_store *store, uint64_t from_seq, rs_store_wal_iter **out, rs_err *err);
+
+/* The next batch: *rep and *len are its raw bytes, valid until the next call or
+ * close. Returns RS_OK; RS_E_NOTFOUND when no newer batch is committed yet
+ * (err untouched: wait with rs_store_wait_for_write and call again); RS_E_GAP
+ * when the WAL no longer holds the next batch (RocksDB would silently skip
+ * ahead: this reader refuses to); or an RS_E_STORE/RS_E_IO failure. */
+rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const uint8_t **rep, size_t *len,
+                               rs_err *err);
+/* The sequence the next batch must start at. */
+uint64_t rs_store_wal_iter_position(const rs_store_wal_iter *it);
+void rs_store_wal_iter_close(rs_store_wal_iter *it);
+
+/* Bytes of WAL on disk (live and archived files): what the retention
+ * budget (wal_keep_bytes) is measured against. */
+rs_code rs_store_wal_disk_bytes(rs_store *store, uint64_t *out, rs_err *err);
+
+/* rockstream's own small records in the meta family, written through the
+ * commit path (so they replicate). name must not be a store-internal name
+ * ("db_id", "chain"): RS_E_INVALID. get returns RS_E_NOTFOUND (err
+ * untouched) if absent; on RS_OK release *val. */
+rs_code rs_store_meta_get(rs_store *store, const char *name, rs_store_value *val, rs_err *err);
+rs_code rs_store_meta_put(rs_store *store, const char *name, const uint8_t *val, size_t len, rs_err *err);
 
 #endif

@@ -88,6 +88,20 @@ struct store_versions {
     struct store_pruner   pruner;
 };
 
+/* The commit path (store_commit.c). One mutex orders every write, so the
+ * chain value follows the WAL's order exactly; the fsync a write waits for
+ * (group commit) happens outside it. */
+struct store_commit {
+    pthread_mutex_t mu;          /* held across stamp, chain and write */
+    uint8_t         chain[RS_STORE_CHAIN_BYTES]; /* after the newest write */
+    uint64_t        chain_seq;   /* the sequence chain stands at */
+    atomic_int      replica;     /* refuse writes of our own */
+    pthread_mutex_t wake_mu;     /* waiters for new writes */
+    pthread_cond_t  wake;
+    atomic_int      n_waiters;   /* writers signal only when someone waits */
+    int             ready;
+};
+
 struct rs_store {
     char                         *path;
     rs_store_config               cfg;
@@ -104,6 +118,7 @@ struct rs_store {
     rocksdb_options_t            *history_opts; /* opts + the pruning compaction filter */
     rocksdb_compactionfilter_t   *history_filter;
     struct store_versions         v;
+    struct store_commit           commit;
 };
 
 struct rs_store_batch {
@@ -301,5 +316,22 @@ uint64_t store_pending_earliest(rs_store *store);
 void store_pruner_kick(rs_store *store, uint64_t latest);
 /* Fills the pruning fields of the statistics. */
 void store_prune_stats(rs_store *store, rs_store_stats *out);
+
+/* The commit path (store_commit.c): stamps and chains the batch, writes it
+ * with wopts under the commit mutex, wakes the WAL readers. *seq_out gets
+ * the latest sequence after the write. Does not wait for an fsync. */
+rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, const rocksdb_writeoptions_t *wopts,
+                           uint64_t *seq_out, rs_err *err);
+/* Loads the chain value and prepares the mutexes; called once by open. */
+rs_code store_commit_init(rs_store *store, rs_err *err);
+void store_commit_release(rs_store *store);
+
+/* Wire facts of the records the commit path adds. Changing any of them
+ * breaks every database, WAL and follower already written. */
+#define STORE_BATCH_HEADER 12          /* sequence (8) + count (4) */
+#define STORE_STAMP_MAGIC  "rsT1"      /* log data: magic + commit time (le64 ns) */
+#define STORE_STAMP_BYTES  12
+#define STORE_CHAIN_KEY    "chain"     /* in the meta family */
+#define STORE_META_CF_ID   1u          /* rs_meta is the first family made after default */
 
 #endif

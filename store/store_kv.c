@@ -1,6 +1,7 @@
 /*
  * Point reads, writes and write batches. Every write goes through
- * store_write_raw(), the one place that applies the sync policy.
+ * store_write_raw(), the one place that applies the sync policy, and
+ * store_commit_write() (store_commit.c), which stamps and chains it.
  */
 #include <stdlib.h>
 
@@ -79,26 +80,17 @@ rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, con
 
 /* ---- writes --------------------------------------------------------- */
 
-static rs_code write_with(rs_store *s, const rocksdb_writeoptions_t *wo, rocksdb_writebatch_t *wb,
-                          uint64_t *seq_out, rs_err *err)
-{
-    char *errptr = NULL;
-    if (s->cfg.read_only)
-        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    rocksdb_write(s->db, wo, wb, &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "write", s->path);
-    if (wo == s->write_sync)
-        atomic_fetch_add(&s->syncer.n_syncs, 1);
-    *seq_out = rocksdb_get_latest_sequence_number(s->db);
-    return RS_OK;
-}
-
 rs_code store_write_apply(rs_store *s, rocksdb_writebatch_t *wb, uint64_t *seq_out, rs_err *err)
 {
+    if (s->cfg.read_only)
+        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
     /* ALWAYS: RocksDB fsyncs the WAL inside the write; the others write
      * without and leave the fsync to the syncer (or to nobody) */
-    return write_with(s, s->cfg.sync == RS_STORE_SYNC_ALWAYS ? s->write_sync : s->write_nosync, wb, seq_out, err);
+    int sync_each = s->cfg.sync == RS_STORE_SYNC_ALWAYS;
+    rs_code rc = store_commit_write(s, wb, sync_each ? s->write_sync : s->write_nosync, seq_out, err);
+    if (rc == RS_OK && sync_each)
+        atomic_fetch_add(&s->syncer.n_syncs, 1);
+    return rc;
 }
 
 rs_code store_write_wait(rs_store *s, uint64_t seq, rs_err *err)
@@ -144,7 +136,9 @@ rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
 
 rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
 {
-    return write_with(s, s->write_nosync, b->wb, seq_out, err);
+    if (s->cfg.read_only)
+        return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
+    return store_commit_write(s, b->wb, s->write_nosync, seq_out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */

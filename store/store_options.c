@@ -166,6 +166,13 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
     rocksdb_options_set_wal_bytes_per_sync(o, 1 * MiB);
     rocksdb_options_set_enable_pipelined_write(o, 1);
     rocksdb_options_set_wal_recovery_mode(o, rocksdb_point_in_time_recovery);
+    /* every batch puts the chain record into the meta family (store.h):
+     * its memtable fills slowly, and until it flushes it keeps every WAL
+     * file since alive (live, out of reach of the retention budget). Past
+     * two memtables of live WAL, RocksDB flushes the family holding the
+     * oldest one. (atomic_flush would do it too, but RocksDB refuses it
+     * with pipelined writes.) */
+    rocksdb_options_set_max_total_wal_size(o, 2 * cfg->write_buffer_bytes);
     rocksdb_options_set_keep_log_file_num(o, 5);
     /* archived WAL files stay readable by rocksdb_get_updates_since until
      * they are older than the TTL or the archive exceeds the size limit */

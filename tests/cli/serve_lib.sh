@@ -17,18 +17,21 @@ check_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 check_has() { [[ "$1" == *"$2"* ]] || fail "$3: expected to contain '$2', got '$1'"; }
 
 # start_serve NAME ARGS...: sets SERVE_PID, ADDR, PORT; the log is $T/NAME.log
-start_serve() {
-  local name=$1; shift
+start_serve() { start_rockstream "$1" serve "${@:2}"; }
+
+# start_rockstream NAME COMMAND ARGS...: the same for any daemon (serve, follow)
+start_rockstream() {
+  local name=$1 cmd=$2; shift 2
   rm -f "$T/$name.port"
-  "$ROCKSTREAM" serve --listen 127.0.0.1:0 --port-file "$T/$name.port" "$@" 2>"$T/$name.log" &
+  "$ROCKSTREAM" "$cmd" --listen 127.0.0.1:0 --port-file "$T/$name.port" "$@" 2>"$T/$name.log" &
   SERVE_PID=$!
   PIDS+=("$SERVE_PID")
   for _ in $(seq 600); do
     [[ -s "$T/$name.port" ]] && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$T/$name.log" >&2; fail "serve $name exited at start"; }
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$T/$name.log" >&2; fail "$cmd $name exited at start"; }
     sleep 0.1
   done
-  [[ -s "$T/$name.port" ]] || fail "serve $name did not start within 60 s"
+  [[ -s "$T/$name.port" ]] || fail "$cmd $name did not start within 60 s"
   ADDR=$(cat "$T/$name.port")
   PORT=${ADDR##*:}
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/endian.h"
 #include "common/fs.h"
 
 char *rs_test_tmpdir(const char *tag)
@@ -122,3 +123,26 @@ int rs_test_poll(int (*cond)(void *arg), void *arg, int timeout_ms)
 }
 
 int rs_test_is_root(void) { return geteuid() == 0; }
+
+size_t rs_test_sample_batch(uint8_t *out, uint64_t seq, uint64_t commit_time_ns, uint8_t chain_byte,
+                            size_t *chain_offset)
+{
+    size_t n = 12;
+    rs_le64_put(out, seq);
+    rs_le32_put(out + 8, 2);
+    const uint8_t put_kv[] = {0x01, 1, 'k', 1, 'v'};
+    memcpy(out + n, put_kv, sizeof put_kv);
+    n += sizeof put_kv;
+    out[n++] = 0x03; /* log data */
+    out[n++] = 12;
+    memcpy(out + n, "rsT1", 4);
+    rs_le64_put(out + n + 4, commit_time_ns);
+    n += 12;
+    if (chain_offset != NULL)
+        *chain_offset = n;
+    const uint8_t chain_hdr[] = {0x05, 1, 5, 'c', 'h', 'a', 'i', 'n', 32}; /* put, cf 1, "chain" */
+    memcpy(out + n, chain_hdr, sizeof chain_hdr);
+    n += sizeof chain_hdr;
+    memset(out + n, chain_byte, 32);
+    return n + 32;
+}

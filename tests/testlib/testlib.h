@@ -46,4 +46,12 @@ int rs_test_poll(int (*cond)(void *arg), void *arg, int timeout_ms);
 /* Non-zero if the test runs as root (mounts, dropping privileges). */
 int rs_test_is_root(void);
 
+/* Writes into out (at least 96 bytes) a hand-built RocksDB write batch as
+ * rockstream's commit path makes them: header (seq, count 2), put "k"="v",
+ * the commit stamp (commit_time_ns), the chain record (32 bytes of
+ * chain_byte). Returns its length; *chain_offset gets where the chain
+ * record starts. Built from docs/format.md, not by the code under test. */
+size_t rs_test_sample_batch(uint8_t *out, uint64_t seq, uint64_t commit_time_ns, uint8_t chain_byte,
+                            size_t *chain_offset);
+
 #endif

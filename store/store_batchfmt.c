@@ -1,0 +1,181 @@
+/*
+ * Reads RocksDB's WriteBatch representation (the bytes a WAL record and a
+ * replicated frame carry): a 12-byte header (sequence, count) and tagged
+ * records. It finds the two records the commit path adds to every batch,
+ * the commit-time stamp and the chain record, and checks that the header's
+ * count matches the records. Pure: no database needed, so it is fuzzed.
+ */
+#include <string.h>
+
+#include "common/endian.h"
+#include "store/store_int.h"
+
+/* RocksDB's record tags (db/dbformat.h, ValueType). They are RocksDB's
+ * on-disk format: fixed forever. */
+enum {
+    TAG_DELETION = 0x0,
+    TAG_VALUE = 0x1,
+    TAG_MERGE = 0x2,
+    TAG_LOG_DATA = 0x3,
+    TAG_CF_DELETION = 0x4,
+    TAG_CF_VALUE = 0x5,
+    TAG_CF_MERGE = 0x6,
+    TAG_SINGLE_DELETION = 0x7,
+    TAG_CF_SINGLE_DELETION = 0x8,
+    TAG_NOOP = 0xD,
+    TAG_CF_RANGE_DELETION = 0xE,
+    TAG_RANGE_DELETION = 0xF,
+    TAG_CF_BLOB_INDEX = 0x10,
+    TAG_BLOB_INDEX = 0x11,
+    TAG_DELETION_WITH_TS = 0x14,
+    TAG_WIDE_COLUMN = 0x16,
+    TAG_CF_WIDE_COLUMN = 0x17,
+};
+
+struct cursor {
+    const uint8_t *p;
+    size_t         left;
+    const uint8_t *base; /* the batch's first byte, for offsets */
+};
+
+static int get_varint32(struct cursor *c, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int shift = 0; shift <= 28; shift += 7) {
+        if (c->left == 0)
+            return -1;
+        uint8_t b = *c->p++;
+        c->left--;
+        v |= (uint32_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A length-prefixed slice: varint32 length, then the bytes. */
+static int get_slice(struct cursor *c, const uint8_t **data, uint32_t *len)
+{
+    if (get_varint32(c, len) != 0 || *len > c->left)
+        return -1;
+    *data = c->p;
+    c->p += *len;
+    c->left -= *len;
+    return 0;
+}
+
+static int skip_slices(struct cursor *c, int n)
+{
+    const uint8_t *d;
+    uint32_t l;
+    for (int i = 0; i < n; i++)
+        if (get_slice(c, &d, &l) != 0)
+            return -1;
+    return 0;
+}
+
+/* How a tag is laid out: whether it names a column family, how many
+ * slices follow, and whether it consumes a sequence number. */
+struct tag_shape {
+    int known, has_cf, n_slices, counts;
+};
+
+static struct tag_shape shape_of(uint8_t tag)
+{
+    switch (tag) {
+    case TAG_DELETION: case TAG_SINGLE_DELETION: case TAG_DELETION_WITH_TS:
+        return (struct tag_shape){1, 0, 1, 1};
+    case TAG_VALUE: case TAG_MERGE: case TAG_RANGE_DELETION: case TAG_BLOB_INDEX: case TAG_WIDE_COLUMN:
+        return (struct tag_shape){1, 0, 2, 1};
+    case TAG_CF_DELETION: case TAG_CF_SINGLE_DELETION:
+        return (struct tag_shape){1, 1, 1, 1};
+    case TAG_CF_VALUE: case TAG_CF_MERGE: case TAG_CF_RANGE_DELETION: case TAG_CF_BLOB_INDEX:
+    case TAG_CF_WIDE_COLUMN:
+        return (struct tag_shape){1, 1, 2, 1};
+    case TAG_LOG_DATA:
+        return (struct tag_shape){1, 0, 1, 0};
+    case TAG_NOOP:
+        return (struct tag_shape){1, 0, 0, 0};
+    default:
+        return (struct tag_shape){0, 0, 0, 0};
+    }
+}
+
+static void note_stamp(const uint8_t *blob, uint32_t len, rs_store_batch_info *out)
+{
+    if (len == STORE_STAMP_BYTES && memcmp(blob, STORE_STAMP_MAGIC, 4) == 0)
+        out->commit_time_ns = rs_le64_get(blob + 4);
+}
+
+/* The chain record: a put of the chain key into the meta family. */
+static void note_chain(const uint8_t *rec, struct cursor c, rs_store_batch_info *out)
+{
+    uint32_t cf;
+    const uint8_t *key, *val;
+    uint32_t key_len, val_len;
+    if (get_varint32(&c, &cf) != 0 || cf != STORE_META_CF_ID || get_slice(&c, &key, &key_len) != 0 ||
+        get_slice(&c, &val, &val_len) != 0)
+        return;
+    if (key_len != sizeof STORE_CHAIN_KEY - 1 || memcmp(key, STORE_CHAIN_KEY, key_len) != 0 ||
+        val_len != RS_STORE_CHAIN_BYTES)
+        return;
+    out->has_chain = 1;
+    out->chain_offset = (size_t)(rec - c.base);
+    memcpy(out->chain, val, RS_STORE_CHAIN_BYTES);
+}
+
+static rs_code parse_record(struct cursor *c, rs_store_batch_info *out, uint32_t *n_counted, rs_err *err)
+{
+    const uint8_t *rec = c->p;
+    uint8_t tag = *c->p++;
+    c->left--;
+    struct tag_shape sh = shape_of(tag);
+    if (!sh.known)
+        return rs_err_set(err, RS_E_CORRUPT, "write batch: record type 0x%02x at offset %zu is not supported",
+                          tag, (size_t)(rec - c->base));
+    struct cursor before = *c;
+    uint32_t cf = 0;
+    if (sh.has_cf && get_varint32(c, &cf) != 0)
+        goto truncated;
+    if (tag == TAG_LOG_DATA) {
+        const uint8_t *blob;
+        uint32_t len;
+        if (get_slice(c, &blob, &len) != 0)
+            goto truncated;
+        note_stamp(blob, len, out);
+        return RS_OK;
+    }
+    if (skip_slices(c, sh.n_slices) != 0)
+        goto truncated;
+    *n_counted += (uint32_t)sh.counts;
+    /* only the batch's last record can be the chain record */
+    if (tag == TAG_CF_VALUE && c->left == 0)
+        note_chain(rec, before, out);
+    return RS_OK;
+truncated:
+    return rs_err_set(err, RS_E_CORRUPT, "write batch: record at offset %zu is truncated",
+                      (size_t)(rec - c->base));
+}
+
+rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len < STORE_BATCH_HEADER)
+        return rs_err_set(err, RS_E_CORRUPT, "write batch of %zu bytes is shorter than its %d-byte header", len,
+                          STORE_BATCH_HEADER);
+    out->first_seq = rs_le64_get(rep);
+    out->count = rs_le32_get(rep + 8);
+    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep};
+    uint32_t n_counted = 0;
+    while (c.left > 0) {
+        rs_code rc = parse_record(&c, out, &n_counted, err);
+        if (rc != RS_OK)
+            return rc;
+    }
+    if (n_counted != out->count)
+        return rs_err_set(err, RS_E_CORRUPT, "write batch at seq %llu: header counts %u records, found %u",
+                          (unsigned long long)out->first_seq, out->count, n_counted);
+    return RS_OK;
+}

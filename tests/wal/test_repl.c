@@ -1,0 +1,587 @@
+/*
+ * Replication end to end inside one process: a primary store with its
+ * shipper on 127.0.0.1 (a free port) and followers in their own
+ * directories, over real TCP. Bootstrap by checkpoint, catch-up, resume at
+ * latest + 1, refusals (key, database, history) seen on both sides,
+ * encryption, WAIT, promotion, and a resync when the WAL moved past.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "wal/wal.h"
+#include "wal/wal_int.h"
+#include "testlib/testlib.h"
+
+#define B(s) ((const uint8_t *)(s))
+#define WAIT_MS 20000
+
+struct fx {
+    char           *dir, *pdb, *fdb;
+    rs_store       *store;
+    rs_wal_primary *primary;
+    rs_wal_key      key;
+    char            addr[64];
+    char           *log_buf;
+    size_t          log_len;
+    FILE           *log;
+};
+
+static rs_store *open_store(const char *path)
+{
+    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_NONE, .write_buffer_bytes = 1 << 20};
+    rs_err err = RS_ERR_INIT;
+    rs_store *s = NULL;
+    if (rs_store_open(path, &cfg, &s, &err) != RS_OK)
+        fail_msg("open %s: %s", path, err.msg);
+    return s;
+}
+
+static void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_rate)
+{
+    rs_wal_primary_config pc = {.listen_addr = "127.0.0.1:0", .key = f->key, .heartbeat_ms = 100,
+                                .timeout_ms = 3000, .require_encryption = require_encryption,
+                                .send_deadline_ms = 500, .queue_bytes = 1u << 20,
+                                .resync_bytes_per_sec = resync_rate};
+    rs_err err = RS_ERR_INIT;
+    if (rs_wal_primary_start(f->store, &pc, &f->primary, &err) != RS_OK)
+        fail_msg("primary: %s", err.msg);
+    snprintf(f->addr, sizeof f->addr, "127.0.0.1:%u", rs_wal_primary_port(f->primary));
+}
+
+static void start_primary(struct fx *f, int require_encryption) { start_primary_rate(f, require_encryption, 0); }
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->dir = rs_test_tmpdir("repl");
+    f->pdb = rs_test_path(f->dir, "primary");
+    f->fdb = rs_test_path(f->dir, "follower");
+    f->store = open_store(f->pdb);
+    randombytes_buf(f->key.bytes, sizeof f->key.bytes);
+    f->log = open_memstream(&f->log_buf, &f->log_len);
+    rs_log_set_stream(f->log);
+    start_primary(f, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    rs_store_close(f->store);
+    rs_log_set_stream(NULL);
+    fclose(f->log);
+    free(f->log_buf);
+    free(f->pdb);
+    free(f->fdb);
+    rs_test_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static void write_keys(rs_store *s, int from, int n)
+{
+    rs_err err = RS_ERR_INIT;
+    char k[32], v[64];
+    for (int i = from; i < from + n; i++) {
+        int kl = snprintf(k, sizeof k, "key-%06d", i);
+        int vl = snprintf(v, sizeof v, "value-%d-%d", i, i * 7);
+        if (rs_store_put(s, B(k), (size_t)kl, B(v), (size_t)vl, &err) != RS_OK)
+            fail_msg("put: %s", err.msg);
+    }
+}
+
+static rs_wal_follower *start_follower_opts(struct fx *f, const rs_wal_key *key, int encrypt, int allow_discard)
+{
+    rs_wal_follower_config fc = {.allow_discard = allow_discard, .db_path = f->fdb, .primary_addr = f->addr, .key = *key, .encrypt = encrypt,
+                                 .name = "test-follower", .heartbeat_ms = 100, .timeout_ms = 3000, .retry_ms = 20,
+                                 .store_cfg = {.sync = RS_STORE_SYNC_NONE, .write_buffer_bytes = 1 << 20}};
+    rs_err err = RS_ERR_INIT;
+    rs_wal_follower *fo = NULL;
+    if (rs_wal_follower_start(&fc, &fo, &err) != RS_OK)
+        fail_msg("follower: %s", err.msg);
+    return fo;
+}
+
+static rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int encrypt)
+{
+    return start_follower_opts(f, key, encrypt, 0);
+}
+
+static void caught_up(rs_wal_follower *fo, rs_store *primary)
+{
+    uint64_t want = rs_store_latest_seq(primary);
+    uint64_t got = rs_wal_follower_wait_applied(fo, want, WAIT_MS);
+    if (got != want) {
+        rs_wal_follower_status st;
+        rs_wal_follower_status_get(fo, &st);
+        fail_msg("follower at seq %llu, primary at %llu (state %d, last error: %s)", (unsigned long long)got,
+                 (unsigned long long)want, st.state, st.last_error.msg);
+    }
+}
+
+/* A digest of every key and value, in order. */
+static int digest_pair(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    crypto_generichash_state *st = arg;
+    uint64_t lens[2] = {kl, vl};
+    crypto_generichash_update(st, (const uint8_t *)lens, sizeof lens);
+    crypto_generichash_update(st, k, kl);
+    crypto_generichash_update(st, v, vl);
+    return 0;
+}
+
+static void digest(rs_store *s, uint8_t out[32])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    rs_store_range all = {0};
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_scan(s, NULL, &all, digest_pair, &st, &err), RS_OK);
+    crypto_generichash_final(&st, out, 32);
+}
+
+static void same_content(rs_wal_follower *fo, rs_store *primary)
+{
+    uint8_t a[32], b[32];
+    digest(primary, a);
+    rs_store *fs = rs_wal_follower_store_acquire(fo);
+    assert_non_null(fs);
+    digest(fs, b);
+    assert_int_equal(rs_store_latest_seq(fs), rs_store_latest_seq(primary));
+    uint64_t s1, s2;
+    uint8_t c1[32], c2[32];
+    rs_store_chain(primary, &s1, c1);
+    rs_store_chain(fs, &s2, c2);
+    rs_wal_follower_store_release(fo);
+    assert_memory_equal(a, b, 32);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(c1, c2, 32);
+}
+
+static int resynced(void *arg)
+{
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(arg, &st);
+    return st.n_resyncs > 0;
+}
+
+static rs_wal_follower_state wait_stopped(rs_wal_follower *fo, rs_wal_follower_status *st)
+{
+    for (int i = 0; i < WAIT_MS / 10; i++) {
+        rs_wal_follower_status_get(fo, st);
+        if (st->state == RS_WAL_FOLLOWER_REFUSED || st->state == RS_WAL_FOLLOWER_FAILED)
+            return st->state;
+        rs_wal_follower_wait_applied(fo, UINT64_MAX, 10);
+    }
+    return st->state;
+}
+
+static int log_has(struct fx *f, const char *words)
+{
+    /* writers hold the stream's lock too: the buffer cannot move meanwhile */
+    flockfile(f->log);
+    fflush(f->log);
+    int found = f->log_buf != NULL && strstr(f->log_buf, words) != NULL;
+    funlockfile(f->log);
+    return found;
+}
+
+struct log_probe {
+    struct fx  *f;
+    const char *words;
+};
+
+static int probe(void *arg)
+{
+    struct log_probe *p = arg;
+    return log_has(p->f, p->words);
+}
+
+/* The primary logs from its own threads: give it a moment. */
+static int log_says(struct fx *f, const char *words)
+{
+    struct log_probe p = {f, words};
+    return rs_test_poll(probe, &p, 5000);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void empty_follower_bootstraps_then_streams(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 2000);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    write_keys(f->store, 2000, 2000);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.state, RS_WAL_FOLLOWER_STREAMING);
+    assert_int_equal(st.n_resyncs, 1);
+    /* the follower's database takes no writes of its own */
+    rs_store *fs = rs_wal_follower_store_acquire(fo);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(fs, B("x"), 1, B("y"), 1, &err), RS_E_UNSUPPORTED);
+    rs_wal_follower_store_release(fo);
+    /* and the primary sees it, with its acks */
+    uint64_t latest = rs_store_latest_seq(f->store);
+    assert_int_equal(rs_wal_primary_wait(f->primary, latest, 1, WAIT_MS), 1);
+    rs_wal_follower_info info[4];
+    assert_int_equal(rs_wal_primary_followers(f->primary, info, 4), 1);
+    assert_string_equal(info[0].name, "test-follower");
+    assert_int_equal(info[0].acked_seq, latest);
+    rs_wal_follower_stop(fo);
+}
+
+static void follower_resumes_at_latest_plus_one(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 500);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_wal_follower_stop(fo);
+    write_keys(f->store, 500, 500); /* while it is away */
+    rs_wal_primary_stop(f->primary); /* and the primary restarts too */
+    start_primary(f, 0);
+    fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.n_resyncs, 0); /* resumed, no checkpoint */
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(f->primary, &ps);
+    assert_int_equal(ps.n_checkpoints, 0);
+    rs_wal_follower_stop(fo);
+}
+
+static void wrong_key_is_refused_on_both_sides(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_key other;
+    randombytes_buf(other.bytes, sizeof other.bytes);
+    rs_wal_follower *fo = start_follower(f, &other, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "replication key differs"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "refused by peer: the primary could not prove it holds the replication key"));
+    /* no key material in any message */
+    char hex[2 * RS_WAL_KEY_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, f->key.bytes, sizeof f->key.bytes);
+    assert_false(log_has(f, hex));
+    sodium_bin2hex(hex, sizeof hex, other.bytes, sizeof other.bytes);
+    assert_false(log_has(f, hex));
+    assert_null(strstr(st.last_error.msg, hex));
+}
+
+static void other_database_is_refused_and_left_alone(void **state)
+{
+    struct fx *f = *state;
+    rs_store *o = open_store(f->fdb);
+    write_keys(o, 0, 10);
+    uint64_t before = rs_store_latest_seq(o);
+    rs_store_close(o);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "other database"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "refused: other database"));
+    o = open_store(f->fdb); /* untouched */
+    assert_int_equal(rs_store_latest_seq(o), before);
+    rs_store_close(o);
+}
+
+static void encrypted_session_replicates(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    start_primary(f, 1);
+    write_keys(f->store, 0, 300);
+    rs_wal_follower *fo = start_follower(f, &f->key, 1);
+    caught_up(fo, f->store);
+    write_keys(f->store, 300, 300);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_stop(fo);
+}
+
+static void unencrypted_follower_refused_when_required(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_primary_stop(f->primary);
+    start_primary(f, 1);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "requires an encrypted session"));
+    rs_wal_follower_stop(fo);
+}
+
+static void wal_moved_past_follower_resyncs_by_checkpoint(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 100);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_wal_follower_stop(fo);
+    write_keys(f->store, 100, 1000);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    write_keys(f->store, 1100, 10);
+    /* the retention budget at work, by hand: the archived WAL is gone */
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "rm -f %s/archive/*.log", f->pdb) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    assert_int_equal(st.n_resyncs, 1);
+    assert_true(log_says(f, "fell past the WAL"));
+    rs_wal_follower_stop(fo);
+}
+
+static void acked_write_survives_failover(void **state)
+{
+    struct fx *f = *state;
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_put(f->store, B("precious"), 8, B("block-42"), 8, &err), RS_OK);
+    uint64_t seq = rs_store_latest_seq(f->store);
+    assert_int_equal(rs_wal_primary_wait(f->primary, seq, 1, WAIT_MS), 1);
+    assert_int_equal(rs_wal_primary_count_acked(f->primary, seq + 1000), 0);
+    uint8_t old_history[RS_WAL_HISTORY_BYTES], new_history[RS_WAL_HISTORY_BYTES];
+    assert_int_equal(rs_wal_history_current(f->store, old_history, &err), RS_OK);
+    /* the primary goes away; the follower takes over */
+    rs_wal_primary_stop(f->primary);
+    f->primary = NULL;
+    rs_store *ns = NULL;
+    assert_int_equal(rs_wal_follower_promote(fo, &ns, &err), RS_OK);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(ns, NULL, B("precious"), 8, &v, &err), RS_OK);
+    assert_memory_equal(v.data, "block-42", 8);
+    rs_store_value_release(&v);
+    assert_int_equal(rs_wal_history_current(ns, new_history, &err), RS_OK);
+    assert_memory_not_equal(old_history, new_history, RS_WAL_HISTORY_BYTES);
+    assert_int_equal(rs_store_put(ns, B("after"), 5, B("promotion"), 9, &err), RS_OK);
+    rs_store_close(ns);
+    start_primary(f, 0); /* for teardown */
+}
+
+static void old_primary_with_extra_writes_is_refused_as_diverged(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 50);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_err err = RS_ERR_INIT;
+    rs_store *promoted = NULL;
+    assert_int_equal(rs_wal_follower_promote(fo, &promoted, &err), RS_OK);
+    /* the old primary takes one more write the new one never sees */
+    write_keys(f->store, 50, 1);
+    rs_wal_primary_stop(f->primary);
+    f->primary = NULL;
+    rs_store_close(f->store);
+    /* the new primary serves; the old one tries to follow it */
+    f->store = promoted;
+    char *tmp = f->pdb;
+    f->pdb = f->fdb;
+    f->fdb = tmp;
+    start_primary(f, 0);
+    fo = start_follower(f, &f->key, 0);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_REFUSED);
+    assert_non_null(strstr(st.last_error.msg, "diverged history"));
+    rs_wal_follower_stop(fo);
+    assert_true(log_says(f, "diverged history"));
+    /* allowed to, it discards its extra write and rebuilds */
+    fo = start_follower_opts(f, &f->key, 0, 1);
+    assert_true(rs_test_poll(resynced, fo, WAIT_MS));
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    rs_wal_follower_stop(fo);
+}
+
+static void sibling_follower_follows_the_promoted_one_without_resync(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 200);
+    rs_wal_follower *f1 = start_follower(f, &f->key, 0);
+    caught_up(f1, f->store);
+    char *f1_path = f->fdb;
+    f->fdb = rs_test_path(f->dir, "follower2");
+    rs_wal_follower *f2 = start_follower(f, &f->key, 0);
+    caught_up(f2, f->store);
+    caught_up(f1, f->store);
+    rs_wal_follower_stop(f2);
+    /* failover: the first follower becomes the primary */
+    rs_err err = RS_ERR_INIT;
+    rs_store *promoted = NULL;
+    rs_wal_primary_stop(f->primary);
+    assert_int_equal(rs_wal_follower_promote(f1, &promoted, &err), RS_OK);
+    rs_store_close(f->store);
+    f->store = promoted;
+    free(f->pdb);
+    f->pdb = f1_path;
+    start_primary(f, 0);
+    write_keys(f->store, 200, 100);
+    f2 = start_follower(f, &f->key, 0);
+    caught_up(f2, f->store);
+    same_content(f2, f->store);
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(f2, &st);
+    assert_int_equal(st.n_resyncs, 0);
+    uint8_t h[RS_WAL_HISTORY_BYTES];
+    assert_int_equal(rs_wal_history_current(f->store, h, &err), RS_OK);
+    assert_memory_equal(st.history, h, sizeof h); /* it took on the new history */
+    rs_wal_follower_stop(f2);
+}
+
+static int bootstrapping(void *arg)
+{
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(arg, &st);
+    return st.state == RS_WAL_FOLLOWER_BOOTSTRAPPING;
+}
+
+static void resync_that_cannot_catch_up_stops_instead_of_looping(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 1000);
+    rs_wal_primary_stop(f->primary);
+    start_primary_rate(f, 0, 64u << 10); /* a slow transfer: 64 KiB/s */
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    assert_true(rs_test_poll(bootstrapping, fo, WAIT_MS));
+    /* meanwhile the WAL moves past the checkpoint being sent */
+    write_keys(f->store, 1000, 100);
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "rm -f %s/archive/*.log", f->pdb) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    rs_wal_follower_status st;
+    assert_int_equal(wait_stopped(fo, &st), RS_WAL_FOLLOWER_FAILED);
+    assert_non_null(strstr(st.last_error.msg, "still behind after a resync"));
+    assert_int_equal(st.n_resyncs, 1); /* one checkpoint, not a loop of them */
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(f->primary, &ps);
+    assert_int_equal(ps.n_checkpoints, 1);
+    rs_wal_follower_stop(fo);
+}
+
+/* ---- a hand-driven follower, for what a real one never does ------------- */
+
+/* Connects, authenticates and asks to stream from the primary's latest. */
+static wal_conn *raw_follower(struct fx *f)
+{
+    rs_err err = RS_ERR_INIT;
+    int fd = -1;
+    wal_conn *c = NULL;
+    assert_int_equal(wal_net_connect(f->addr, 3000, &fd, &err), RS_OK);
+    assert_int_equal(wal_conn_create(fd, f->addr, 1u << 16, 3000, &c, &err), RS_OK);
+    assert_int_equal(wal_handshake_follower(c, &f->key, 0, 3000, &err), RS_OK);
+    wal_identity id = {.name = "raw"};
+    rs_store_id(f->store, id.db_id);
+    assert_int_equal(rs_wal_history_current(f->store, id.history, &err), RS_OK);
+    rs_store_chain(f->store, &id.latest_seq, id.chain);
+    uint8_t buf[128];
+    size_t n = wal_identity_encode(&id, buf, sizeof buf);
+    assert_int_equal(wal_conn_send_msg(c, RS_WAL_FRAME_IDENTIFY, buf, n, &err), RS_OK);
+    rs_wal_frame fr;
+    assert_int_equal(wal_conn_expect(c, RS_WAL_FRAME_WELCOME, &fr, 3000, &err), RS_OK);
+    return c;
+}
+
+static int slow_dropped(void *arg)
+{
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(arg, &ps);
+    return ps.n_slow_drops > 0;
+}
+
+static void stalled_follower_never_holds_up_writes(void **state)
+{
+    struct fx *f = *state;
+    wal_conn *c = raw_follower(f); /* it will never read a byte */
+    rs_err err = RS_ERR_INIT;
+    static uint8_t val[64 << 10];
+    memset(val, 'x', sizeof val);
+    uint64_t worst_ns = 0;
+    for (int i = 0; i < 1000; i++) { /* 64 MB, far more than any socket buffer */
+        char k[16];
+        int kl = snprintf(k, sizeof k, "big-%d", i);
+        uint64_t t0 = rs_clock_mono_ns();
+        assert_int_equal(rs_store_put(f->store, B(k), (size_t)kl, val, sizeof val, &err), RS_OK);
+        uint64_t t = rs_clock_mono_ns() - t0;
+        worst_ns = t > worst_ns ? t : worst_ns;
+    }
+    /* no write waited for the stalled follower's deadline */
+    assert_true(worst_ns < 400u * 1000000u);
+    assert_true(rs_test_poll(slow_dropped, f->primary, WAIT_MS));
+    assert_true(log_says(f, "took no data for 500 ms"));
+    wal_conn_close(c);
+}
+
+static int diverged_counted(void *arg)
+{
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(arg, &ps);
+    return ps.n_divergences > 0;
+}
+
+static void ack_with_another_chain_is_a_divergence(void **state)
+{
+    struct fx *f = *state;
+    wal_conn *c = raw_follower(f);
+    write_keys(f->store, 0, 1);
+    rs_wal_frame fr;
+    rs_err err = RS_ERR_INIT;
+    do
+        assert_int_equal(wal_conn_recv(c, &fr, 3000, &err), RS_OK);
+    while (fr.type != RS_WAL_FRAME_BATCH);
+    wal_ack a = {.applied_seq = fr.first_seq + fr.count - 1, .durable_seq = 0};
+    memset(a.chain, 0xee, sizeof a.chain);
+    assert_int_equal(wal_send_ack(c, &a, &err), RS_OK);
+    assert_true(rs_test_poll(diverged_counted, f->primary, WAIT_MS));
+    /* and the follower is told to resync */
+    rs_code rc;
+    do
+        rc = wal_conn_recv(c, &fr, 3000, &err);
+    while (rc == RS_OK && fr.type != RS_WAL_FRAME_REFUSE);
+    assert_int_equal(rc, RS_OK);
+    assert_int_equal(wal_refusal_code(&fr), WAL_REFUSE_DIVERGED);
+    wal_conn_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(empty_follower_bootstraps_then_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(follower_resumes_at_latest_plus_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_key_is_refused_on_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_database_is_refused_and_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(encrypted_session_replicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(unencrypted_follower_refused_when_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_moved_past_follower_resyncs_by_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(acked_write_survives_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
+        cmocka_unit_test_setup_teardown(sibling_follower_follows_the_promoted_one_without_resync, setup, teardown),
+        cmocka_unit_test_setup_teardown(resync_that_cannot_catch_up_stops_instead_of_looping, setup, teardown),
+        cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

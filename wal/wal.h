@@ -1,0 +1,291 @@
+/*
+ * wal: warm-standby replication. A primary ships every committed write
+ * batch to its followers over an authenticated (optionally encrypted) TCP
+ * connection; a follower applies them byte for byte, so its sequence
+ * numbers, chain value and contents equal its primary's. A follower that
+ * starts empty or falls behind the WAL its primary keeps is sent a
+ * checkpoint over the same connection first. docs/replication.md explains
+ * the design, docs/format.md specifies the frame and the protocol.
+ *
+ * Threads: the primary runs a listener thread and two threads per follower
+ * ("rs-ship", "rs-acks"); a follower runs "rs-follow" and "rs-ack". Every
+ * function here is safe to call from any thread unless it says otherwise.
+ */
+#ifndef RS_WAL_H
+#define RS_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+/* ------------------------------------------------------------------ */
+/* Frames (frame.c): one format on the wire and in archived segments   */
+/* ------------------------------------------------------------------ */
+
+/* Wire constants: changing any of them breaks every peer and every
+ * archived segment already written. docs/format.md is the spec. */
+#define RS_WAL_FRAME_MAGIC        0x46575352u /* "RSWF" little-endian */
+#define RS_WAL_FRAME_VERSION      1
+#define RS_WAL_FRAME_HEADER_BYTES 72
+#define RS_WAL_FRAME_MAX_PAYLOAD  (64u * 1024 * 1024)
+#define RS_WAL_CHAIN_BYTES        RS_STORE_CHAIN_BYTES
+
+/* Frame types. Append only. */
+typedef enum rs_wal_frame_type {
+    RS_WAL_FRAME_BATCH = 1,     /* payload: the raw WriteBatch bytes */
+    RS_WAL_FRAME_HELLO,         /* protocol messages, docs/format.md */
+    RS_WAL_FRAME_CHALLENGE,
+    RS_WAL_FRAME_AUTH,
+    RS_WAL_FRAME_IDENTIFY,
+    RS_WAL_FRAME_WELCOME,
+    RS_WAL_FRAME_REFUSE,
+    RS_WAL_FRAME_HEARTBEAT,
+    RS_WAL_FRAME_ACK,
+    RS_WAL_FRAME_CKPT_BEGIN,
+    RS_WAL_FRAME_CKPT_DATA,
+    RS_WAL_FRAME_CKPT_END,
+    RS_WAL_FRAME__COUNT
+} rs_wal_frame_type;
+
+/* A decoded frame. payload points into the buffer it was decoded from
+ * (borrowed from the caller). For control frames, seq/count/time/chain are
+ * zero. */
+typedef struct rs_wal_frame {
+    uint8_t        type;
+    uint8_t        version;
+    uint16_t       flags;
+    uint32_t       count;          /* sequence numbers the batch consumes */
+    uint64_t       first_seq;
+    uint64_t       commit_time_ns; /* wall clock, from the batch's stamp */
+    uint8_t        chain[RS_WAL_CHAIN_BYTES]; /* chain value after the batch */
+    uint32_t       payload_len;
+    const uint8_t *payload;
+} rs_wal_frame;
+
+/* Writes the header of f (payload_len and payload taken from f) into out,
+ * with the checksum over header and payload. */
+void rs_wal_frame_encode_header(const rs_wal_frame *f, uint8_t out[RS_WAL_FRAME_HEADER_BYTES]);
+
+/* Decodes and checks a header: magic, version, type, payload length
+ * (bounded before anyone allocates). The checksum needs the payload: see
+ * rs_wal_frame_check. Errors: RS_E_CORRUPT (bad magic, unknown type,
+ * length over the limit), RS_E_VERSION. */
+rs_code rs_wal_frame_decode_header(const uint8_t *hdr, size_t len, rs_wal_frame *f, rs_err *err);
+
+/* Checks the checksum of a decoded header against its payload and sets
+ * f->payload. Errors: RS_E_CORRUPT ("checksum mismatch"). */
+rs_code rs_wal_frame_check(const uint8_t hdr[RS_WAL_FRAME_HEADER_BYTES], rs_wal_frame *f,
+                           const uint8_t *payload, rs_err *err);
+
+/* Decodes one whole frame at the start of buf; *used gets its size. */
+rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, size_t *used, rs_err *err);
+
+/* Fills a BATCH frame from a batch read from the WAL (stamp and chain
+ * taken from its records). rep is borrowed into f->payload. */
+rs_code rs_wal_frame_from_batch(uint64_t first_seq, const uint8_t *rep, size_t len, rs_wal_frame *f,
+                                rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* The pre-shared replication key (keyfile.c)                          */
+/* ------------------------------------------------------------------ */
+
+#define RS_WAL_KEY_BYTES 32
+
+typedef struct rs_wal_key {
+    uint8_t bytes[RS_WAL_KEY_BYTES];
+} rs_wal_key;
+
+/* Makes a new random key and writes it to path (mode 0600, created, never
+ * overwritten: RS_E_EXISTS). The file holds one line of text. */
+rs_code rs_wal_key_create_file(const char *path, rs_err *err);
+
+/* Reads a key file. Errors: RS_E_NOTFOUND, RS_E_INVALID (not a key file),
+ * RS_E_AUTH (readable by group or others: a key must be private). */
+rs_code rs_wal_key_read(const char *path, rs_wal_key *out, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* History ids (history.c): a term that changes on promotion           */
+/* ------------------------------------------------------------------ */
+
+#define RS_WAL_HISTORY_BYTES 16
+
+/* The database's current history id (its database id until its first
+ * promotion). Errors from the store only. */
+rs_code rs_wal_history_current(rs_store *store, uint8_t out[RS_WAL_HISTORY_BYTES], rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* The primary (shipper.c)                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct rs_wal_primary rs_wal_primary;
+
+/* Plain struct: zero means default. */
+typedef struct rs_wal_primary_config {
+    const char *listen_addr;        /* "host:port", port 0 picks a free one; borrowed */
+    rs_wal_key  key;
+    int         require_encryption; /* refuse followers that do not ask for it */
+    uint32_t    heartbeat_ms;       /* default 500 */
+    uint32_t    timeout_ms;         /* a silent follower is dropped after, default 5000 */
+    uint32_t    send_deadline_ms;   /* a follower that takes no bytes for this long is
+                                       dropped, default 5000 */
+    uint64_t    queue_bytes;        /* per-follower send queue, default 4 MiB */
+    uint64_t    resync_bytes_per_sec; /* checkpoint transfer rate, default 100 MiB/s */
+    uint32_t    max_followers;      /* default 16 */
+    const char *work_dir;           /* checkpoints for resyncs; default "<db>.repl" */
+    /* Called from a replication thread whenever acks move (or a follower
+     * comes or goes): how an event loop is woken to finish its WAITs.
+     * Must not block. NULL: none (use rs_wal_primary_ack_fd instead). */
+    void      (*acked_fn)(void *arg);
+    void       *acked_arg;
+} rs_wal_primary_config;
+
+/* Starts listening and serving followers of store, which must outlive the
+ * primary. Errors: RS_E_INVALID (bad address), RS_E_NETWORK (cannot bind). */
+rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, rs_wal_primary **out,
+                             rs_err *err);
+/* Disconnects every follower and joins every thread. NULL allowed. */
+void rs_wal_primary_stop(rs_wal_primary *p);
+/* The port it listens on (the one picked when the address said 0). */
+uint16_t rs_wal_primary_port(const rs_wal_primary *p);
+
+typedef enum rs_wal_peer_state {
+    RS_WAL_PEER_HANDSHAKE = 0,
+    RS_WAL_PEER_CHECKPOINT,  /* being sent a checkpoint */
+    RS_WAL_PEER_STREAMING,
+} rs_wal_peer_state;
+
+typedef struct rs_wal_follower_info {
+    char     name[64];       /* the follower's name, or its address */
+    char     addr[64];
+    rs_wal_peer_state state;
+    uint64_t sent_seq;       /* the last sequence sent */
+    uint64_t acked_seq;      /* the last sequence it applied */
+    uint64_t durable_seq;    /* the last sequence it fsync'd */
+    uint64_t lag_seqs;       /* primary's latest - acked */
+    uint64_t lag_ms;         /* age of the oldest batch it has not acked, 0 if none */
+} rs_wal_follower_info;
+
+/* Fills up to max entries; returns how many followers are connected. */
+size_t rs_wal_primary_followers(rs_wal_primary *p, rs_wal_follower_info *out, size_t max);
+
+typedef struct rs_wal_primary_stats {
+    uint64_t n_connected;
+    uint64_t n_accepted;     /* handshakes completed since start */
+    uint64_t n_refused;      /* handshakes refused (key, database, history) */
+    uint64_t n_checkpoints;  /* checkpoints sent */
+    uint64_t n_divergences;  /* acks whose chain differed */
+    uint64_t n_slow_drops;   /* followers dropped for missing the send deadline */
+    uint64_t frames_sent;
+    uint64_t bytes_sent;
+} rs_wal_primary_stats;
+
+void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out);
+
+/* How many followers have acknowledged applying every batch up to seq. */
+int rs_wal_primary_count_acked(rs_wal_primary *p, uint64_t seq);
+
+/* WAIT for a thread: blocks until n followers acknowledged seq or
+ * timeout_ms passed (0: do not wait); returns how many did. */
+int rs_wal_primary_wait(rs_wal_primary *p, uint64_t seq, int n, uint64_t timeout_ms);
+
+/* WAIT for an event loop: a file descriptor that becomes readable whenever
+ * a follower's acknowledged sequence advances (or one disconnects). The
+ * loop drains it with rs_wal_primary_ack_fd_drain, then re-checks its
+ * pending waits with rs_wal_primary_count_acked and handles its own
+ * timeouts. Borrowed: valid until rs_wal_primary_stop. */
+int rs_wal_primary_ack_fd(const rs_wal_primary *p);
+void rs_wal_primary_ack_fd_drain(rs_wal_primary *p);
+
+/* ------------------------------------------------------------------ */
+/* The follower (applier.c)                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct rs_wal_follower rs_wal_follower;
+
+typedef struct rs_wal_follower_config {
+    const char     *db_path;        /* borrowed during start; an empty or absent
+                                       directory is bootstrapped from the primary */
+    rs_store_config store_cfg;      /* how to open it (create_if_missing ignored) */
+    const char     *primary_addr;   /* "host:port"; borrowed during start */
+    rs_wal_key      key;
+    int             encrypt;        /* ask for an encrypted session */
+    const char     *name;           /* shown on the primary; default the host name */
+    uint32_t        heartbeat_ms;   /* default 500 */
+    uint32_t        timeout_ms;     /* a silent primary is dropped after, default 5000 */
+    uint32_t        retry_ms;       /* first reconnect delay (doubles to 5 s), default 100 */
+    int             allow_discard;  /* a database the primary refuses as diverged
+                                       may be discarded and rebuilt by checkpoint */
+    /* Called on the applying thread after each batch (metrics, lag
+     * histograms); must not block. NULL: none. */
+    void (*applied_fn)(void *arg, uint64_t last_seq, uint64_t commit_time_ns);
+    void           *applied_arg;
+    /* Called on the follower's thread when a resync is about to replace
+     * the database: whoever holds it (rs_wal_follower_store_acquire) must
+     * release it soon; the swap waits for that, and acquire blocks until
+     * the new one is open. Must not block. NULL: none. */
+    void (*swap_fn)(void *arg);
+    void           *swap_arg;
+    /* Called on the follower's thread when it stops by itself (refused by
+     * its primary, or failed; status says why). Must not block. */
+    void (*stopped_fn)(void *arg);
+    void           *stopped_arg;
+    /* An open database to follow with instead of opening db_path (a
+     * primary demoted by REPLICAOF): taken, even on failure; it becomes a
+     * replica. NULL: open db_path. */
+    rs_store       *adopt_store;
+} rs_wal_follower_config;
+
+typedef enum rs_wal_follower_state {
+    RS_WAL_FOLLOWER_CONNECTING = 0,
+    RS_WAL_FOLLOWER_BOOTSTRAPPING,  /* receiving a checkpoint */
+    RS_WAL_FOLLOWER_STREAMING,
+    RS_WAL_FOLLOWER_REFUSED,        /* stopped: the primary refused it (see error) */
+    RS_WAL_FOLLOWER_FAILED,         /* stopped: cannot go on (see error) */
+    RS_WAL_FOLLOWER_STOPPED,        /* promoted or stopped */
+} rs_wal_follower_state;
+
+typedef struct rs_wal_follower_status {
+    rs_wal_follower_state state;
+    uint64_t applied_seq;
+    uint64_t primary_seq;    /* the primary's latest, as last heard */
+    uint64_t lag_ms;         /* now - commit time of the last batch applied, when behind */
+    uint64_t n_connects;
+    uint64_t n_resyncs;      /* checkpoints installed */
+    uint64_t n_divergences;  /* batches refused because the chain differed */
+    uint8_t  history[RS_WAL_HISTORY_BYTES];
+    rs_err   last_error;     /* why it last disconnected or stopped */
+} rs_wal_follower_status;
+
+/* Opens (or bootstraps) the database and starts following. The database is
+ * a replica: it takes the primary's batches only. Errors: RS_E_INVALID,
+ * and the store's errors for an existing database. */
+rs_code rs_wal_follower_start(const rs_wal_follower_config *cfg, rs_wal_follower **out, rs_err *err);
+
+/* Stops following and closes the database. NULL allowed. */
+void rs_wal_follower_stop(rs_wal_follower *f);
+
+void rs_wal_follower_status_get(rs_wal_follower *f, rs_wal_follower_status *out);
+
+/* Read access to the follower's database: between acquire and release the
+ * store stays open (a resync waits). acquire returns NULL while none is
+ * open (bootstrapping). */
+rs_store *rs_wal_follower_store_acquire(rs_wal_follower *f);
+void rs_wal_follower_store_release(rs_wal_follower *f);
+
+/* Waits until the follower has a database (bootstrapped) or timeout_ms
+ * passed, or it stopped (refused, failed). Returns 1 if it has one. */
+int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms);
+
+/* Waits until the follower applied seq or timeout_ms passed; returns its
+ * applied sequence. */
+uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms);
+
+/* Promotion: stops following, gives the database a new history id (a
+ * write, the first of the new history) and hands it over writable. The
+ * follower object is destroyed; *store_out is the caller's to close.
+ * Errors: RS_E_UNSUPPORTED (no database yet: still bootstrapping). */
+rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err *err);
+
+#endif
