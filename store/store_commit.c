@@ -52,7 +52,8 @@ rs_code store_commit_init(rs_store *s, rs_err *err)
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
     /* the chain record is recognised in raw batch bytes by this id */
-    uint32_t meta_id = rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META]);
+    uint32_t meta_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
+                                                    : STORE_META_CF_ID;
     if (meta_id != STORE_META_CF_ID)
         return rs_err_set(err, RS_E_UNSUPPORTED, "database '%s': family rs_meta has id %u, expected %u", s->path,
                           meta_id, STORE_META_CF_ID);
@@ -60,6 +61,12 @@ rs_code store_commit_init(rs_store *s, rs_err *err)
     pthread_mutex_init(&c->wake_mu, NULL);
     pthread_cond_init(&c->wake, NULL);
     c->ready = 1;
+    if (s->cf[STORE_CF_META] == NULL) {
+        /* read-only, made by plain RocksDB: no chained batch yet, and none
+         * can be written */
+        c->chain_seq = rocksdb_get_latest_sequence_number(s->db);
+        return RS_OK;
+    }
     return load_chain(s, err);
 }
 

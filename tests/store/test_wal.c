@@ -403,8 +403,13 @@ static void meta_records_round_trip_and_reserve_store_names(void **state)
     assert_int_equal(v.len, 2);
     assert_memory_equal(v.data, "h1", 2);
     rs_store_value_release(&v);
-    assert_int_equal(rs_store_meta_put(f->store, "chain", B("x"), 1, &err), RS_E_INVALID);
-    assert_non_null(strstr(err.msg, "store's own"));
+    const char *own[] = {"chain", "db_id", "versions", "prune_policy", "version/12345678"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        rs_err e = RS_ERR_INIT;
+        assert_int_equal(rs_store_meta_put(f->store, own[i], B("x"), 1, &e), RS_E_INVALID);
+        assert_non_null(strstr(e.msg, "store's own"));
+        assert_int_equal(rs_store_meta_get(f->store, own[i], &v, &e), RS_E_INVALID);
+    }
     /* user keys and meta records do not mix */
     assert_int_equal(rs_store_get(f->store, NULL, B("wal.history"), 11, &v, &err), RS_E_NOTFOUND);
 }
