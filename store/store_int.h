@@ -85,6 +85,7 @@ struct store_versions {
     _Atomic uint64_t      filter_floor;     /* history at or below is dropped by compaction */
     rs_store_prune_policy policy;
     int                   seq_warned;
+    atomic_int            versioned;        /* a version was committed: plain writes refused */
     struct store_pruner   pruner;
 };
 

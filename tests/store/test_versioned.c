@@ -245,6 +245,61 @@ static void read_only_store_reads_versions_and_refuses_commits(void **state)
     rs_store_close(ro);
 }
 
+/* Every plain write path refuses, with the message a person sees, and
+ * writes nothing. */
+static void expect_plain_writes_refused(rs_store *s)
+{
+    uint64_t seq = rs_store_latest_seq(s);
+    rs_store_batch *b = NULL;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_put(b, B("key1"), 4, B("plain"), 5);
+    for (int way = 0; way < 4; way++) {
+        rs_err e = RS_ERR_INIT;
+        uint64_t wseq = 0;
+        rs_code rc = way == 0   ? rs_store_put(s, B("key1"), 4, B("plain"), 5, &e)
+                     : way == 1 ? rs_store_delete(s, B("key1"), 4, &e)
+                     : way == 2 ? rs_store_write(s, b, &e)
+                                : rs_store_write_nowait(s, b, &wseq, &e);
+        assert_int_equal(rc, RS_E_INVALID);
+        assert_non_null(strstr(e.msg, "holds versioned state: write through rs_store_commit"));
+        assert_non_null(strstr(e.msg, rs_store_path(s)));
+        assert_non_null(e.hint);
+    }
+    rs_store_batch_destroy(b);
+    assert_int_equal(rs_store_latest_seq(s), seq);
+}
+
+/* Once a version is committed, plain writes are refused (they would be
+ * missing from history, so reads at older versions would see them), from
+ * then on and after a reopen; rockstream's own records still write. */
+static void plain_writes_are_refused_once_versioned(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    assert_false(rs_store_is_versioned(f->s));
+    assert_int_equal(rs_store_put(f->s, B("before"), 6, B("x"), 1, &err), RS_OK); /* not versioned yet */
+    commit_blocks(f->s, 1, 1);
+    assert_true(rs_store_is_versioned(f->s));
+    expect_plain_writes_refused(f->s);
+    expect_at(f->s, 1, 1);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(f->s, NULL, B("key1"), 4, &v, &err), RS_OK);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.data, "v1", 2); /* the commit's value, untouched */
+    rs_store_value_release(&v);
+    assert_int_equal(rs_store_meta_put(f->s, "test.own", B("x"), 1, &err), RS_OK);
+    reopen(f, NULL);
+    assert_true(rs_store_is_versioned(f->s));
+    expect_plain_writes_refused(f->s);
+    commit_blocks(f->s, 2, 2); /* the versioned path goes on */
+    /* read-only, the read-only reason comes first */
+    rs_store *ro = open_with(f, NULL, 1);
+    assert_int_equal(rs_store_put(ro, B("key1"), 4, B("x"), 1, &err), RS_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "read-only"));
+    rs_store_close(ro);
+}
+
 /* ------------------------------------------------------------------ */
 /* The commit record                                                   */
 /* ------------------------------------------------------------------ */
@@ -385,7 +440,9 @@ static void wal_batches_name_the_version_they_make(void **state)
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
     commit_blocks(f->s, 1, 3);
-    assert_int_equal(rs_store_put(f->s, B("plain"), 5, B("x"), 1, &err), RS_OK);
+    /* a batch that does not touch the versions (one of rockstream's own
+     * records: plain writes are refused) has no mark */
+    assert_int_equal(rs_store_meta_put(f->s, "test.plain", B("x"), 1, &err), RS_OK);
     assert_int_equal(rs_store_rollback(f->s, 2, &err), RS_OK);
     rs_store_prune_policy keep0 = {RS_STORE_PRUNE_CUSTOM, 0, 0, 100};
     reopen(f, &keep0);
@@ -859,6 +916,7 @@ int main(void)
         T(commit_with_range_delete_is_refused),
         T(empty_commit_and_duplicate_writes),
         T(read_only_store_reads_versions_and_refuses_commits),
+        T(plain_writes_are_refused_once_versioned),
         T(digest_follows_the_spec_and_chains),
         T(commit_seq_is_the_batch_sequence),
         T(wal_batches_name_the_version_they_make),

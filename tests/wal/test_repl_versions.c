@@ -3,7 +3,8 @@
  * commits, rollbacks and prune rounds, its in-memory view of the versions
  * catching up (reads refused below the new earliest, history dropped by
  * its compactions); it reports the version it has applied in its acks,
- * and the primary never prunes past the slowest connected follower.
+ * the primary never prunes past the slowest connected follower, and once
+ * promoted it refuses plain writes like any versioned database.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -124,7 +125,17 @@ static void follower_applies_versions_and_reports_them(void **state)
     assert_non_null(strstr(err.msg, "not committed yet; readable versions are [1, 26]"));
     rs_wal_follower_store_release(fo);
     same_content(fo, f->store);
-    rs_wal_follower_stop(fo);
+
+    /* promoted, it is a versioned primary: plain writes refused, the next
+     * version commits */
+    rs_store *promoted = NULL;
+    rs_err_clear(&err);
+    assert_int_equal(rs_wal_follower_promote(fo, &promoted, &err), RS_OK);
+    assert_int_equal(rs_store_put(promoted, B("acct-3"), 6, B("x"), 1, &err), RS_E_INVALID);
+    assert_non_null(strstr(err.msg, "holds versioned state"));
+    commit_versions(promoted, 27, 27);
+    range_is(promoted, 1, 27);
+    rs_store_close(promoted);
 }
 
 static void follower_applies_the_primarys_prune(void **state)
@@ -150,16 +161,16 @@ static void follower_applies_the_primarys_prune(void **state)
     assert_non_null(strstr(err.msg, "pruned; readable versions are [45, 50]"));
     same_at(f->store, fs, 45);
     /* the follower's compactions drop the pruned history too: its store
-     * learnt the new earliest when it applied the prune (reload) */
-    rs_store_stats before, after;
+     * learnt the new earliest when it applied the prune (reload). The 50
+     * versions' history is 50 x 20 x 256 bytes, incompressible; the kept
+     * versions' a tenth of it. (RocksDB may have compacted some already.) */
+    rs_store_stats after;
     assert_int_equal(rs_store_flush(fs, &err), RS_OK);
-    assert_int_equal(rs_store_stats_get(fs, &before, &err), RS_OK);
     assert_int_equal(rs_store_compact(fs, &err), RS_OK);
     assert_int_equal(rs_store_stats_get(fs, &after, &err), RS_OK);
-    print_message("      follower history: %" PRIu64 " bytes before its compaction, %" PRIu64 " after\n",
-                  before.history_sst_bytes, after.history_sst_bytes);
-    assert_true(before.history_sst_bytes > 49 * KEYS_PER_VERSION * 256);
-    assert_true(after.history_sst_bytes < before.history_sst_bytes / 4);
+    print_message("      follower history after its compaction: %" PRIu64 " bytes\n", after.history_sst_bytes);
+    assert_true(after.history_sst_bytes > 0);
+    assert_true(after.history_sst_bytes < 50 * KEYS_PER_VERSION * 256 / 4);
     rs_wal_follower_store_release(fo);
     same_content(fo, f->store);
     rs_wal_follower_stop(fo);
