@@ -84,13 +84,10 @@ rs_code store_write_apply(rs_store *s, rocksdb_writebatch_t *wb, uint64_t *seq_o
 {
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    /* ALWAYS: RocksDB fsyncs the WAL inside the write; the others write
-     * without and leave the fsync to the syncer (or to nobody) */
-    int sync_each = s->cfg.sync == RS_STORE_SYNC_ALWAYS;
-    rs_code rc = store_commit_write(s, wb, sync_each ? s->write_sync : s->write_nosync, seq_out, err);
-    if (rc == RS_OK && sync_each)
-        atomic_fetch_add(&s->syncer.n_syncs, 1);
-    return rc;
+    /* ALWAYS: RocksDB fsyncs the WAL inside the write (one fsync for the
+     * write group); the others write without and leave the fsync to the
+     * syncer (or to nobody) */
+    return store_commit_write(s, wb, s->cfg.sync == RS_STORE_SYNC_ALWAYS, seq_out, err);
 }
 
 rs_code store_write_wait(rs_store *s, uint64_t seq, rs_err *err)
@@ -160,7 +157,7 @@ rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out,
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
     rs_code rc = refuse_plain_write(s, err);
-    return rc != RS_OK ? rc : store_commit_write(s, b->wb, s->write_nosync, seq_out, err);
+    return rc != RS_OK ? rc : store_commit_write(s, b->wb, 0, seq_out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */

@@ -371,7 +371,7 @@ static void view_seq_matches_what_it_sees_under_writes(void **state)
     struct writer w = {.store = f->store, .written = 1}; /* goes on from key-1 */
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_numbered, &w), 0);
-    char failure[128] = "";
+    char failure[sizeof ((rs_err *)0)->msg + 32] = "";
     if (!rs_test_poll(written_at_least_100, &w, 10000))
         snprintf(failure, sizeof failure, "the writer wrote fewer than 100 keys in 10 s");
     for (int round = 0; round < 50 && failure[0] == '\0'; round++) {
