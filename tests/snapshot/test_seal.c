@@ -58,19 +58,28 @@ static void *keep_writing(void *arg)
 
 static int wrote_some(void *arg) { return atomic_load(&((struct writer *)arg)->written) > 100; }
 
+/* Seals a snapshot of s while body(arg) runs on a thread of its own: once
+ * ready(arg) says it is under way; then sets *stop and joins it. */
+static rs_snapshot_manifest *seal_while(struct snap_env *f, rs_store *s, void *(*body)(void *), void *arg,
+                                        int (*ready)(void *), _Atomic int *stop, struct membuf *arch)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, body, arg), 0);
+    assert_true(rs_test_poll(ready, arg, 10000));
+    rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, arch);
+    atomic_store(stop, 1);
+    pthread_join(t, NULL);
+    return m;
+}
+
 static void round_trip_million_keys_while_writing(void **state)
 {
     struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 1000000, 20);
     struct writer w = {.store = s};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, keep_writing, &w), 0);
-    assert_true(rs_test_poll(wrote_some, &w, 10000));
     struct membuf arch = {0};
-    rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
+    rs_snapshot_manifest *m = seal_while(f, s, keep_writing, &w, wrote_some, &w.stop, &arch);
     uint64_t after = atomic_load(&w.written);
-    atomic_store(&w.stop, 1);
-    pthread_join(t, NULL);
     rs_snapshot_info in;
     rs_snapshot_manifest_info(m, &in);
     /* the snapshot holds the loaded keys and part of the live writes: a
@@ -127,13 +136,8 @@ static void versioned_snapshot_records_the_version_it_holds(void **state)
     struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 1000, 20);
     struct committer c = {.store = s};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, keep_committing, &c), 0);
-    assert_true(rs_test_poll(committed_some, &c, 10000));
     struct membuf arch = {0};
-    rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
-    atomic_store(&c.stop, 1);
-    pthread_join(t, NULL);
+    rs_snapshot_manifest *m = seal_while(f, s, keep_committing, &c, committed_some, &c.stop, &arch);
     rs_snapshot_info in;
     rs_snapshot_manifest_info(m, &in);
     print_message("      snapshot at seq %llu holds version %llu; %llu committed in all\n",
