@@ -102,6 +102,7 @@ static void print_sealed(const struct snap_args *a, const char *mpath, const rs_
     double seal_s = (double)t->seal_ns / 1e9;
     printf("snapshot %s sealed into %s\n", in.id, a->out);
     printf("  sequence        %llu\n", (unsigned long long)in.seq);
+    printf("  version         %llu%s\n", (unsigned long long)in.version, in.version == 0 ? " (no versioned state)" : "");
     printf("  content digest  %s... (%llu pairs)\n", digest, (unsigned long long)in.n_pairs);
     printf("  files           %llu, %.1f MB: %llu through zstd, %llu passed as they are (already compressed)\n",
            (unsigned long long)in.n_files, (double)in.file_bytes / 1e6, (unsigned long long)in.n_files_compressed,
@@ -244,6 +245,7 @@ static void print_unsealed(const struct snap_args *a, const rs_snapshot_manifest
            with_detached ? ", the detached manifest's MAC and archive hash" : "");
     printf("  content digest  %s... matches the manifest (%llu pairs, sequence %llu)\n", digest,
            (unsigned long long)in.n_pairs, (unsigned long long)in.seq);
+    printf("  version         %llu%s\n", (unsigned long long)in.version, in.version == 0 ? " (no versioned state)" : "");
 }
 
 static rs_code unseal_run(struct snap_args *a, const rs_snapshot_key *key, rs_err *err)

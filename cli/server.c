@@ -196,6 +196,10 @@ rs_code server_run(struct server *srv, rs_err *err)
 {
     RS_LOG_INFO("serve: ready addr=%s db=%s sync=%s", srv->address, rs_store_path(srv->store),
                 rs_store_sync_name(rs_store_config_get(srv->store)->sync));
+    if (rs_store_is_versioned(srv->store) && !srv->read_only)
+        RS_LOG_INFO("serve: the database holds versioned state version=%llu: serving it read-only for plain "
+                    "writes (SET, DEL, INCR, ... are refused; only versioned commits write it)",
+                    (unsigned long long)rs_store_version_latest(srv->store));
     while (!atomic_load(&srv->stopping))
         turn(srv, 100);
     RS_LOG_INFO("serve: shutting down clients=%zu parked=%zu", srv->n_clients, srv->n_held);

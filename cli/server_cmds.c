@@ -200,6 +200,16 @@ rs_store *server_reader(struct cmd_ctx *x)
 
 /* ---- dispatch --------------------------------------------------------- */
 
+/* A versioned database is written only by versioned commits (the store
+ * refuses plain writes, docs/versioned-state.md): refused before the
+ * command runs, so no OK is ever queued for a write that cannot happen. */
+static void reply_versioned(struct cmd_ctx *x)
+{
+    reply_errorf(x, "READONLY database holds versioned state (latest version %llu): it is written only by "
+                    "versioned commits (rs_store_commit); reads, GETAT and SNAPSHOT work",
+                 (unsigned long long)rs_store_version_latest(x->srv->store));
+}
+
 static int arity_ok(const struct server_cmd *cmd, size_t argc)
 {
     return cmd->arity >= 0 ? argc == (size_t)cmd->arity : argc >= (size_t)-cmd->arity;
@@ -228,6 +238,8 @@ void server_dispatch(struct server *srv, struct client *c, const uint8_t *base, 
         reply_errorf(&x, "ERR wrong number of arguments for '%s' command", cmd->name);
     } else if ((cmd->flags & CMD_WRITE) && srv->read_only) {
         reply_errorf(&x, "READONLY You can't write against a read only server");
+    } else if ((cmd->flags & CMD_WRITE) && rs_store_is_versioned(srv->store)) {
+        reply_versioned(&x);
     } else {
         x.reply_off = c->out.len;
         cmd->proc(&x);

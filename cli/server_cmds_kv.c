@@ -1,6 +1,7 @@
 /*
  * String commands over the store: GET, SET (NX/XX), MGET, MSET, DEL,
- * EXISTS, INCR, INCRBY, DECR, DECRBY.
+ * EXISTS, INCR, INCRBY, DECR, DECRBY, and rockstream's GETAT (a read at a
+ * version of the versioned state).
  *
  * Atomicity: every command runs whole on the loop thread, and the loop is
  * the only writer of the store in this process (RocksDB's lock keeps other
@@ -43,6 +44,33 @@ static void get_cmd(struct cmd_ctx *x)
         resp_add_bulk(reply_buf(x), v.data, v.len);
     else if (found == 0)
         resp_add_null(reply_buf(x));
+    rs_store_value_release(&v);
+}
+
+/* GETAT key version: the value key had at that version of the versioned
+ * state (rs_store_get_at); nil when it was absent then; an error naming
+ * the readable range for a pruned or future version. */
+static void getat_cmd(struct cmd_ctx *x)
+{
+    int64_t version = 0;
+    if (arg_int64(x, 2, &version) != 0)
+        return;
+    if (version < 1) {
+        reply_errorf(x, "ERR version %lld: versions start at 1", (long long)version);
+        return;
+    }
+    rs_store_value v = {0};
+    rs_err err = RS_ERR_INIT;
+    rs_code rc = rs_store_get_at(server_reader(x), (uint64_t)version, arg_ptr(x, 1), arg_len(x, 1), &v, &err);
+    if (rc == RS_OK) {
+        x->srv->stats.keyspace_hits++;
+        resp_add_bulk(reply_buf(x), v.data, v.len);
+    } else if (rc == RS_E_NOTFOUND && err.code == RS_OK) {
+        x->srv->stats.keyspace_misses++;
+        resp_add_null(reply_buf(x));
+    } else {
+        reply_rs_err(x, &err);
+    }
     rs_store_value_release(&v);
 }
 
@@ -291,6 +319,8 @@ static void decrby_cmd(struct cmd_ctx *x)
 #define W (CMD_WRITE | CMD_DATA)
 static const struct server_cmd cmds[] = {
     {"get", 2, CMD_DATA, get_cmd, "string", "Returns the value of a key", "key"},
+    {"getat", 3, CMD_DATA, getat_cmd, "string", "Returns the value a key had at a version of the versioned state",
+     "key version"},
     {"set", -3, W, set_cmd, "string", "Sets the value of a key (NX or XX; no expiry)", "key value [NX|XX]"},
     {"mget", -2, CMD_DATA, mget_cmd, "string", "Returns the values of keys", "key [key ...]"},
     {"mset", -3, W, mset_cmd, "string", "Sets keys to values in one atomic write", "key value [key value ...]"},

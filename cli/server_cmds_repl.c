@@ -121,13 +121,14 @@ static void info_primary(struct repl *r, FILE *f, rs_store *store)
     for (size_t i = 0; i < n && i < 16; i++) {
         const char *colon = strrchr(fi[i].addr, ':');
         fprintf(f, "slave%zu:ip=%.*s,port=%s,state=%s,offset=%llu,lag=%llu,name=%s,acked_seq=%llu,"
-                   "durable_seq=%llu,lag_seqs=%llu,lag_ms=%llu\r\n",
+                   "durable_seq=%llu,lag_seqs=%llu,lag_ms=%llu,acked_version=%llu\r\n",
                 i, colon != NULL ? (int)(colon - fi[i].addr) : 0, fi[i].addr, colon != NULL ? colon + 1 : "",
                 fi[i].state == RS_WAL_PEER_STREAMING ? "online" : fi[i].state == RS_WAL_PEER_CHECKPOINT
                                                                        ? "send_bulk" : "wait_bgsave",
                 (unsigned long long)fi[i].acked_seq, (unsigned long long)(fi[i].lag_ms / 1000), fi[i].name,
                 (unsigned long long)fi[i].acked_seq, (unsigned long long)fi[i].durable_seq,
-                (unsigned long long)fi[i].lag_seqs, (unsigned long long)fi[i].lag_ms);
+                (unsigned long long)fi[i].lag_seqs, (unsigned long long)fi[i].lag_ms,
+                (unsigned long long)fi[i].acked_version);
     }
     if (r != NULL && r->primary != NULL) {
         rs_wal_primary_stats ps;
@@ -138,7 +139,8 @@ static void info_primary(struct repl *r, FILE *f, rs_store *store)
                 (unsigned long long)ps.n_divergences, (unsigned long long)ps.n_refused,
                 (unsigned long long)ps.n_slow_drops);
     }
-    fprintf(f, "master_repl_offset:%llu\r\n", (unsigned long long)rs_store_latest_seq(store));
+    fprintf(f, "master_repl_offset:%llu\r\nrepl_version:%llu\r\n", (unsigned long long)rs_store_latest_seq(store),
+            (unsigned long long)rs_store_version_latest(store));
 }
 
 static const char *link_status(rs_wal_follower_state s)
@@ -156,12 +158,12 @@ static void info_follower(struct repl *r, FILE *f)
     fprintf(f, "role:slave\r\nmaster_host:%.*s\r\nmaster_port:%s\r\nmaster_link_status:%s\r\n"
                "master_sync_in_progress:%d\r\nslave_repl_offset:%llu\r\nslave_read_only:1\r\n"
                "master_repl_offset:%llu\r\nrepl_lag_ms:%llu\r\nrepl_connects:%llu\r\nrepl_resyncs:%llu\r\n"
-               "repl_divergences:%llu\r\nrepl_history_id:%s\r\nrepl_last_error:%s\r\n",
+               "repl_divergences:%llu\r\nrepl_history_id:%s\r\nrepl_version:%llu\r\nrepl_last_error:%s\r\n",
             colon != NULL ? (int)(colon - r->follow_addr) : 0, r->follow_addr, colon != NULL ? colon + 1 : "",
             link_status(st.state), st.state == RS_WAL_FOLLOWER_BOOTSTRAPPING,
             (unsigned long long)st.applied_seq, (unsigned long long)st.primary_seq, (unsigned long long)st.lag_ms,
             (unsigned long long)st.n_connects, (unsigned long long)st.n_resyncs,
-            (unsigned long long)st.n_divergences, hist, st.last_error.msg);
+            (unsigned long long)st.n_divergences, hist, (unsigned long long)st.applied_version, st.last_error.msg);
 }
 
 void server_info_replication(struct server *srv, FILE *f)

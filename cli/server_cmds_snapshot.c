@@ -30,14 +30,15 @@
 /* The seal's threads run at this nice value (see snapshot_thread). */
 #define SNAPSHOT_NICE 10
 
-/* What INFO tells of the last snapshot (id, seq and size: when it
- * succeeded). Loop only. */
+/* What INFO tells of the last snapshot (id, seq, version and size: when
+ * it succeeded). Loop only. */
 struct snapshot_last {
     int      status;          /* 0: none yet, 1: ok, -1: failed */
     uint64_t ok_unix_s;       /* when the last one that succeeded ended; 0 none */
     int64_t  duration_ms;     /* of the last one, -1 none */
     char     id[48];
     uint64_t seq;
+    uint64_t version;
     uint64_t archive_bytes;
     char     path[PATH_MAX];
     char     error[sizeof ((rs_err *)0)->msg];
@@ -114,7 +115,7 @@ static void record(struct snapshot_job *j, const rs_snapshot_info *in)
         l->status = -1;
         l->n_failed++;
         l->id[0] = '\0';
-        l->seq = l->archive_bytes = 0;
+        l->seq = l->version = l->archive_bytes = 0;
         snprintf(l->error, sizeof l->error, "%s", j->err.msg);
         RS_LOG_WARN("serve: snapshot failed path=%s ms=%lld: %s", l->path, (long long)l->duration_ms, j->err.msg);
         return;
@@ -125,9 +126,10 @@ static void record(struct snapshot_job *j, const rs_snapshot_info *in)
     l->ok_unix_s = rs_clock_wall_ns() / 1000000000ull;
     snprintf(l->id, sizeof l->id, "%s", in->id);
     l->seq = in->seq;
+    l->version = in->version;
     l->archive_bytes = in->archive_bytes;
-    RS_LOG_INFO("serve: snapshot done snapshot=%s seq=%llu path=%s archive_bytes=%llu ms=%lld", in->id,
-                (unsigned long long)in->seq, l->path, (unsigned long long)in->archive_bytes,
+    RS_LOG_INFO("serve: snapshot done snapshot=%s seq=%llu version=%llu path=%s archive_bytes=%llu ms=%lld",
+                in->id, (unsigned long long)in->seq, (unsigned long long)in->version, l->path, (unsigned long long)in->archive_bytes,
                 (long long)l->duration_ms);
 }
 
@@ -151,9 +153,10 @@ static void reply_done(struct client *c, const struct snapshot_job *j, const rs_
     sodium_bin2hex(digest, sizeof digest, in->content_digest, sizeof in->content_digest);
     sodium_bin2hex(hash, sizeof hash, in->archive_hash, sizeof in->archive_hash);
     struct resp_buf *b = &c->out;
-    resp_add_array(b, 2 * 12);
+    resp_add_array(b, 2 * 13);
     add_field_str(b, "id", in->id);
     add_field_int(b, "seq", in->seq);
+    add_field_int(b, "version", in->version);
     add_field_str(b, "digest", digest);
     add_field_int(b, "pairs", in->n_pairs);
     add_field_int(b, "files", in->n_files);
@@ -354,10 +357,10 @@ void snapshot_job_info(struct server *srv, FILE *f)
     info_current(j, f);
     fprintf(f, "snapshot_last_status:%s\r\nsnapshot_last_time:%llu\r\nsnapshot_last_duration_ms:%lld\r\n"
                "snapshot_last_path:%s\r\nsnapshot_last_id:%s\r\nsnapshot_last_seq:%llu\r\n"
-               "snapshot_last_archive_bytes:%llu\r\nsnapshot_last_error:%s\r\n"
+               "snapshot_last_version:%llu\r\nsnapshot_last_archive_bytes:%llu\r\nsnapshot_last_error:%s\r\n"
                "snapshots_taken:%llu\r\nsnapshots_failed:%llu\r\n",
             l->status == 0 ? "none" : l->status > 0 ? "ok" : "err", (unsigned long long)l->ok_unix_s,
-            (long long)l->duration_ms, l->path, l->id, (unsigned long long)l->seq,
+            (long long)l->duration_ms, l->path, l->id, (unsigned long long)l->seq, (unsigned long long)l->version,
             (unsigned long long)l->archive_bytes, l->error, (unsigned long long)l->n_ok,
             (unsigned long long)l->n_failed);
 }

@@ -29,7 +29,8 @@ static void info_server(struct server *srv, FILE *f)
                "uptime_in_days:%llu\r\nconfig_file:%s\r\ndb_path:%s\r\nread_only:%d\r\n",
             REDIS_COMPAT_VERSION, RS_VERSION, (long)getpid(), port != NULL ? port + 1 : "", srv->address,
             (unsigned long long)up, (unsigned long long)(up / 86400),
-            srv->cfg.config_file != NULL ? srv->cfg.config_file : "", rs_store_path(srv->store), srv->read_only);
+            srv->cfg.config_file != NULL ? srv->cfg.config_file : "", rs_store_path(srv->store),
+            srv->read_only || rs_store_is_versioned(srv->store));
 }
 
 static void info_clients(struct server *srv, FILE *f)
@@ -53,6 +54,9 @@ static void info_persistence(struct server *srv, FILE *f)
         fprintf(f, "synced_seq:%llu\r\n", (unsigned long long)srv->synced_seq);
     fprintf(f, "wal_syncs:%llu\r\nlast_sync_status:%s\r\n", (unsigned long long)st.wal_syncs,
             srv->store_failure.code == RS_OK ? "ok" : "err");
+    /* the versioned state (docs/versioned-state.md); 0 and 0: none */
+    fprintf(f, "version_latest:%llu\r\nversion_earliest:%llu\r\n", (unsigned long long)st.version_latest,
+            (unsigned long long)st.version_earliest);
     snapshot_job_info(srv, f);
 }
 

@@ -51,7 +51,6 @@ kill "$serve_pid"
 wait "$serve_pid"
 echo "serve stopped cleanly (exit 0)"
 
-
 step "replicate: a primary and a warm standby that catches up, then serves the same data"
 "$rs" keygen --repl --out "$demo/repl.key"
 "$rs" serve --db "$demo/db" --listen 127.0.0.1:0 --port-file "$demo/primary.port" \

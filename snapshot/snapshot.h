@@ -117,7 +117,8 @@ typedef struct rs_snapshot_manifest rs_snapshot_manifest;
 typedef struct rs_snapshot_info {
     char     id[48];             /* "20250102T030405Z-1a2b3c4d": sorts by time */
     uint64_t seq;                /* the checkpoint's sequence number */
-    uint64_t version;            /* block height of versioned state; 0: none */
+    uint64_t version;            /* the versioned state's latest version (block
+                                    height) at seq; 0: none committed */
     uint64_t created_unix_ms;
     uint8_t  database_id[16];
     uint8_t  content_digest[RS_STORE_DIGEST_BYTES];
@@ -169,7 +170,6 @@ typedef struct rs_snapshot_options {
                                        least this much of a sample, default 5 */
     size_t      chunk_bytes;        /* plaintext per sealed chunk, default 1 MiB */
     const char *source;             /* recorded as the source path (default: the store's) */
-    uint64_t    version;            /* block height, once versioned state exists; 0 none */
     rs_snapshot_progress_fn progress;
     void       *progress_arg;
 } rs_snapshot_options;

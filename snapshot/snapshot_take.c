@@ -103,6 +103,9 @@ static rs_code digest_start(struct seal_run *r, struct digest_job *j, rs_err *er
     if (rc != RS_OK)
         return rc;
     r->head.seq = rs_store_latest_seq(j->store);
+    /* the checkpoint's own record, so the version and the sequence are
+     * those of the same files */
+    r->head.version = rs_store_version_latest(j->store);
     rs_store_id(j->store, r->head.database_id);
     j->err = (rs_err)RS_ERR_INIT;
     if (pthread_create(&j->thread, NULL, digest_worker, j) != 0)
@@ -293,7 +296,6 @@ rs_code rs_snapshot_seal_dir(const char *dir, const rs_snapshot_options *opt, co
         strcpy(r.host, "unknown");
     r.head.host = r.host;
     r.head.source = r.opt.source != NULL ? r.opt.source : dir;
-    r.head.version = r.opt.version;
     r.t0 = rs_clock_mono_ns();
     rc = digest_start(&r, &r.digest, err);
     if (rc == RS_OK)

@@ -74,12 +74,16 @@ static rs_code verify_digest(const char *dir, const rs_snapshot_info *want, rs_e
     uint8_t digest[RS_STORE_DIGEST_BYTES];
     rc = rs_store_digest(s, NULL, digest, NULL, err);
     uint64_t seq = rs_store_latest_seq(s);
+    uint64_t version = rs_store_version_latest(s);
     rs_store_close(s);
     if (rc != RS_OK)
         return rc;
     if (seq != want->seq)
         return rs_err_set(err, RS_E_CORRUPT, "the unsealed database is at sequence %llu, its manifest says %llu",
                           (unsigned long long)seq, (unsigned long long)want->seq);
+    if (version != want->version)
+        return rs_err_set(err, RS_E_CORRUPT, "the unsealed database holds version %llu, its manifest says %llu",
+                          (unsigned long long)version, (unsigned long long)want->version);
     if (sodium_memcmp(digest, want->content_digest, sizeof digest) != 0) {
         char got[65], exp[65];
         hex_encode(digest, sizeof digest, got);

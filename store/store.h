@@ -351,9 +351,14 @@ rs_code rs_store_compact(rs_store *store, rs_err *err);
  * latest state stays in the default family, so rs_store_get is the latest
  * read; the value each commit overwrote is kept as history, so any version
  * not yet pruned can be read, and the state rolled back to it. Versions
- * start at 1; 0 means "nothing committed". A versioned database's keys must
- * be written only through rs_store_commit: a plain put is not recorded in
- * history, so older versions would wrongly see it.
+ * start at 1; 0 means "nothing committed". A versioned database's keys are
+ * written only through rs_store_commit (and rollback, pruning): a plain put
+ * is not recorded in history, so older versions would wrongly see it. So
+ * once a version is committed, rs_store_put, rs_store_delete,
+ * rs_store_write and rs_store_write_nowait fail with RS_E_INVALID
+ * ("database '...' holds versioned state: write through rs_store_commit");
+ * rockstream's own records (rs_store_meta_put) and a follower's
+ * rs_store_apply_replicated still write.
  */
 
 /* Applies batch as version: one atomic RocksDB write holding the block's
@@ -365,6 +370,11 @@ rs_code rs_store_compact(rs_store *store, rs_err *err);
  * sync policy on return. Commits are serialized: one runs at a time, others
  * wait. batch is borrowed and not changed. May wake the pruner. */
 rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
+
+/* Non-zero once the database has committed a version (read at open, set
+ * by a commit, and by rs_store_version_reload on a follower): its plain
+ * writes are refused. Cheap: no I/O. */
+int rs_store_is_versioned(rs_store *store);
 
 /* The latest committed version (0: none), read from the database, so it is
  * right on a follower too. 0 also on a read error. */

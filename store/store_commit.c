@@ -1,9 +1,10 @@
 /*
  * The commit path every write takes: it stamps the batch with its commit
  * time, appends the chain record, writes it under one mutex (so the chain
- * follows the WAL's order) and wakes the WAL readers. A follower's batches
- * come in through rs_store_apply_replicated instead, already stamped and
- * chained by their primary; it checks position and chain before writing.
+ * follows the WAL's order) and wakes the WAL readers. Concurrent writers
+ * reach it in write groups (store_group.c). A follower's batches come in
+ * through rs_store_apply_replicated instead, already stamped and chained
+ * by their primary; it checks position and chain before writing.
  */
 #include <sodium.h>
 #include <string.h>
@@ -52,14 +53,22 @@ rs_code store_commit_init(rs_store *s, rs_err *err)
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
     /* the chain record is recognised in raw batch bytes by this id */
-    uint32_t meta_id = rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META]);
+    uint32_t meta_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
+                                                    : STORE_META_CF_ID;
     if (meta_id != STORE_META_CF_ID)
         return rs_err_set(err, RS_E_UNSUPPORTED, "database '%s': family rs_meta has id %u, expected %u", s->path,
                           meta_id, STORE_META_CF_ID);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->wake_mu, NULL);
     pthread_cond_init(&c->wake, NULL);
+    pthread_mutex_init(&c->q_mu, NULL);
     c->ready = 1;
+    if (s->cf[STORE_CF_META] == NULL) {
+        /* read-only, made by plain RocksDB: no chained batch yet, and none
+         * can be written */
+        c->chain_seq = rocksdb_get_latest_sequence_number(s->db);
+        return RS_OK;
+    }
     return load_chain(s, err);
 }
 
@@ -68,6 +77,7 @@ void store_commit_release(rs_store *s)
     struct store_commit *c = &s->commit;
     if (!c->ready)
         return;
+    pthread_mutex_destroy(&c->q_mu);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->wake_mu);
     pthread_mutex_destroy(&c->mu);
@@ -87,18 +97,9 @@ static void wake_readers(struct store_commit *c)
     pthread_mutex_unlock(&c->wake_mu);
 }
 
-rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, const rocksdb_writeoptions_t *wopts,
-                           uint64_t *seq_out, rs_err *err)
+rs_code store_commit_batch(rs_store *s, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err)
 {
     struct store_commit *c = &s->commit;
-    if (atomic_load(&c->replica))
-        return rs_err_set(err, RS_E_UNSUPPORTED,
-                          "write: database '%s' is a follower's: it takes batches from its primary only", s->path);
-    if (rocksdb_writebatch_count(wb) == 0) {
-        /* nothing to write: a chain record alone would be a write of ours */
-        *seq_out = rocksdb_get_latest_sequence_number(s->db);
-        return RS_OK;
-    }
     uint8_t stamp[STORE_STAMP_BYTES];
     memcpy(stamp, STORE_STAMP_MAGIC, 4);
     char *errptr = NULL;
@@ -115,7 +116,9 @@ rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, const rocksdb_
     chain_step(c->chain, rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, next);
     rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], STORE_CHAIN_KEY, sizeof STORE_CHAIN_KEY - 1,
                               (const char *)next, sizeof next);
-    rocksdb_write(s->db, wopts, wb, &errptr);
+    /* sync: RocksDB fsyncs the WAL inside the write, before the batch is
+     * visible (ALWAYS) */
+    rocksdb_write(s->db, sync ? s->write_sync : s->write_nosync, wb, &errptr);
     if (errptr == NULL) {
         memcpy(c->chain, next, sizeof next);
         c->chain_seq = rocksdb_get_latest_sequence_number(s->db);
@@ -129,6 +132,8 @@ rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, const rocksdb_
         rocksdb_free(rb_err); /* only fails without a save point, which was just set */
     if (errptr != NULL)
         return store_err_from(err, errptr, "write", s->path);
+    if (sync)
+        atomic_fetch_add(&s->syncer.n_syncs, 1);
     wake_readers(c);
     return RS_OK;
 }

@@ -85,12 +85,16 @@ struct store_versions {
     _Atomic uint64_t      filter_floor;     /* history at or below is dropped by compaction */
     rs_store_prune_policy policy;
     int                   seq_warned;
+    atomic_int            versioned;        /* a version was committed: plain writes refused */
     struct store_pruner   pruner;
 };
 
 /* The commit path (store_commit.c). One mutex orders every write, so the
- * chain value follows the WAL's order exactly; the fsync a write waits for
- * (group commit) happens outside it. */
+ * chain value follows the WAL's order exactly; concurrent writers reach it
+ * in write groups (store_group.c), so they share one RocksDB write, and
+ * under ALWAYS its fsync; the fsync a GROUP write waits for happens outside
+ * it. */
+struct store_wreq;
 struct store_commit {
     pthread_mutex_t mu;          /* held across stamp, chain and write */
     uint8_t         chain[RS_STORE_CHAIN_BYTES]; /* after the newest write */
@@ -99,6 +103,9 @@ struct store_commit {
     pthread_mutex_t wake_mu;     /* waiters for new writes */
     pthread_cond_t  wake;
     atomic_int      n_waiters;   /* writers signal only when someone waits */
+    pthread_mutex_t q_mu;        /* the write queue (store_group.c) */
+    struct store_wreq *q_head, *q_tail;
+    int             leading;     /* a writer is writing a group (q_mu) */
     int             ready;
 };
 
@@ -317,11 +324,16 @@ void store_pruner_kick(rs_store *store, uint64_t latest);
 /* Fills the pruning fields of the statistics. */
 void store_prune_stats(rs_store *store, rs_store_stats *out);
 
-/* The commit path (store_commit.c): stamps and chains the batch, writes it
- * with wopts under the commit mutex, wakes the WAL readers. *seq_out gets
- * the latest sequence after the write. Does not wait for an fsync. */
-rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, const rocksdb_writeoptions_t *wopts,
-                           uint64_t *seq_out, rs_err *err);
+/* The commit path (store_group.c): queues the batch behind the writes in
+ * progress; one writer at a time writes the queue's head, merged into one
+ * batch (store_commit_batch), for everyone in it. sync: fsync the WAL
+ * inside the write (ALWAYS). *seq_out gets the latest sequence after the
+ * write that held the batch. Refused on a replica. wb is not changed. */
+rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
+/* Stamps and chains one batch, writes it under the commit mutex, wakes the
+ * WAL readers, counts a synced write (store_commit.c). wb comes back
+ * unchanged. */
+rs_code store_commit_batch(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
 /* Loads the chain value and prepares the mutexes; called once by open. */
 rs_code store_commit_init(rs_store *store, rs_err *err);
 void store_commit_release(rs_store *store);

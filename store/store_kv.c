@@ -84,13 +84,10 @@ rs_code store_write_apply(rs_store *s, rocksdb_writebatch_t *wb, uint64_t *seq_o
 {
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    /* ALWAYS: RocksDB fsyncs the WAL inside the write; the others write
-     * without and leave the fsync to the syncer (or to nobody) */
-    int sync_each = s->cfg.sync == RS_STORE_SYNC_ALWAYS;
-    rs_code rc = store_commit_write(s, wb, sync_each ? s->write_sync : s->write_nosync, seq_out, err);
-    if (rc == RS_OK && sync_each)
-        atomic_fetch_add(&s->syncer.n_syncs, 1);
-    return rc;
+    /* ALWAYS: RocksDB fsyncs the WAL inside the write (one fsync for the
+     * write group); the others write without and leave the fsync to the
+     * syncer (or to nobody) */
+    return store_commit_write(s, wb, s->cfg.sync == RS_STORE_SYNC_ALWAYS, seq_out, err);
 }
 
 rs_code store_write_wait(rs_store *s, uint64_t seq, rs_err *err)
@@ -110,35 +107,57 @@ rs_code store_write_raw(rs_store *s, rocksdb_writebatch_t *wb, rs_err *err)
     return store_write_wait(s, seq, err);
 }
 
+/* A versioned database's keys are written only by versioned commits (and
+ * rollback, pruning): a plain write is not recorded in history, so reads at
+ * older versions would see it as if it had always been there. A read-only
+ * open and a replica refuse first, with their own reason. */
+static rs_code refuse_plain_write(rs_store *s, rs_err *err)
+{
+    if (s->cfg.read_only || rs_store_is_replica(s) || !rs_store_is_versioned(s))
+        return RS_OK;
+    rs_err_set(err, RS_E_INVALID, "database '%s' holds versioned state: write through rs_store_commit", s->path);
+    rs_err_hint(err, "a plain write is not in the history that reads at older versions use; commit it as the "
+                     "next version");
+    return RS_E_INVALID;
+}
+
 rs_code rs_store_put(rs_store *s, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
                      rs_err *err)
 {
+    rs_code rc = refuse_plain_write(s, err);
+    if (rc != RS_OK)
+        return rc;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, (const char *)key, key_len, (const char *)val, val_len);
-    rs_code rc = store_write_raw(s, wb, err);
+    rc = store_write_raw(s, wb, err);
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
 
 rs_code rs_store_delete(rs_store *s, const uint8_t *key, size_t key_len, rs_err *err)
 {
+    rs_code rc = refuse_plain_write(s, err);
+    if (rc != RS_OK)
+        return rc;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_delete(wb, (const char *)key, key_len);
-    rs_code rc = store_write_raw(s, wb, err);
+    rc = store_write_raw(s, wb, err);
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
 
 rs_code rs_store_write(rs_store *s, rs_store_batch *b, rs_err *err)
 {
-    return store_write_raw(s, b->wb, err);
+    rs_code rc = refuse_plain_write(s, err);
+    return rc != RS_OK ? rc : store_write_raw(s, b->wb, err);
 }
 
 rs_code rs_store_write_nowait(rs_store *s, rs_store_batch *b, uint64_t *seq_out, rs_err *err)
 {
     if (s->cfg.read_only)
         return rs_err_set(err, RS_E_UNSUPPORTED, "write: database '%s' is open read-only", s->path);
-    return store_commit_write(s, b->wb, s->write_nosync, seq_out, err);
+    rs_code rc = refuse_plain_write(s, err);
+    return rc != RS_OK ? rc : store_commit_write(s, b->wb, 0, seq_out, err);
 }
 
 /* ---- batches -------------------------------------------------------- */

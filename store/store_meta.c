@@ -7,8 +7,11 @@
 
 #include "store/store_int.h"
 
-/* Names the store keeps for itself (store.c, store_commit.c). */
-static const char *const reserved[] = {"db_id", STORE_CHAIN_KEY};
+/* Names the store keeps for itself (store.c, store_commit.c, versioned
+ * state's records in store_vformat.c); version records are "version/"
+ * and 8 bytes, so the prefix is reserved. */
+static const char *const reserved[] = {"db_id", STORE_CHAIN_KEY, STORE_META_VSTATE, STORE_META_POLICY};
+static const char RESERVED_PREFIX[] = "version/";
 
 static rs_code check_name(const char *name, rs_err *err)
 {
@@ -17,6 +20,8 @@ static rs_code check_name(const char *name, rs_err *err)
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         if (strcmp(name, reserved[i]) == 0)
             return rs_err_set(err, RS_E_INVALID, "meta record '%s' is the store's own", name);
+    if (strncmp(name, RESERVED_PREFIX, sizeof RESERVED_PREFIX - 1) == 0)
+        return rs_err_set(err, RS_E_INVALID, "meta record '%s' is the store's own", name);
     return RS_OK;
 }
 
@@ -25,6 +30,8 @@ rs_code rs_store_meta_get(rs_store *s, const char *name, rs_store_value *val, rs
     rs_code rc = check_name(name, err);
     if (rc != RS_OK)
         return rc;
+    if (s->cf[STORE_CF_META] == NULL)
+        return RS_E_NOTFOUND; /* read-only, made by plain RocksDB */
     char *errptr = NULL;
     rocksdb_pinnableslice_t *pin =
         rocksdb_get_pinned_cf(s->db, s->read_opts, s->cf[STORE_CF_META], name, strlen(name), &errptr);

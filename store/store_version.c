@@ -348,9 +348,11 @@ static rs_code build_batch(struct commit *c, rs_err *err)
     return RS_OK;
 }
 
-/* A plain write by someone else between our prediction and our write would
- * make the record's sequence wrong. RocksDB stamps the batch it wrote with
- * its real sequence, so this can be told, and said, once. */
+/* Another write between our prediction and our write would make the
+ * record's sequence wrong. Plain writes are refused on a versioned database,
+ * so only one of rockstream's meta records (rs_store_meta_put) can do it.
+ * RocksDB stamps the batch it wrote with its real sequence, so this can be
+ * told, and said, once. */
 static void check_commit_seq(struct commit *c)
 {
     size_t len = 0;
@@ -361,9 +363,9 @@ static void check_commit_seq(struct commit *c)
     if (seq == 0 || seq == c->rec.commit_seq || c->s->v.seq_warned)
         return;
     c->s->v.seq_warned = 1;
-    RS_LOG_WARN("versioned commit raced a plain write version=%" PRIu64 " predicted_seq=%" PRIu64
-                " actual_seq=%" PRIu64 " why=the version's sequence record is off; write a versioned database "
-                "only through rs_store_commit",
+    RS_LOG_WARN("versioned commit raced another write version=%" PRIu64 " predicted_seq=%" PRIu64
+                " actual_seq=%" PRIu64 " why=a meta record was written meanwhile; the version's sequence "
+                "record is off",
                 c->version, c->rec.commit_seq, seq);
 }
 
@@ -451,6 +453,8 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
     /* the wait for durability is outside the lock, so the next commit can
      * be applied while this one's fsync runs (group commit) */
     if (rc == RS_OK)
+        atomic_store(&s->v.versioned, 1);
+    if (rc == RS_OK)
         rc = store_write_wait(s, seq, err);
     if (rc == RS_OK)
         store_pruner_kick(s, version);
@@ -460,6 +464,8 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
 /* ------------------------------------------------------------------ */
+
+int rs_store_is_versioned(rs_store *s) { return atomic_load(&s->v.versioned); }
 
 uint64_t rs_store_version_latest(rs_store *s)
 {
@@ -617,6 +623,8 @@ rs_code rs_store_version_reload(rs_store *s, rs_err *err)
     rs_code rc = store_vstate_read(s, NULL, &st, err);
     if (rc != RS_OK)
         return rc;
+    if (st.latest > 0)
+        atomic_store(&s->v.versioned, 1); /* promoted, it refuses plain writes */
     pthread_mutex_lock(&s->v.floor_mu);
     if (st.earliest > s->v.pending_earliest)
         s->v.pending_earliest = st.earliest;
@@ -649,6 +657,7 @@ rs_code store_versions_open(rs_store *s, rs_err *err)
     if (rc != RS_OK)
         return rc;
     s->v.pending_earliest = st.earliest;
+    atomic_store(&s->v.versioned, st.latest > 0);
     store_filter_floor_raise(s, st.earliest);
     return store_prune_open(s, err);
 }

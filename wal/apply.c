@@ -3,8 +3,9 @@
  * a checkpoint first when the primary says so), then the stream: each
  * batch is checked by the store (first sequence exactly latest + 1, chain
  * equal) before it is applied, and an ack thread ("rs-ack") reports the
- * applied and durable sequence with the chain value. A gap or a divergence
- * ends the connection with a resync requested; nothing is ever skipped.
+ * applied and durable sequence with the chain value and the applied
+ * version of the versioned state. A gap or a divergence ends the
+ * connection with a resync requested; nothing is ever skipped.
  */
 #include <string.h>
 
@@ -77,6 +78,11 @@ struct acker {
 static rs_code ack_once(struct acker *a, uint64_t durable, wal_ack *ack)
 {
     rs_store *s = a->f->store; /* the session holds the store lock for reading */
+    /* read before the chain: the version is then at or before applied_seq,
+     * so the primary's pruning floor is never too high */
+    pthread_mutex_lock(&a->f->mu);
+    ack->applied_version = a->f->st.applied_version;
+    pthread_mutex_unlock(&a->f->mu);
     rs_store_chain(s, &ack->applied_seq, ack->chain);
     ack->durable_seq = durable;
     return wal_send_ack(a->conn, ack, &a->err);
@@ -128,6 +134,8 @@ static void note_applied(rs_wal_follower *f, const rs_wal_frame *fr)
     uint64_t now = rs_clock_wall_ns();
     pthread_mutex_lock(&f->mu);
     f->st.applied_seq = fr->first_seq + fr->count - 1;
+    if (fr->flags & RS_WAL_FRAME_FLAG_VERSION_KIND)
+        f->st.applied_version = fr->state_version;
     f->st.lag_ms = f->st.primary_seq > f->st.applied_seq && now > fr->commit_time_ns
                        ? (now - fr->commit_time_ns) / 1000000u : 0;
     if (f->st.applied_seq > f->st.primary_seq)
@@ -152,24 +160,54 @@ static rs_code refused_batch(rs_wal_follower *f, rs_code rc, rs_err *err)
     return rc;
 }
 
+/* The header repeats what the batch says of the versioned state (its
+ * versions record, read by the store): they must agree. */
+static rs_code check_version_mark(rs_wal_follower *f, const rs_wal_frame *fr, rs_err *err)
+{
+    rs_store_version_mark m = {0};
+    rs_code rc = rs_store_batch_version(f->store, fr->payload, fr->payload_len, &m, err);
+    if (rc != RS_OK && rc != RS_E_NOTFOUND)
+        return rc;
+    unsigned kind = rc == RS_OK ? (unsigned)m.kind : 0;
+    uint64_t version = rc == RS_OK ? m.latest : 0;
+    if ((fr->flags & RS_WAL_FRAME_FLAG_VERSION_KIND) != kind || fr->state_version != version)
+        return rs_err_set(err, RS_E_CORRUPT,
+                          "frame at seq %llu: header says version kind %u, version %llu; the batch says %u, %llu",
+                          (unsigned long long)fr->first_seq, fr->flags & RS_WAL_FRAME_FLAG_VERSION_KIND,
+                          (unsigned long long)fr->state_version, kind, (unsigned long long)version);
+    return RS_OK;
+}
+
+/* Checks and applies one batch. After a batch that moves the versioned
+ * state (a commit, a rollback, the primary's prune round), the store's
+ * in-memory view of it (what reads are refused, what compactions drop)
+ * catches up with what was applied. */
+static rs_code apply_batch(rs_wal_follower *f, const rs_wal_frame *fr, rs_err *err)
+{
+    /* the chain record is the batch's last record, its value the last
+     * bytes: the header must repeat it */
+    rs_code rc = RS_OK;
+    if (fr->payload_len < RS_WAL_CHAIN_BYTES ||
+        sodium_memcmp(fr->chain, fr->payload + fr->payload_len - RS_WAL_CHAIN_BYTES, RS_WAL_CHAIN_BYTES) != 0)
+        rc = rs_err_set(err, RS_E_CORRUPT, "frame at seq %llu: header chain differs from the batch's",
+                        (unsigned long long)fr->first_seq);
+    if (rc == RS_OK)
+        rc = check_version_mark(f, fr, err);
+    if (rc == RS_OK)
+        rc = rs_store_apply_replicated(f->store, fr->first_seq, fr->payload, fr->payload_len, err);
+    if (rc != RS_OK)
+        return refused_batch(f, rc, err);
+    if ((fr->flags & RS_WAL_FRAME_FLAG_VERSION_KIND) && (rc = rs_store_version_reload(f->store, err)) != RS_OK)
+        return rc;
+    note_applied(f, fr);
+    return RS_OK;
+}
+
 static rs_code on_frame(rs_wal_follower *f, const rs_wal_frame *fr, rs_err *err)
 {
     switch (fr->type) {
-    case RS_WAL_FRAME_BATCH: {
-        /* the chain record is the batch's last record, its value the last
-         * bytes: the header must repeat it */
-        rs_code rc = RS_OK;
-        if (fr->payload_len < RS_WAL_CHAIN_BYTES ||
-            sodium_memcmp(fr->chain, fr->payload + fr->payload_len - RS_WAL_CHAIN_BYTES, RS_WAL_CHAIN_BYTES) != 0)
-            rc = rs_err_set(err, RS_E_CORRUPT, "frame at seq %llu: header chain differs from the batch's",
-                            (unsigned long long)fr->first_seq);
-        if (rc == RS_OK)
-            rc = rs_store_apply_replicated(f->store, fr->first_seq, fr->payload, fr->payload_len, err);
-        if (rc != RS_OK)
-            return refused_batch(f, rc, err);
-        note_applied(f, fr);
-        return RS_OK;
-    }
+    case RS_WAL_FRAME_BATCH:
+        return apply_batch(f, fr, err);
     case RS_WAL_FRAME_HEARTBEAT:
         pthread_mutex_lock(&f->mu);
         f->st.primary_seq = wal_heartbeat_seq(fr);

@@ -198,6 +198,7 @@ static rs_code open_existing(rs_wal_follower *f, rs_store *adopt, rs_err *err)
         uint8_t chain[RS_WAL_CHAIN_BYTES];
         rs_store_chain(f->store, &seq, chain);
         f->st.applied_seq = seq;
+        f->st.applied_version = rs_store_version_latest(f->store);
         rc = rs_wal_history_current(f->store, f->st.history, err);
     }
     f->has_store = rc == RS_OK && f->store != NULL;

@@ -1,5 +1,5 @@
 /*
- * The frame codec: a fixed 72-byte little-endian header and a payload, one
+ * The frame codec: a fixed 80-byte little-endian header and a payload, one
  * format on the wire and in archived segments (docs/format.md). The decoder
  * bounds the payload length before anyone allocates and names what failed:
  * magic, version, type, length or checksum. No I/O here.
@@ -24,7 +24,8 @@ enum {
     OFF_SEQ = 16,
     OFF_TIME = 24,
     OFF_CHAIN = 32,
-    OFF_CHECKSUM = 64,
+    OFF_STATE_VERSION = 64,
+    OFF_CHECKSUM = 72,
 };
 
 /* XXH3-64 over the header up to the checksum field, then the payload. */
@@ -49,6 +50,7 @@ void rs_wal_frame_encode_header(const rs_wal_frame *f, uint8_t out[RS_WAL_FRAME_
     rs_le64_put(out + OFF_SEQ, f->first_seq);
     rs_le64_put(out + OFF_TIME, f->commit_time_ns);
     memcpy(out + OFF_CHAIN, f->chain, RS_WAL_CHAIN_BYTES);
+    rs_le64_put(out + OFF_STATE_VERSION, f->state_version);
     rs_le64_put(out + OFF_CHECKSUM, checksum(out, f->payload, f->payload_len));
 }
 
@@ -78,6 +80,13 @@ rs_code rs_wal_frame_decode_header(const uint8_t *hdr, size_t len, rs_wal_frame 
                           (unsigned long long)f->first_seq, f->payload_len, RS_WAL_FRAME_MAX_PAYLOAD);
     f->commit_time_ns = rs_le64_get(hdr + OFF_TIME);
     memcpy(f->chain, hdr + OFF_CHAIN, RS_WAL_CHAIN_BYTES);
+    f->state_version = rs_le64_get(hdr + OFF_STATE_VERSION);
+    /* reserved bits, or a version kind outside a batch, are a writer this
+     * build does not know: refused rather than half understood */
+    uint16_t allowed = f->type == RS_WAL_FRAME_BATCH ? RS_WAL_FRAME_FLAG_VERSION_KIND : 0;
+    if ((f->flags & ~allowed) != 0)
+        return rs_err_set(err, RS_E_CORRUPT, "frame at seq %llu: unknown flags 0x%04x for type %u",
+                          (unsigned long long)f->first_seq, f->flags, f->type);
     return RS_OK;
 }
 
@@ -107,7 +116,8 @@ rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, siz
     return rc;
 }
 
-rs_code rs_wal_frame_from_batch(uint64_t first_seq, const uint8_t *rep, size_t len, rs_wal_frame *f, rs_err *err)
+rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
+                                rs_wal_frame *f, rs_err *err)
 {
     if (len > RS_WAL_FRAME_MAX_PAYLOAD)
         return rs_err_set(err, RS_E_UNSUPPORTED, "batch at seq %llu has %zu bytes, over the frame limit of %u",
@@ -116,7 +126,15 @@ rs_code rs_wal_frame_from_batch(uint64_t first_seq, const uint8_t *rep, size_t l
     rs_code rc = rs_store_batch_inspect(rep, len, &info, err);
     if (rc != RS_OK)
         return rc;
+    rs_store_version_mark mark = {0};
+    rc = rs_store_batch_version(store, rep, len, &mark, err);
+    if (rc != RS_OK && rc != RS_E_NOTFOUND)
+        return rc;
     memset(f, 0, sizeof *f);
+    if (rc == RS_OK) {
+        f->flags = (uint16_t)mark.kind & RS_WAL_FRAME_FLAG_VERSION_KIND;
+        f->state_version = mark.latest;
+    }
     f->type = RS_WAL_FRAME_BATCH;
     f->version = RS_WAL_FRAME_VERSION;
     f->first_seq = first_seq;

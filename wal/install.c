@@ -106,11 +106,13 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
         rs_fs_remove_tree(incoming, NULL);
         return rc;
     }
+    uint64_t version = rs_store_version_latest(f->store); /* this thread alone swaps the store */
     pthread_mutex_lock(&f->mu);
     f->resync_pending = 0;
     f->fresh_install = 1;
     f->st.n_resyncs++;
     f->st.applied_seq = seq;
+    f->st.applied_version = version;
     pthread_cond_broadcast(&f->applied_cv);
     pthread_mutex_unlock(&f->mu);
     RS_LOG_INFO("follower installed checkpoint seq=%llu ms=%llu", (unsigned long long)seq,

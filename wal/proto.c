@@ -12,7 +12,7 @@
 
 #define IDENTITY_FIXED 75 /* db id, history, latest, chain, flags, name length */
 #define WELCOME_BYTES  41
-#define ACK_BYTES      48
+#define ACK_BYTES      56
 #define HEARTBEAT_BYTES 16
 #define REFUSE_MSG_MAX 200
 
@@ -119,6 +119,7 @@ rs_code wal_send_ack(wal_conn *c, const wal_ack *a, rs_err *err)
     rs_le64_put(buf, a->applied_seq);
     rs_le64_put(buf + 8, a->durable_seq);
     memcpy(buf + 16, a->chain, RS_WAL_CHAIN_BYTES);
+    rs_le64_put(buf + 48, a->applied_version);
     return wal_conn_send_msg(c, RS_WAL_FRAME_ACK, buf, sizeof buf, err);
 }
 
@@ -129,6 +130,7 @@ rs_code wal_ack_decode(const rs_wal_frame *f, wal_ack *a, rs_err *err)
     a->applied_seq = rs_le64_get(f->payload);
     a->durable_seq = rs_le64_get(f->payload + 8);
     memcpy(a->chain, f->payload + 16, RS_WAL_CHAIN_BYTES);
+    a->applied_version = rs_le64_get(f->payload + 48);
     return RS_OK;
 }
 

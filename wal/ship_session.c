@@ -198,6 +198,18 @@ static rs_code open_session(struct wal_peer *pe, struct start *out, rs_err *err)
 
 /* ---- acknowledgements ---------------------------------------------------- */
 
+/* The version a follower at seq holds, until its first ack says: the
+ * pruning floor counts it from the start. A follower below the readable
+ * range (or before any commit) holds 0, and with it pruning, until it
+ * catches up. */
+static uint64_t version_at(rs_store *store, uint64_t seq)
+{
+    uint64_t version = 0;
+    if (rs_store_version_at_seq(store, seq, &version, NULL, NULL) != RS_OK)
+        return 0;
+    return version;
+}
+
 static void remember(struct wal_peer *pe, const rs_wal_frame *f)
 {
     pthread_mutex_lock(&pe->ring_mu);
@@ -245,6 +257,7 @@ static rs_code on_ack(struct wal_peer *pe, const rs_wal_frame *f, rs_err *err)
         return rs_err_set(err, RS_E_CORRUPT, "follower '%s' acked seq %llu with a chain that differs from ours",
                           pe->name, (unsigned long long)a.applied_seq);
     }
+    atomic_store(&pe->acked_version, a.applied_version);
     atomic_store(&pe->acked_seq, a.applied_seq);
     atomic_store(&pe->durable_seq, a.durable_seq);
     wal_primary_acks_changed(pe->p);
@@ -288,7 +301,7 @@ struct stream {
 static rs_code ship_batch(struct stream *s, uint64_t seq, const uint8_t *rep, size_t len, rs_err *err)
 {
     rs_wal_frame f;
-    rs_code rc = rs_wal_frame_from_batch(seq, rep, len, &f, err);
+    rs_code rc = rs_wal_frame_from_batch(s->pe->p->store, seq, rep, len, &f, err);
     if (rc != RS_OK)
         return rc;
     remember(s->pe, &f);
@@ -379,6 +392,7 @@ void *wal_peer_main(void *arg)
     s.sent = st.from;
     if (rc == RS_OK) {
         atomic_fetch_add(&pe->p->n_accepted, 1);
+        atomic_store(&pe->acked_version, version_at(pe->p->store, s.sent));
         atomic_store(&pe->acked_seq, s.sent);
         atomic_store(&pe->sent_seq, s.sent);
         atomic_store(&pe->state, RS_WAL_PEER_STREAMING);

@@ -182,6 +182,8 @@ void rs_wal_primary_stop(rs_wal_primary *p)
         return;
     if (atomic_exchange(&p->stopping, 1) == 0)
         pthread_join(p->listener, NULL);
+    /* no follower is connected any more: none holds pruning */
+    rs_store_follower_version_clear(p->store);
     if (p->lfd >= 0)
         close(p->lfd);
     if (p->ack_fd >= 0)
@@ -231,6 +233,7 @@ size_t rs_wal_primary_followers(rs_wal_primary *p, rs_wal_follower_info *out, si
             fi->state = (rs_wal_peer_state)atomic_load(&pe->state);
             fi->sent_seq = atomic_load(&pe->sent_seq);
             fi->acked_seq = atomic_load(&pe->acked_seq);
+            fi->acked_version = atomic_load(&pe->acked_version);
             fi->durable_seq = atomic_load(&pe->durable_seq);
             fi->lag_seqs = latest > fi->acked_seq ? latest - fi->acked_seq : 0;
             fi->lag_ms = lag_ms_of(pe, fi->acked_seq);
@@ -270,11 +273,35 @@ void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* ---- WAIT --------------------------------------------------------------- */
+/* ---- WAIT, and the pruning floor --------------------------------------- */
+
+/* Under p->mu: pruning of the versioned state must never pass the version
+ * the slowest streaming follower has applied (docs/versioned-state.md,
+ * "The floor"); with none streaming, followers hold nothing. A follower
+ * being sent a checkpoint does not count: it gets the checkpoint's
+ * versions, then the stream from there. */
+static void follower_floor_update_locked(rs_wal_primary *p)
+{
+    int any = 0;
+    uint64_t slowest = 0;
+    for (struct wal_peer *pe = p->peers; pe != NULL; pe = pe->next) {
+        if (atomic_load(&pe->done) || atomic_load(&pe->state) != RS_WAL_PEER_STREAMING)
+            continue;
+        uint64_t v = atomic_load(&pe->acked_version);
+        if (!any || v < slowest)
+            slowest = v;
+        any = 1;
+    }
+    if (any)
+        rs_store_follower_version_set(p->store, slowest);
+    else
+        rs_store_follower_version_clear(p->store);
+}
 
 void wal_primary_acks_changed(rs_wal_primary *p)
 {
     pthread_mutex_lock(&p->mu);
+    follower_floor_update_locked(p);
     pthread_cond_broadcast(&p->acked);
     pthread_mutex_unlock(&p->mu);
     uint64_t one = 1;

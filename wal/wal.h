@@ -27,8 +27,8 @@
 /* Wire constants: changing any of them breaks every peer and every
  * archived segment already written. docs/format.md is the spec. */
 #define RS_WAL_FRAME_MAGIC        0x46575352u /* "RSWF" little-endian */
-#define RS_WAL_FRAME_VERSION      1
-#define RS_WAL_FRAME_HEADER_BYTES 72
+#define RS_WAL_FRAME_VERSION      2           /* 2: the versioned-state field */
+#define RS_WAL_FRAME_HEADER_BYTES 80
 #define RS_WAL_FRAME_MAX_PAYLOAD  (64u * 1024 * 1024)
 #define RS_WAL_CHAIN_BYTES        RS_STORE_CHAIN_BYTES
 
@@ -49,9 +49,14 @@ typedef enum rs_wal_frame_type {
     RS_WAL_FRAME__COUNT
 } rs_wal_frame_type;
 
+/* A BATCH frame's flags, bits 0-1: what the batch does to the versioned
+ * state, the rs_store_version_kind of its mark (1 commit, 2 rollback, 3
+ * prune; 0 nothing). Every other bit is reserved and must be 0. */
+#define RS_WAL_FRAME_FLAG_VERSION_KIND 0x0003u
+
 /* A decoded frame. payload points into the buffer it was decoded from
- * (borrowed from the caller). For control frames, seq/count/time/chain are
- * zero. */
+ * (borrowed from the caller). For control frames, flags, seq, count, time,
+ * version and chain are zero. */
 typedef struct rs_wal_frame {
     uint8_t        type;
     uint8_t        version;
@@ -60,6 +65,9 @@ typedef struct rs_wal_frame {
     uint64_t       first_seq;
     uint64_t       commit_time_ns; /* wall clock, from the batch's stamp */
     uint8_t        chain[RS_WAL_CHAIN_BYTES]; /* chain value after the batch */
+    uint64_t       state_version;  /* the latest version of the versioned state
+                                      after the batch, when flags has a kind;
+                                      else 0 */
     uint32_t       payload_len;
     const uint8_t *payload;
 } rs_wal_frame;
@@ -69,9 +77,9 @@ typedef struct rs_wal_frame {
 void rs_wal_frame_encode_header(const rs_wal_frame *f, uint8_t out[RS_WAL_FRAME_HEADER_BYTES]);
 
 /* Decodes and checks a header: magic, version, type, payload length
- * (bounded before anyone allocates). The checksum needs the payload: see
- * rs_wal_frame_check. Errors: RS_E_CORRUPT (bad magic, unknown type,
- * length over the limit), RS_E_VERSION. */
+ * (bounded before anyone allocates), flags. The checksum needs the payload:
+ * see rs_wal_frame_check. Errors: RS_E_CORRUPT (bad magic, unknown type,
+ * length over the limit, reserved flags), RS_E_VERSION. */
 rs_code rs_wal_frame_decode_header(const uint8_t *hdr, size_t len, rs_wal_frame *f, rs_err *err);
 
 /* Checks the checksum of a decoded header against its payload and sets
@@ -82,10 +90,12 @@ rs_code rs_wal_frame_check(const uint8_t hdr[RS_WAL_FRAME_HEADER_BYTES], rs_wal_
 /* Decodes one whole frame at the start of buf; *used gets its size. */
 rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, size_t *used, rs_err *err);
 
-/* Fills a BATCH frame from a batch read from the WAL (stamp and chain
- * taken from its records). rep is borrowed into f->payload. */
-rs_code rs_wal_frame_from_batch(uint64_t first_seq, const uint8_t *rep, size_t len, rs_wal_frame *f,
-                                rs_err *err);
+/* Fills a BATCH frame from a batch read from store's WAL (stamp and chain
+ * taken from its records, the versioned-state kind and version from its
+ * versions record: rs_store_batch_version). rep is borrowed into
+ * f->payload. */
+rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
+                                rs_wal_frame *f, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* The pre-shared replication key (keyfile.c)                          */
@@ -162,6 +172,7 @@ typedef struct rs_wal_follower_info {
     rs_wal_peer_state state;
     uint64_t sent_seq;       /* the last sequence sent */
     uint64_t acked_seq;      /* the last sequence it applied */
+    uint64_t acked_version;  /* the versioned state's latest version it has applied (0: none) */
     uint64_t durable_seq;    /* the last sequence it fsync'd */
     uint64_t lag_seqs;       /* primary's latest - acked */
     uint64_t lag_ms;         /* age of the oldest batch it has not acked, 0 if none */
@@ -249,6 +260,7 @@ typedef enum rs_wal_follower_state {
 typedef struct rs_wal_follower_status {
     rs_wal_follower_state state;
     uint64_t applied_seq;
+    uint64_t applied_version; /* the versioned state's latest version it has applied (0: none) */
     uint64_t primary_seq;    /* the primary's latest, as last heard */
     uint64_t lag_ms;         /* now - commit time of the last batch applied, when behind */
     uint64_t n_connects;

@@ -108,7 +108,7 @@ rs_code wal_conn_expect(wal_conn *c, uint8_t type, rs_wal_frame *f, uint32_t tim
 
 /* ---- protocol messages (proto.c) -------------------------------------- */
 
-#define WAL_PROTO_VERSION 1
+#define WAL_PROTO_VERSION 2 /* 2: ACK carries the applied version */
 #define WAL_FLAG_ENCRYPT  (1u << 0)
 #define WAL_NAME_MAX      63
 
@@ -163,10 +163,12 @@ rs_code wal_handshake_follower(wal_conn *c, const rs_wal_key *key, int encrypt, 
 rs_code wal_handshake_primary(wal_conn *c, const rs_wal_key *key, int require_encryption, uint32_t timeout_ms,
                               rs_err *err);
 
-/* ACK: applied, durable, chain. HEARTBEAT: sender's latest, wall time. */
+/* ACK: applied, durable, chain, the versioned state's latest version at
+ * or before applied_seq (0: none). HEARTBEAT: sender's latest, wall time. */
 typedef struct wal_ack {
     uint64_t applied_seq, durable_seq;
     uint8_t  chain[RS_WAL_CHAIN_BYTES];
+    uint64_t applied_version;
 } wal_ack;
 rs_code wal_send_ack(wal_conn *c, const wal_ack *a, rs_err *err);
 rs_code wal_ack_decode(const rs_wal_frame *f, wal_ack *a, rs_err *err);
@@ -243,6 +245,7 @@ struct wal_peer {
     char                  name[WAL_NAME_MAX + 1];
     char                  addr[64];
     atomic_uint_fast64_t  sent_seq, acked_seq, durable_seq;
+    atomic_uint_fast64_t  acked_version;  /* its versioned state's latest version */
     pthread_mutex_t       ring_mu;
     struct wal_sent       ring[WAL_RING];
     uint64_t              ring_n;     /* entries ever written */

@@ -110,7 +110,7 @@ check_eq "$(info_field snapshots_taken)" 1 "INFO snapshots_taken"
 # it wait for its reply and keep their order
 out=$(printf 'SET pipe:k v1\r\nSNAPSHOT %s\r\nGET pipe:k\r\nQUIT\r\n' "$T/p.rsa" |
       RS_CLIENT_TIMEOUT_MS=60000 "$CLIENT" raw "$ADDR" | tr '\n' ' ')
-[[ "$out" =~ ^\+OK\ \*24\ .*duration_ms.*\$2\ v1\ \+OK\ closed\ $ ]] || fail "pipeline around SNAPSHOT: $out"
+[[ "$out" =~ ^\+OK\ \*26\ .*duration_ms.*\$2\ v1\ \+OK\ closed\ $ ]] || fail "pipeline around SNAPSHOT: $out"
 [[ -s "$T/p.rsa" && -s "$T/p.rsa.manifest" ]] || fail "pipelined SNAPSHOT files"
 
 # ---- a shutdown cancels a snapshot in progress: its client hears why, and

@@ -2,8 +2,8 @@
 # Versioned state from the program: the example commits 100 blocks, reads
 # an old height and rolls back 10; then rockstream versions, get and scan
 # --at-version, rollback and prune-state on what it left, with the errors
-# a person sees for a future, a pruned and a badly asked version, and a
-# check that a refused request changed nothing.
+# a person sees for a future, a pruned and a badly asked version and for a
+# plain write, and a check that a refused request changed nothing.
 set -euo pipefail
 : "${ROCKSTREAM:?}" "${RS_TEST_HELPERS:?}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-versions-XXXXXX")
@@ -33,6 +33,14 @@ has "$out" "latest: 90"
 has "$out" "readable: [1, 90]"
 has "$out" "pruning: nothing"
 has "$out" "latest_digest: "
+
+# a versioned database takes no plain writes: they would be missing from
+# the history that reads at older versions use
+err=$(refused 1 rs put --db "$db" account/11 0)
+has "$err" "holds versioned state: write through rs_store_commit"
+err=$(refused 1 rs del --db "$db" account/11)
+has "$err" "holds versioned state"
+[[ $(rs get --db "$db" account/11) == 710 ]] || fail "the refused writes changed account/11"
 
 [[ $(rs get --db "$db" --at-version 51 account/11) == 510 ]] || fail "get at 51"
 [[ $(rs get --db "$db" account/11) == 710 ]] || fail "latest get"

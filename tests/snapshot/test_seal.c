@@ -1,7 +1,8 @@
 /*
  * snapshot: sealing and unsealing round trips. A live database taking
- * writes, an empty one, 16 MiB values, each key mode, each compression
- * choice; the unsealed database opens and its digest is the recorded one.
+ * writes, one taking versioned commits (its version recorded), an empty
+ * one, 16 MiB values, each key mode, each compression choice; the unsealed
+ * database opens and its digest is the recorded one.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -57,19 +58,28 @@ static void *keep_writing(void *arg)
 
 static int wrote_some(void *arg) { return atomic_load(&((struct writer *)arg)->written) > 100; }
 
+/* Seals a snapshot of s while body(arg) runs on a thread of its own: once
+ * ready(arg) says it is under way; then sets *stop and joins it. */
+static rs_snapshot_manifest *seal_while(struct snap_env *f, rs_store *s, void *(*body)(void *), void *arg,
+                                        int (*ready)(void *), _Atomic int *stop, struct membuf *arch)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, body, arg), 0);
+    assert_true(rs_test_poll(ready, arg, 10000));
+    rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, arch);
+    atomic_store(stop, 1);
+    pthread_join(t, NULL);
+    return m;
+}
+
 static void round_trip_million_keys_while_writing(void **state)
 {
     struct snap_env *f = *state;
     rs_store *s = snap_make_db(f->db, 1000000, 20);
     struct writer w = {.store = s};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, keep_writing, &w), 0);
-    assert_true(rs_test_poll(wrote_some, &w, 10000));
     struct membuf arch = {0};
-    rs_snapshot_manifest *m = snap_seal(s, f->key, RS_SNAPSHOT_COMPRESS_AUTO, &arch);
+    rs_snapshot_manifest *m = seal_while(f, s, keep_writing, &w, wrote_some, &w.stop, &arch);
     uint64_t after = atomic_load(&w.written);
-    atomic_store(&w.stop, 1);
-    pthread_join(t, NULL);
     rs_snapshot_info in;
     rs_snapshot_manifest_info(m, &in);
     /* the snapshot holds the loaded keys and part of the live writes: a
@@ -82,6 +92,76 @@ static void round_trip_million_keys_while_writing(void **state)
     check_restored(f->to, m);
     /* the checkpoint beside the database was removed */
     assert_int_equal(snap_dir_entries(f->dir), 3); /* db, k.key, restored */
+    rs_snapshot_manifest_destroy(m);
+    membuf_free(&arch);
+    rs_store_close(s);
+}
+
+/* ---- a versioned database ------------------------------------------ */
+
+struct committer {
+    rs_store        *store;
+    _Atomic int      stop;
+    _Atomic uint64_t version; /* the latest committed */
+};
+
+/* Commits versions 1, 2, ...: each sets "height" to its number. */
+static void *keep_committing(void *arg)
+{
+    struct committer *c = arg;
+    rs_err err = RS_ERR_INIT;
+    rs_store_batch *b = NULL;
+    if (rs_store_batch_create(&b, &err) != RS_OK)
+        return NULL;
+    char val[32];
+    for (uint64_t v = 1; !atomic_load(&c->stop); v++) {
+        rs_store_batch_clear(b);
+        int vl = snprintf(val, sizeof val, "%llu", (unsigned long long)v);
+        rs_store_batch_put(b, B("height"), 6, B(val), (size_t)vl);
+        if (rs_store_commit(c->store, v, b, &err) != RS_OK)
+            break;
+        atomic_store(&c->version, v);
+    }
+    rs_store_batch_destroy(b);
+    return NULL;
+}
+
+static int committed_some(void *arg) { return atomic_load(&((struct committer *)arg)->version) >= 10; }
+
+/* A snapshot taken while versions are committed records the version its
+ * checkpoint holds, the one of its sequence (not the live database's a
+ * moment later), and the unsealed database holds it and reads at it. */
+static void versioned_snapshot_records_the_version_it_holds(void **state)
+{
+    struct snap_env *f = *state;
+    rs_store *s = snap_make_db(f->db, 1000, 20);
+    struct committer c = {.store = s};
+    struct membuf arch = {0};
+    rs_snapshot_manifest *m = seal_while(f, s, keep_committing, &c, committed_some, &c.stop, &arch);
+    rs_snapshot_info in;
+    rs_snapshot_manifest_info(m, &in);
+    print_message("      snapshot at seq %llu holds version %llu; %llu committed in all\n",
+                  (unsigned long long)in.seq, (unsigned long long)in.version,
+                  (unsigned long long)atomic_load(&c.version));
+    assert_true(in.version >= 10 && in.version <= atomic_load(&c.version));
+    uint64_t at_seq = 0;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_version_at_seq(s, in.seq, &at_seq, NULL, &err), RS_OK);
+    assert_int_equal(at_seq, in.version);
+
+    assert_int_equal(snap_unseal(&arch, f->key, f->to, m, &err), RS_OK);
+    rs_store *r = NULL;
+    rs_store_config ro = {.read_only = 1};
+    assert_int_equal(rs_store_open(f->to, &ro, &r, &err), RS_OK);
+    assert_int_equal(rs_store_version_latest(r), in.version);
+    rs_store_value v = {0};
+    char want[32];
+    snprintf(want, sizeof want, "%llu", (unsigned long long)in.version - 1);
+    assert_int_equal(rs_store_get_at(r, in.version - 1, B("height"), 6, &v, &err), RS_OK);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.data, want, v.len);
+    rs_store_value_release(&v);
+    rs_store_close(r);
     rs_snapshot_manifest_destroy(m);
     membuf_free(&arch);
     rs_store_close(s);
@@ -320,6 +400,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trip_million_keys_while_writing, snap_env_setup, snap_env_teardown),
+        cmocka_unit_test_setup_teardown(versioned_snapshot_records_the_version_it_holds, snap_env_setup,
+                                        snap_env_teardown),
         cmocka_unit_test_setup_teardown(empty_database_round_trips, snap_env_setup, snap_env_teardown),
         cmocka_unit_test_setup_teardown(values_of_16_mib_round_trip, snap_env_setup, snap_env_teardown),
         cmocka_unit_test_setup_teardown(passphrase_round_trips, snap_env_setup, snap_env_teardown),

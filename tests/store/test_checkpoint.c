@@ -90,8 +90,10 @@ static void checkpoint_under_writes_holds_exactly_up_to_its_seq(void **state)
 {
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
-    /* key-i gets sequence base + i + 1: one writer, one put per key */
+    /* one writer, one put per key: key-i's write ends at sequence
+     * base + (i + 1) * RS_TEST_SEQS_PER_PUT */
     rs_test_put_numbered(f->store, 0, 1000);
+    assert_int_equal(rs_store_latest_seq(f->store) - f->base, 1000 * RS_TEST_SEQS_PER_PUT);
     assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
     struct writer w = {.store = f->store, .first = 1000, .next = 1000};
     pthread_t t;
@@ -106,7 +108,9 @@ static void checkpoint_under_writes_holds_exactly_up_to_its_seq(void **state)
     atomic_store(&w.stop, 1);
     pthread_join(t, NULL);
 
-    unsigned long n = (unsigned long)(seq - f->base);
+    /* a checkpoint holds whole writes: it ends where one write ends */
+    assert_int_equal((seq - f->base) % RS_TEST_SEQS_PER_PUT, 0);
+    unsigned long n = (unsigned long)((seq - f->base) / RS_TEST_SEQS_PER_PUT);
     print_message("      checkpoint at seq %llu: %lu keys; the writer went on to %lu\n",
                   (unsigned long long)seq, n, atomic_load(&w.next));
     assert_true(n >= 1500 && n < atomic_load(&w.next));

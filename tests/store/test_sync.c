@@ -1,7 +1,8 @@
 /*
  * store: the sync policies. GROUP shares one WAL fsync among concurrent
- * writers, NONE never fsyncs, ALWAYS fsyncs each write; and under GROUP and
- * ALWAYS a process killed with SIGKILL keeps every write it acknowledged.
+ * writers, NONE never fsyncs, ALWAYS fsyncs each write group (one write
+ * alone, or the writes of concurrent writers); and under GROUP and ALWAYS a
+ * process killed with SIGKILL keeps every write it acknowledged.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -109,6 +110,15 @@ static void group_commit_gap_spaces_fsyncs(void **state)
 static void none_never_fsyncs(void **state)
 {
     assert_int_equal(concurrent_puts(*state, RS_STORE_SYNC_NONE, 0, NULL), 0);
+}
+
+/* ALWAYS: each write is fsync'd before it returns (and before it is
+ * visible); concurrent writers share the fsync of their write group. */
+static void always_shares_fsyncs_among_concurrent_writers(void **state)
+{
+    uint64_t syncs = concurrent_puts(*state, RS_STORE_SYNC_ALWAYS, 0, NULL);
+    assert_true(syncs > 0);
+    assert_true(syncs * 4 < N_THREADS * PUTS_PER_THREAD);
 }
 
 static void always_fsyncs_every_write(void **state)
@@ -259,6 +269,7 @@ int main(void)
         T(group_commit_shares_fsyncs_among_writers),
         T(group_commit_gap_spaces_fsyncs),
         T(none_never_fsyncs),
+        T(always_shares_fsyncs_among_concurrent_writers),
         T(always_fsyncs_every_write),
         T(sync_wait_makes_nowait_writes_durable),
         T(requests_and_blocking_writers_share_fsyncs),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "commit_digest.h"
+#include "common/workload.h"
 #include "store/store.h"
 #include "testlib/testlib.h"
 
@@ -244,6 +245,61 @@ static void read_only_store_reads_versions_and_refuses_commits(void **state)
     rs_store_close(ro);
 }
 
+/* Every plain write path refuses, with the message a person sees, and
+ * writes nothing. */
+static void expect_plain_writes_refused(rs_store *s)
+{
+    uint64_t seq = rs_store_latest_seq(s);
+    rs_store_batch *b = NULL;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_put(b, B("key1"), 4, B("plain"), 5);
+    for (int way = 0; way < 4; way++) {
+        rs_err e = RS_ERR_INIT;
+        uint64_t wseq = 0;
+        rs_code rc = way == 0   ? rs_store_put(s, B("key1"), 4, B("plain"), 5, &e)
+                     : way == 1 ? rs_store_delete(s, B("key1"), 4, &e)
+                     : way == 2 ? rs_store_write(s, b, &e)
+                                : rs_store_write_nowait(s, b, &wseq, &e);
+        assert_int_equal(rc, RS_E_INVALID);
+        assert_non_null(strstr(e.msg, "holds versioned state: write through rs_store_commit"));
+        assert_non_null(strstr(e.msg, rs_store_path(s)));
+        assert_non_null(e.hint);
+    }
+    rs_store_batch_destroy(b);
+    assert_int_equal(rs_store_latest_seq(s), seq);
+}
+
+/* Once a version is committed, plain writes are refused (they would be
+ * missing from history, so reads at older versions would see them), from
+ * then on and after a reopen; rockstream's own records still write. */
+static void plain_writes_are_refused_once_versioned(void **state)
+{
+    struct fixture *f = *state;
+    rs_err err = RS_ERR_INIT;
+    assert_false(rs_store_is_versioned(f->s));
+    assert_int_equal(rs_store_put(f->s, B("before"), 6, B("x"), 1, &err), RS_OK); /* not versioned yet */
+    commit_blocks(f->s, 1, 1);
+    assert_true(rs_store_is_versioned(f->s));
+    expect_plain_writes_refused(f->s);
+    expect_at(f->s, 1, 1);
+    rs_store_value v = {0};
+    assert_int_equal(rs_store_get(f->s, NULL, B("key1"), 4, &v, &err), RS_OK);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.data, "v1", 2); /* the commit's value, untouched */
+    rs_store_value_release(&v);
+    assert_int_equal(rs_store_meta_put(f->s, "test.own", B("x"), 1, &err), RS_OK);
+    reopen(f, NULL);
+    assert_true(rs_store_is_versioned(f->s));
+    expect_plain_writes_refused(f->s);
+    commit_blocks(f->s, 2, 2); /* the versioned path goes on */
+    /* read-only, the read-only reason comes first */
+    rs_store *ro = open_with(f, NULL, 1);
+    assert_int_equal(rs_store_put(ro, B("key1"), 4, B("x"), 1, &err), RS_E_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "read-only"));
+    rs_store_close(ro);
+}
+
 /* ------------------------------------------------------------------ */
 /* The commit record                                                   */
 /* ------------------------------------------------------------------ */
@@ -294,11 +350,14 @@ static void commit_seq_is_the_batch_sequence(void **state)
         rs_store_version_info info;
         assert_int_equal(rs_store_version_info_get(f->s, v, &info, &err), RS_OK);
         /* a 2-write block is 2 writes, 2 history entries, the versions
-         * record, the change list and the version record: 7 sequences */
-        assert_int_equal(info.commit_seq + 7 - 1, rs_store_latest_seq(f->s));
+         * record, the change list, the version record, and the chain
+         * record every batch ends with (docs/format.md, "Write batches"):
+         * 8 sequences */
+        assert_int_equal(info.commit_seq + 8 - 1, rs_store_latest_seq(f->s));
         seqs[v] = info.commit_seq;
-        /* a plain write between commits (not recommended) moves nothing */
-        assert_int_equal(rs_store_put(f->s, B("meta"), 4, B("x"), 1, &err), RS_OK);
+        /* a batch between commits (a meta record of rockstream's, such as
+         * the replication history) moves nothing */
+        assert_int_equal(rs_store_meta_put(f->s, "test.between", B("x"), 1, &err), RS_OK);
     }
     uint64_t version = 0, cseq = 0;
     assert_int_equal(rs_store_version_at_seq(f->s, seqs[2], &version, &cseq, &err), RS_OK);
@@ -381,7 +440,9 @@ static void wal_batches_name_the_version_they_make(void **state)
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
     commit_blocks(f->s, 1, 3);
-    assert_int_equal(rs_store_put(f->s, B("plain"), 5, B("x"), 1, &err), RS_OK);
+    /* a batch that does not touch the versions (one of rockstream's own
+     * records: plain writes are refused) has no mark */
+    assert_int_equal(rs_store_meta_put(f->s, "test.plain", B("x"), 1, &err), RS_OK);
     assert_int_equal(rs_store_rollback(f->s, 2, &err), RS_OK);
     rs_store_prune_policy keep0 = {RS_STORE_PRUNE_CUSTOM, 0, 0, 100};
     reopen(f, &keep0);
@@ -747,20 +808,24 @@ static void pruner_thread_prunes_at_each_interval(void **state)
     range_is(f->s, 20, 20);
 }
 
+/* Values are random bytes: whether RocksDB has compacted the history into
+ * a compressed level before the prune (flushes come from the memtable
+ * size and from the live-WAL bound, store_options.c) then does not change
+ * its size, which the test compares. */
 static void prune_reclaims_history_space(void **state)
 {
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
     rs_store_batch *b = NULL;
     assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_workload wl = {.seed = 6, .key_size = 8, .value_size = 512, .compressibility = 0};
     uint8_t val[512];
-    memset(val, 'x', sizeof val);
     char key[16];
     for (uint64_t v = 1; v <= 200; v++) {
         rs_store_batch_clear(b);
         for (int i = 0; i < 20; i++) {
             int kl = snprintf(key, sizeof key, "k%03d", i);
-            val[0] = (uint8_t)v;
+            rs_workload_value(&wl, v * 20 + (uint64_t)i, val);
             rs_store_batch_put(b, B(key), (size_t)kl, val, sizeof val);
         }
         assert_int_equal(rs_store_commit(f->s, v, b, &err), RS_OK);
@@ -769,7 +834,8 @@ static void prune_reclaims_history_space(void **state)
     assert_int_equal(rs_store_flush(f->s, &err), RS_OK);
     rs_store_stats before, after;
     assert_int_equal(rs_store_stats_get(f->s, &before, &err), RS_OK);
-    assert_true(before.history_sst_bytes > 1000000); /* 200 x 20 x 512 before compression */
+    /* 199 x 20 overwritten values of 512 random bytes: 2 MB, compressed or not */
+    assert_true(before.history_sst_bytes > 1900000);
     rs_store_prune_policy pol = {RS_STORE_PRUNE_CUSTOM, 10, 0, 1000};
     reopen(f, &pol);
     rs_store_prune_result res;
@@ -850,6 +916,7 @@ int main(void)
         T(commit_with_range_delete_is_refused),
         T(empty_commit_and_duplicate_writes),
         T(read_only_store_reads_versions_and_refuses_commits),
+        T(plain_writes_are_refused_once_versioned),
         T(digest_follows_the_spec_and_chains),
         T(commit_seq_is_the_batch_sequence),
         T(wal_batches_name_the_version_they_make),

@@ -1,8 +1,10 @@
 /*
  * store's replication support: the commit stamp and chain record on every
- * batch, reading batches back from the WAL (with gap detection and prompt
- * wake-ups), applying a primary's raw batches on a follower (position and
- * chain checked first), and the meta records wal/ keeps.
+ * batch, concurrent writers' batches merged into write groups (each whole,
+ * one fsync each under ALWAYS), reading batches back from the WAL (with
+ * gap detection and prompt wake-ups), applying a primary's raw batches on
+ * a follower (position and chain checked first), and the meta records wal/
+ * keeps.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 
 #include "common/clock.h"
 #include "common/endian.h"
+#include <rocksdb/c.h>
+
 #include "store/store.h"
 #include "testlib/testlib.h"
 
@@ -308,6 +312,137 @@ static void follower_applies_batches_to_same_seq_and_chain(void **state)
     drop_follower(&p);
 }
 
+/* ---- write groups -------------------------------------------------- */
+
+#define GROUP_WRITERS 8
+#define GROUP_BATCHES 40
+
+struct pair_writer {
+    rs_store *s;
+    int       id;
+};
+
+/* Each batch puts "w<id>-<j>-a" then "w<id>-<j>-b": two keys that must
+ * land in one write. */
+static void *write_pairs(void *arg)
+{
+    struct pair_writer *w = arg;
+    rs_store_batch *b = NULL;
+    rs_err err = RS_ERR_INIT;
+    if (rs_store_batch_create(&b, &err) != RS_OK)
+        return NULL;
+    char k[32];
+    for (int j = 0; j < GROUP_BATCHES; j++) {
+        rs_store_batch_clear(b);
+        int kl = snprintf(k, sizeof k, "w%d-%03d-a", w->id, j);
+        rs_store_batch_put(b, B(k), (size_t)kl, B("1"), 1);
+        k[kl - 1] = 'b';
+        rs_store_batch_put(b, B(k), (size_t)kl, B("2"), 1);
+        if (rs_store_write(w->s, b, &err) != RS_OK)
+            break;
+    }
+    rs_store_batch_destroy(b);
+    return NULL;
+}
+
+/* The pairs of one WAL batch, in order: each "-a" followed by its "-b".
+ * (Iteration stops at the chain record, a put to rs_meta.) */
+struct pair_scan {
+    char   a[32];
+    int    open;
+    int    bad;
+    size_t pairs;
+};
+
+static void scan_pair_put(void *arg, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    (void)v;
+    (void)vlen;
+    struct pair_scan *ps = arg;
+    if (klen < 3 || klen >= sizeof ps->a) {
+        ps->bad++;
+    } else if (k[klen - 1] == 'a') {
+        ps->bad += ps->open;
+        memcpy(ps->a, k, klen - 1);
+        ps->a[klen - 1] = '\0';
+        ps->open = 1;
+    } else {
+        ps->bad += !ps->open || strlen(ps->a) != klen - 1 || memcmp(ps->a, k, klen - 1) != 0;
+        ps->open = 0;
+        ps->pairs++;
+    }
+}
+
+static void scan_pair_delete(void *arg, const char *k, size_t klen)
+{
+    (void)k;
+    (void)klen;
+    ((struct pair_scan *)arg)->bad++;
+}
+
+/* Concurrent writers under ALWAYS: their batches are merged into write
+ * groups, each caller's batch whole inside one WAL batch, one fsync per
+ * group; a follower applying the groups ends with the same sequence and
+ * chain (the chain covers merged batches like any other). */
+static void concurrent_writers_share_write_groups(void **state)
+{
+    struct fixture *f = *state;
+    char *gdb = rs_test_path(f->dir, "groups");
+    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_ALWAYS};
+    rs_store *s = NULL;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_open(gdb, &cfg, &s, &err), RS_OK);
+    struct pair p = {.fdb = rs_test_path(f->dir, "group-follower")};
+    assert_int_equal(rs_store_checkpoint(s, p.fdb, &p.base, &err), RS_OK);
+    rs_store_stats st;
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
+    uint64_t syncs = st.wal_syncs;
+
+    pthread_t t[GROUP_WRITERS];
+    struct pair_writer w[GROUP_WRITERS];
+    for (int i = 0; i < GROUP_WRITERS; i++) {
+        w[i] = (struct pair_writer){s, i};
+        assert_int_equal(pthread_create(&t[i], NULL, write_pairs, &w[i]), 0);
+    }
+    for (int i = 0; i < GROUP_WRITERS; i++)
+        pthread_join(t[i], NULL);
+
+    static struct batch b[GROUP_WRITERS * GROUP_BATCHES + 1];
+    size_t n = read_batches(s, p.base + 1, b, GROUP_WRITERS * GROUP_BATCHES + 1), pairs = 0, biggest = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct pair_scan ps = {.open = 0};
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create_from((const char *)b[i].rep, b[i].len);
+        rocksdb_writebatch_iterate(wb, &ps, scan_pair_put, scan_pair_delete);
+        rocksdb_writebatch_destroy(wb);
+        assert_int_equal(ps.bad, 0);
+        assert_int_equal(ps.open, 0);
+        pairs += ps.pairs;
+        biggest = ps.pairs > biggest ? ps.pairs : biggest;
+    }
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
+    print_message("      %d batches from %d writers: %zu writes, %llu fsyncs, up to %zu batches in one\n",
+                  GROUP_WRITERS * GROUP_BATCHES, GROUP_WRITERS, n, (unsigned long long)(st.wal_syncs - syncs),
+                  biggest);
+    assert_int_equal(pairs, GROUP_WRITERS * GROUP_BATCHES);
+    assert_true(n < GROUP_WRITERS * GROUP_BATCHES);
+    assert_int_equal(st.wal_syncs - syncs, n);
+
+    p.follower = open_at(p.fdb, 0);
+    rs_store_set_replica(p.follower, 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rs_store_apply_replicated(p.follower, b[i].seq, b[i].rep, b[i].len, &err), RS_OK);
+    uint64_t s1, s2;
+    uint8_t c1[RS_STORE_CHAIN_BYTES], c2[RS_STORE_CHAIN_BYTES];
+    rs_store_chain(s, &s1, c1);
+    rs_store_chain(p.follower, &s2, c2);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(c1, c2, sizeof c1);
+    free_batches(b, n);
+    drop_follower(&p);
+    rs_store_close(s);
+    free(gdb);
+}
+
 static void follower_refuses_gap_and_writes_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -403,8 +538,13 @@ static void meta_records_round_trip_and_reserve_store_names(void **state)
     assert_int_equal(v.len, 2);
     assert_memory_equal(v.data, "h1", 2);
     rs_store_value_release(&v);
-    assert_int_equal(rs_store_meta_put(f->store, "chain", B("x"), 1, &err), RS_E_INVALID);
-    assert_non_null(strstr(err.msg, "store's own"));
+    const char *own[] = {"chain", "db_id", "versions", "prune_policy", "version/12345678"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        rs_err e = RS_ERR_INIT;
+        assert_int_equal(rs_store_meta_put(f->store, own[i], B("x"), 1, &e), RS_E_INVALID);
+        assert_non_null(strstr(e.msg, "store's own"));
+        assert_int_equal(rs_store_meta_get(f->store, own[i], &v, &e), RS_E_INVALID);
+    }
     /* user keys and meta records do not mix */
     assert_int_equal(rs_store_get(f->store, NULL, B("wal.history"), 11, &v, &err), RS_E_NOTFOUND);
 }
@@ -420,6 +560,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reader_reports_gap_when_wal_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_for_write_wakes_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_applies_batches_to_same_seq_and_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_share_write_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_refuses_gap_and_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_detects_divergence_before_applying, setup, teardown),
         cmocka_unit_test_setup_teardown(replica_refuses_writes_of_its_own, setup, teardown),

@@ -51,6 +51,12 @@ void rs_test_expect_missing(rs_store *s, const rs_store_view *view, const char *
 void rs_test_expect_multi(rs_store *s, const rs_store_view *view, size_t n, const char *const *keys,
                           const char *const *want);
 
+/* Sequence numbers one rs_store_put takes: its put, and the chain record
+ * the commit path appends to every batch (docs/format.md, "Write batches").
+ * Tests that map a sequence to the key written there use it, and check it
+ * against the store first. */
+#define RS_TEST_SEQS_PER_PUT 2
+
 /* Writes "key-<i>" = "value-<i>" (the helper's `write` naming) for i in
  * [first, last) with one put each. */
 void rs_test_put_numbered(rs_store *s, unsigned long first, unsigned long last);
