@@ -44,10 +44,16 @@ struct bench_target {
     void                   *impl;
 };
 
-/* Opens a fresh database at path through rs_store (in_memory: the memory
- * backend) or raw RocksDB, with the store's default options. Returns 0, or
- * -1 after printing why. */
-int bench_rs_open(const char *path, int in_memory, enum bench_sync sync, struct bench_target *out);
+/* How an rs_store target is opened. */
+enum {
+    BENCH_RS_MEMORY = 1u << 0,  /* the memory backend */
+    BENCH_RS_CHAINED = 1u << 1, /* chaining on (rs_store_set_chained), as a replicated primary */
+};
+
+/* Opens a fresh database at path through rs_store (flags: BENCH_RS_*) or
+ * raw RocksDB, with the store's default options. Returns 0, or -1 after
+ * printing why. */
+int bench_rs_open(const char *path, unsigned flags, enum bench_sync sync, struct bench_target *out);
 int bench_raw_open(const char *path, enum bench_sync sync, struct bench_target *out);
 
 /* ---- measurements (bench_rows.c) ------------------------------------ */

@@ -1,8 +1,10 @@
 /*
  * bench_store: the store benchmark. Runs one workload through rs_store and
  * through raw RocksDB (same options, same process, rows interleaved so a
- * busy machine hurts both alike) and the memory backend, then prints each
- * row with the ratio rs/raw and the issue's target. See docs/benchmarks.md.
+ * busy machine hurts both alike), the memory backend, and rs_store chained
+ * (as a replicated primary writes), then prints each row with the ratio
+ * rs/raw and the issue's target, and the chained rows with theirs: what
+ * replication costs the write path. See docs/benchmarks.md.
  *
  *   bench_store [--keys N] [--ops N] [--threads N] [--writers N] [--rounds N]
  *               [--seconds S] [--key-size B] [--value-size B] [--dir DIR]
@@ -18,9 +20,9 @@
 #include "bench/bench_table.h"
 #include "common/fs.h"
 
-enum { RS, RAW, MEM, N_TARGETS };
+enum { RS, RAW, MEM, CHAINED, N_TARGETS };
 enum { R_FILL, R_PUT, R_GET, R_SCAN, R_GET_MT, R_PUT_MT, R_BATCH_MT, N_ROWS };
-enum { S_ALWAYS, S_GROUP, S_GROUP_MANY, S_ALWAYS_MANY, N_SYNC_ROWS };
+enum { S_ALWAYS, S_GROUP, S_GROUP_MANY, S_ALWAYS_MANY, S_ALWAYS_CHAINED, S_ALWAYS_MANY_CHAINED, N_SYNC_ROWS };
 
 #define MAX_ROUNDS 16
 
@@ -164,14 +166,17 @@ static int each(struct run *run, int row, row_fn fn, int threads, int fill)
 
 static int open_targets(struct run *run)
 {
-    char *rs = path_in(run->dir, "rs"), *raw = path_in(run->dir, "raw");
+    char *rs = path_in(run->dir, "rs"), *raw = path_in(run->dir, "raw"), *ch = path_in(run->dir, "chained");
     int rc = bench_rs_open(rs, 0, BENCH_SYNC_NONE, &run->t[RS]);
     if (rc == 0)
         rc = bench_raw_open(raw, BENCH_SYNC_NONE, &run->t[RAW]);
     if (rc == 0)
-        rc = bench_rs_open("/bench/memory", 1, BENCH_SYNC_NONE, &run->t[MEM]);
+        rc = bench_rs_open("/bench/memory", BENCH_RS_MEMORY, BENCH_SYNC_NONE, &run->t[MEM]);
+    if (rc == 0)
+        rc = bench_rs_open(ch, BENCH_RS_CHAINED, BENCH_SYNC_NONE, &run->t[CHAINED]);
     free(rs);
     free(raw);
+    free(ch);
     return rc;
 }
 
@@ -215,7 +220,9 @@ static int data_rows(struct run *run)
  * alternate the two targets like each() does. */
 static int synced(struct run *run, int row, enum bench_sync sync, int writers)
 {
-    static const char *const names[] = {"sync-always", "sync-group", "sync-many", "sync-always-many"};
+    static const char *const names[] = {"sync-always", "sync-group", "sync-many", "sync-always-many",
+                                        "sync-always-chained", "sync-always-many-chained"};
+    unsigned flags = row == S_ALWAYS_CHAINED || row == S_ALWAYS_MANY_CHAINED ? BENCH_RS_CHAINED : 0;
     /* the disk's fsync time drifts with other I/O: alternate finely */
     int rounds = run->a.rounds * 3 < MAX_ROUNDS ? run->a.rounds * 3 : MAX_ROUNDS;
     struct bench_spec s = run->a.spec;
@@ -227,7 +234,7 @@ static int synced(struct run *run, int row, enum bench_sync sync, int writers)
         char name[64];
         snprintf(name, sizeof name, "%s-%s", names[row], i == RS ? "rs" : "raw");
         char *path = path_in(run->dir, name);
-        rc = i == RS ? bench_rs_open(path, 0, sync, &t[i]) : bench_raw_open(path, sync, &t[i]);
+        rc = i == RS ? bench_rs_open(path, flags, sync, &t[i]) : bench_raw_open(path, sync, &t[i]);
         free(path);
         if (rc != 0 && i == 1)
             t[0].ops->close(t[0].impl);
@@ -251,7 +258,9 @@ static int sync_rows(struct run *run)
     fprintf(stderr, "bench: synced writes, %.0f s per row\n", run->a.spec.seconds);
     if (synced(run, S_ALWAYS, BENCH_SYNC_ALWAYS, 1) != 0 || synced(run, S_GROUP, BENCH_SYNC_GROUP, 1) != 0 ||
         synced(run, S_GROUP_MANY, BENCH_SYNC_GROUP, run->a.writers) != 0 ||
-        synced(run, S_ALWAYS_MANY, BENCH_SYNC_ALWAYS, run->a.writers) != 0)
+        synced(run, S_ALWAYS_MANY, BENCH_SYNC_ALWAYS, run->a.writers) != 0 ||
+        synced(run, S_ALWAYS_CHAINED, BENCH_SYNC_ALWAYS, 1) != 0 ||
+        synced(run, S_ALWAYS_MANY_CHAINED, BENCH_SYNC_ALWAYS, run->a.writers) != 0)
         return -1;
     return 0;
 }
@@ -333,6 +342,37 @@ static int report_tuned(const struct run *run)
     return ok;
 }
 
+/* Chained rows: rs_store chained against the same raw RocksDB rows. The
+ * 5% bound is for the layer a database nobody replicates pays; these say
+ * what replication adds. */
+static int chained_line(const char *label, double ch, double raw, int lower, int decimals)
+{
+    struct bench_line l = {.label = label, .rs = ch, .raw = raw, .memory = NAN, .decimals = decimals,
+                           .lower_is_better = lower, .unbounded = 1, .target = NAN, .target_text = NULL};
+    return bench_table_line(&l);
+}
+
+static int report_chained(const struct run *run)
+{
+    char label[64];
+    bench_table_header("chaining on: a replicated primary's writes (rs_store chained against raw; no 5% bound)");
+    int ok = chained_line("batched put (1000/batch), ops/s", run->r[R_FILL][CHAINED].per_sec,
+                          run->r[R_FILL][RAW].per_sec, 0, 0);
+    ok &= chained_line("random put (no sync), ops/s", run->r[R_PUT][CHAINED].per_sec, run->r[R_PUT][RAW].per_sec, 0, 0);
+    ok &= chained_line("put P50, us", us(run->r[R_PUT][CHAINED].p50_ns), us(run->r[R_PUT][RAW].p50_ns), 1, 1);
+    ok &= chained_line("put P99, us", us(run->r[R_PUT][CHAINED].p99_ns), us(run->r[R_PUT][RAW].p99_ns), 1, 1);
+    snprintf(label, sizeof label, "random put, %d threads, ops/s", run->a.threads);
+    ok &= chained_line(label, run->r[R_PUT_MT][CHAINED].per_sec, run->r[R_PUT_MT][RAW].per_sec, 0, 0);
+    snprintf(label, sizeof label, "batched put, %d threads, ops/s", run->a.threads);
+    ok &= chained_line(label, run->r[R_BATCH_MT][CHAINED].per_sec, run->r[R_BATCH_MT][RAW].per_sec, 0, 0);
+    ok &= chained_line("synced put (always), ops/s", run->sync[S_ALWAYS_CHAINED][RS].per_sec,
+                       run->sync[S_ALWAYS_CHAINED][RAW].per_sec, 0, 0);
+    snprintf(label, sizeof label, "synced put (always, %d writers), ops/s", run->a.writers);
+    ok &= chained_line(label, run->sync[S_ALWAYS_MANY_CHAINED][RS].per_sec,
+                       run->sync[S_ALWAYS_MANY_CHAINED][RAW].per_sec, 0, 0);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     struct run *run = calloc(1, sizeof *run);
@@ -360,6 +400,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         int ok = report_single(run);
         ok &= report_tuned(run);
+        ok &= report_chained(run);
         printf("\n%s\n", ok ? "every target met" : "some targets MISSED (see the rows marked)");
     }
     rs_fs_remove_tree(run->dir, NULL);

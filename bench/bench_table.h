@@ -11,6 +11,7 @@ struct bench_line {
     double      rs, raw, memory;
     int         decimals;
     int         lower_is_better; /* latencies, sizes */
+    int         unbounded;       /* rs/raw shown, not held to the 5% bound */
     double      target;          /* the issue's figure for rs, or NAN */
     const char *target_text;     /* as the issue says it */
 };

@@ -1,6 +1,7 @@
 /*
- * The benchmark's rs_store target, on disk or on the memory backend: every
- * operation is one public store call, as an application would make it.
+ * The benchmark's rs_store target, on disk or on the memory backend,
+ * chained or not: every operation is one public store call, as an
+ * application would make it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,9 @@ static const struct bench_ops rs_ops = {
     .close = rs_close,
 };
 
-int bench_rs_open(const char *path, int in_memory, enum bench_sync sync, struct bench_target *out)
+int bench_rs_open(const char *path, unsigned flags, enum bench_sync sync, struct bench_target *out)
 {
+    int in_memory = (flags & BENCH_RS_MEMORY) != 0;
     static const rs_store_sync policy[] = {
         [BENCH_SYNC_NONE] = RS_STORE_SYNC_NONE,
         [BENCH_SYNC_ALWAYS] = RS_STORE_SYNC_ALWAYS,
@@ -121,6 +123,7 @@ int bench_rs_open(const char *path, int in_memory, enum bench_sync sync, struct 
     rs_store *s = NULL;
     if (rs_store_open(path, &cfg, &s, &err) != RS_OK)
         return failed("open", &err);
+    rs_store_set_chained(s, (flags & BENCH_RS_CHAINED) != 0);
     *out = (struct bench_target){.name = in_memory ? "memory" : "rs_store", .ops = &rs_ops, .impl = s};
     return 0;
 }

@@ -1,9 +1,11 @@
 /*
  * Opening and closing the database: options, column families, the
- * in-memory backend, the database id, and group commit.
+ * in-memory backend, the database id (and a new database's first chain
+ * value), and group commit.
  */
 #include <errno.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,16 @@ static rs_code load_or_create_id(rs_store *s, rs_err *err)
     }
     if (getrandom(s->id, sizeof s->id, 0) != (ssize_t)sizeof s->id)
         return rs_err_set(err, RS_E_IO, "database '%s': no randomness for its id", s->path);
-    rocksdb_put_cf(s->db, s->write_sync, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1,
-                   (const char *)s->id, sizeof s->id, &errptr);
+    /* a new database starts its chain with a restart, so it writes
+     * unchained from its first batch on (rs_store_set_chained) */
+    uint8_t chain[RS_STORE_CHAIN_BYTES];
+    store_chain_restart_value(chain);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], META_DB_ID, sizeof META_DB_ID - 1, (const char *)s->id,
+                              sizeof s->id);
+    store_chain_put(s, wb, chain);
+    rocksdb_write(s->db, s->write_sync, wb, &errptr);
+    rocksdb_writebatch_destroy(wb);
     if (errptr != NULL)
         return store_err_from(err, errptr, "write database id", s->path);
     return RS_OK;
@@ -181,6 +191,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     if (rc != RS_OK)
         return rc;
     rs_store_config_resolve(&c);
+    if (sodium_init() < 0)
+        return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
 
     rs_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->path = strdup(path)) == NULL) {

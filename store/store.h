@@ -494,14 +494,18 @@ rs_code rs_store_batch_version(rs_store *store, const uint8_t *data, size_t len,
  * pruning has decided, what compactions may drop) catches up. Safe at any
  * time; cheap. */
 rs_code rs_store_version_reload(rs_store *store, rs_err *err);
+
+/* ------------------------------------------------------------------ */
 /* Replication support (store_commit.c, store_wal.c, store_batchfmt.c, */
 /* store_meta.c): what wal/ needs from the database                    */
 /* ------------------------------------------------------------------ */
 
-/* Every batch the commit path writes carries two records of its own,
- * appended after the caller's: a log-data stamp with its wall-clock commit
- * time (log data consumes no sequence number), then the chain record, a put
- * of the database's chain value into rockstream's meta family:
+/* Every batch the store writes carries a log-data stamp with its
+ * wall-clock commit time, appended after the caller's records (log data
+ * consumes no sequence number). While the database is chained (a primary
+ * that serves followers: rs_store_set_chained), each batch also ends with
+ * the chain record, a put of the database's chain value into rockstream's
+ * meta family:
  *
  *     chain(n) = BLAKE2b-256(chain(n-1) || records of batch n before it)
  *
@@ -511,12 +515,42 @@ rs_code rs_store_version_reload(rs_store *store, rs_err *err);
  * own. docs/replication.md says why this and not a side file. */
 #define RS_STORE_CHAIN_BYTES 32
 
+/* Chaining. Off (the default), writes go to RocksDB directly, with no lock
+ * of ours and no chain record: concurrent writers run RocksDB's own
+ * concurrent memtable inserts and write groups, and a batch of k
+ * operations takes k sequence numbers, as in raw RocksDB. On, every write
+ * is chained and written under one commit mutex, in write groups (so the
+ * chain follows the WAL's order): k + 1 sequence numbers per batch, and
+ * one RocksDB write at a time. wal/ turns it on before a primary serves its
+ * first follower (rs_wal_primary_start) and when a follower is promoted;
+ * nothing turns it off but this call.
+ *
+ * The first batch written unchained after chained ones carries a chain
+ * *restart* instead of the next chain value (so it takes k + 1), as does
+ * the batch that records a new database's id: a chain record whose value
+ * is a fixed 16-byte prefix and 16 random bytes (docs/format.md). Two
+ * databases that wrote unchained then never share a chain value, and a
+ * follower never takes an unchained stretch for its own: a primary resyncs
+ * a follower whose next batch is unchained or a restart, and
+ * rs_store_apply_replicated refuses both (RS_E_GAP).
+ *
+ * Turning it on waits for the unchained writes in progress to finish (so
+ * every batch after the call is chained) and writes nothing. Safe to call
+ * from any thread. */
+void rs_store_set_chained(rs_store *store, int on);
+int rs_store_is_chained(rs_store *store);
+
+/* Whether a chain value is a restart (see above), not a chain's link. */
+int rs_store_chain_is_restart(const uint8_t chain[RS_STORE_CHAIN_BYTES]);
+
 /* What a raw write batch holds, read by rs_store_batch_inspect. */
 typedef struct rs_store_batch_info {
     uint64_t first_seq;      /* the header's sequence number */
     uint32_t count;          /* sequence numbers the batch consumes */
     uint64_t commit_time_ns; /* the commit stamp, 0 if the batch has none */
     int      has_chain;      /* the last record is a chain record */
+    int      chain_restart;  /* ... and its value is a restart: the batch was
+                                written unchained */
     uint8_t  chain[RS_STORE_CHAIN_BYTES]; /* the chain value after the batch */
     size_t   chain_offset;   /* where the chain record starts */
 } rs_store_batch_info;
@@ -526,8 +560,10 @@ typedef struct rs_store_batch_info {
  * header count that does not match the records). */
 rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err);
 
-/* The chain value after the newest write, and the sequence it stands at,
- * read together. All zeros before the first chained write. */
+/* The chain value after the newest write, and a sequence it stands at,
+ * read together: the latest sequence, or, while chained writes run, the
+ * one after the newest of them. All zeros in a database made before chain
+ * restarts that has no chained write yet. */
 void rs_store_chain(rs_store *store, uint64_t *seq, uint8_t chain[RS_STORE_CHAIN_BYTES]);
 
 /* Waits until the latest sequence exceeds seq or timeout_ms passes;
@@ -546,9 +582,11 @@ int rs_store_is_replica(rs_store *store);
  * and writes nothing if a check fails:
  *  - first_seq (and the header's) is exactly the latest sequence + 1,
  *    else RS_E_GAP;
- *  - the batch parses and ends with a chain record equal to
- *    BLAKE2b(this database's chain || the batch's records), else
- *    RS_E_CORRUPT with "diverged" in the message.
+ *  - the batch parses and ends with a chain record, else RS_E_GAP (its
+ *    primary wrote it unchained: nothing proves it continues our data);
+ *    a chain restart is RS_E_GAP too;
+ *  - the chain record equals BLAKE2b(this database's chain || the batch's
+ *    records), else RS_E_CORRUPT with "diverged" in the message.
  * The write is not fsync'd: call rs_store_sync_wait for durability. */
 rs_code rs_store_apply_replicated(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
                                   rs_err *err);

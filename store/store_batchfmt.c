@@ -1,9 +1,9 @@
 /*
  * Reads RocksDB's WriteBatch representation (the bytes a WAL record and a
  * replicated frame carry): a 12-byte header (sequence, count) and tagged
- * records. It finds the two records the commit path adds to every batch,
- * the commit-time stamp and the chain record, and checks that the header's
- * count matches the records. Pure: no database needed, so it is fuzzed.
+ * records. It finds the records the commit path adds: the commit-time
+ * stamp (every batch) and the chain record (chained batches, and chain
+ * restarts), and checks that the header's count matches the records. Pure: no database needed, so it is fuzzed.
  */
 #include <string.h>
 
@@ -124,6 +124,7 @@ static void note_chain(const uint8_t *rec, struct cursor c, rs_store_batch_info 
     out->has_chain = 1;
     out->chain_offset = (size_t)(rec - c.base);
     memcpy(out->chain, val, RS_STORE_CHAIN_BYTES);
+    out->chain_restart = rs_store_chain_is_restart(out->chain);
 }
 
 static rs_code parse_record(struct cursor *c, rs_store_batch_info *out, uint32_t *n_counted, rs_err *err)

@@ -1,14 +1,17 @@
 /*
- * Write groups. Every write is stamped, chained and written under the
- * commit mutex, one RocksDB write at a time, because the chain must follow
- * the WAL's order. Concurrent writers would pass that mutex one by one,
- * and under ALWAYS pay one fsync each (RocksDB never sees two writes at
- * once, so its own write groups cannot merge them). So they queue here:
- * the first writer to find no write in progress leads, merges the batches
- * queued from the head into one (up to GROUP_MAX_BYTES) and writes it, with
- * one stamp, one chain record and, if any of them asked, one fsync, before
- * any of it is visible; then wakes the others, and the queue's new head
- * leads the next group. A lone writer writes its own batch as it is.
+ * Write groups, while the store is chained. Every chained write is
+ * stamped, chained and written under the commit mutex, one RocksDB write
+ * at a time, because the chain must follow the WAL's order. Concurrent
+ * writers would pass that mutex one by one, and under ALWAYS pay one fsync
+ * each (RocksDB never sees two writes at once, so its own write groups
+ * cannot merge them). So they queue here: the first writer to find no
+ * write in progress leads, merges the batches queued from the head into
+ * one (up to GROUP_MAX_BYTES) and writes it, with one stamp, one chain
+ * record and, if any of them asked, one fsync, before any of it is
+ * visible; then wakes the others, and the queue's new head leads the next
+ * group. A lone writer writes its own batch as it is. (Unchained writes
+ * never come here: store_commit.c hands them to RocksDB, whose own write
+ * groups merge them.)
  *
  * Each caller's batch stays whole inside one RocksDB write (atomic), in
  * queue order. A batch that changes the versioned state is written alone:
@@ -125,17 +128,9 @@ static void finish_group(struct store_commit *c, struct store_wreq *g, const str
         pthread_cond_signal(&c->q_head->cv);
 }
 
-rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err)
+rs_code store_group_write(rs_store *s, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err)
 {
     struct store_commit *c = &s->commit;
-    if (atomic_load(&c->replica))
-        return rs_err_set(err, RS_E_UNSUPPORTED,
-                          "write: database '%s' is a follower's: it takes batches from its primary only", s->path);
-    if (rocksdb_writebatch_count(wb) == 0) {
-        /* nothing to write: a chain record alone would be a write of ours */
-        *seq_out = rocksdb_get_latest_sequence_number(s->db);
-        return RS_OK;
-    }
     struct store_wreq me = {.wb = wb, .sync = sync};
     const uint8_t *rep = (const uint8_t *)rocksdb_writebatch_data(wb, &me.len);
     rs_store_version_mark mark;

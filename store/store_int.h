@@ -89,16 +89,26 @@ struct store_versions {
     struct store_pruner   pruner;
 };
 
-/* The commit path (store_commit.c). One mutex orders every write, so the
- * chain value follows the WAL's order exactly; concurrent writers reach it
- * in write groups (store_group.c), so they share one RocksDB write, and
- * under ALWAYS its fsync; the fsync a GROUP write waits for happens outside
- * it. */
+/* The commit path (store_commit.c). While chained, one mutex orders
+ * every write, so the chain value follows the WAL's order exactly;
+ * concurrent writers reach it in write groups (store_group.c), so they
+ * share one RocksDB write, and under ALWAYS its fsync; the fsync a GROUP
+ * write waits for happens outside it. Unchained, writers go to RocksDB
+ * directly and only count themselves in n_direct. */
+enum store_chain_mode {
+    STORE_CHAIN_OFF = 0,  /* unchained; chain holds a restart value */
+    STORE_CHAIN_RESTART,  /* unchained, but chain is a link: the next write
+                             (through the mutex) writes a restart first */
+    STORE_CHAIN_ON,
+};
+
 struct store_wreq;
 struct store_commit {
     pthread_mutex_t mu;          /* held across stamp, chain and write */
-    uint8_t         chain[RS_STORE_CHAIN_BYTES]; /* after the newest write */
+    uint8_t         chain[RS_STORE_CHAIN_BYTES]; /* after the newest chained write */
     uint64_t        chain_seq;   /* the sequence chain stands at */
+    atomic_int      mode;        /* enum store_chain_mode; changed under mu */
+    atomic_int      n_direct;    /* unchained writes inside RocksDB now */
     atomic_int      replica;     /* refuse writes of our own */
     pthread_mutex_t wake_mu;     /* waiters for new writes */
     pthread_cond_t  wake;
@@ -324,16 +334,23 @@ void store_pruner_kick(rs_store *store, uint64_t latest);
 /* Fills the pruning fields of the statistics. */
 void store_prune_stats(rs_store *store, rs_store_stats *out);
 
-/* The commit path (store_group.c): queues the batch behind the writes in
- * progress; one writer at a time writes the queue's head, merged into one
- * batch (store_commit_batch), for everyone in it. sync: fsync the WAL
- * inside the write (ALWAYS). *seq_out gets the latest sequence after the
- * write that held the batch. Refused on a replica. wb is not changed. */
+/* The commit path (store_commit.c): unchained, writes the batch straight
+ * to RocksDB; chained, through store_group_write. sync: fsync the WAL
+ * inside the write (ALWAYS). *seq_out gets a sequence at or after the
+ * batch's last. Refused on a replica. wb is not changed. */
 rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
-/* Stamps and chains one batch, writes it under the commit mutex, wakes the
- * WAL readers, counts a synced write (store_commit.c). wb comes back
- * unchanged. */
+/* Write groups (store_group.c): queues the batch behind the writes in
+ * progress; one writer at a time writes the queue's head, merged into one
+ * batch (store_commit_batch), for everyone in it. */
+rs_code store_group_write(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
+/* Stamps and chains one batch (as the mode says: the next link, a restart,
+ * or nothing), writes it under the commit mutex, wakes the WAL readers,
+ * counts a synced write (store_commit.c). wb comes back unchanged. */
 rs_code store_commit_batch(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
+/* Adds a chain record holding chain to wb (as its last record). */
+void store_chain_put(rs_store *store, rocksdb_writebatch_t *wb, const uint8_t chain[RS_STORE_CHAIN_BYTES]);
+/* A fresh restart value: the prefix, then random bytes. */
+void store_chain_restart_value(uint8_t out[RS_STORE_CHAIN_BYTES]);
 /* Loads the chain value and prepares the mutexes; called once by open. */
 rs_code store_commit_init(rs_store *store, rs_err *err);
 void store_commit_release(rs_store *store);
@@ -344,6 +361,8 @@ void store_commit_release(rs_store *store);
 #define STORE_STAMP_MAGIC  "rsT1"      /* log data: magic + commit time (le64 ns) */
 #define STORE_STAMP_BYTES  12
 #define STORE_CHAIN_KEY    "chain"     /* in the meta family */
+#define STORE_CHAIN_RESTART_PREFIX "rs-chain-restart" /* the first 16 bytes of a restart value */
+#define STORE_CHAIN_RESTART_PREFIX_BYTES 16
 #define STORE_META_CF_ID   1u          /* rs_meta is the first family made after default */
 
 #endif

@@ -147,8 +147,9 @@ static void note_applied(rs_wal_follower *f, const rs_wal_frame *fr)
         f->cfg.applied_fn(f->cfg.applied_arg, fr->first_seq + fr->count - 1, fr->commit_time_ns);
 }
 
-/* A batch the store refused: a gap, an overlap or a divergence. The
- * connection ends and the next one asks for a checkpoint. */
+/* A batch the store refused: a gap, an overlap, a batch its primary wrote
+ * unchained (RS_E_GAP) or a divergence (RS_E_CORRUPT). The connection ends
+ * and the next one asks for a checkpoint. */
 static rs_code refused_batch(rs_wal_follower *f, rs_code rc, rs_err *err)
 {
     pthread_mutex_lock(&f->mu);
@@ -185,10 +186,13 @@ static rs_code check_version_mark(rs_wal_follower *f, const rs_wal_frame *fr, rs
 static rs_code apply_batch(rs_wal_follower *f, const rs_wal_frame *fr, rs_err *err)
 {
     /* the chain record is the batch's last record, its value the last
-     * bytes: the header must repeat it */
+     * bytes: the header must repeat it. A header without one (zeros) is a
+     * batch its primary wrote unchained: the store refuses it, saying so */
+    static const uint8_t none[RS_WAL_CHAIN_BYTES];
     rs_code rc = RS_OK;
-    if (fr->payload_len < RS_WAL_CHAIN_BYTES ||
-        sodium_memcmp(fr->chain, fr->payload + fr->payload_len - RS_WAL_CHAIN_BYTES, RS_WAL_CHAIN_BYTES) != 0)
+    if (sodium_memcmp(fr->chain, none, RS_WAL_CHAIN_BYTES) != 0 &&
+        (fr->payload_len < RS_WAL_CHAIN_BYTES ||
+         sodium_memcmp(fr->chain, fr->payload + fr->payload_len - RS_WAL_CHAIN_BYTES, RS_WAL_CHAIN_BYTES) != 0))
         rc = rs_err_set(err, RS_E_CORRUPT, "frame at seq %llu: header chain differs from the batch's",
                         (unsigned long long)fr->first_seq);
     if (rc == RS_OK)

@@ -328,6 +328,9 @@ rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err
     }
     rs_store *s = f->store;
     f->store = NULL;
+    /* a primary now: its first write (the new history id) and every one
+     * after are chained, so the other followers can resume from it */
+    rs_store_set_chained(s, 1);
     rs_store_set_replica(s, 0);
     rs_code rc = wal_history_promote(s, err);
     uint8_t hist[RS_WAL_HISTORY_BYTES];

@@ -81,6 +81,30 @@ static int chain_differs(rs_store *store, const wal_identity *id)
     return seq == id->latest_seq && sodium_memcmp(chain, id->chain, RS_WAL_CHAIN_BYTES) != 0;
 }
 
+/* A batch a follower can apply after the one before it: chained, and not
+ * a chain restart. One written while this database was not replicated
+ * (rs_store_set_chained) proves nothing about what the follower holds: it
+ * is resynced instead (RS_E_GAP, with the reason). */
+static rs_code check_chained(const rs_wal_frame *f, rs_err *err)
+{
+    static const uint8_t none[RS_WAL_CHAIN_BYTES];
+    if (sodium_memcmp(f->chain, none, RS_WAL_CHAIN_BYTES) == 0)
+        return rs_err_set(err, RS_E_GAP, "batch at seq %llu was written unchained, while this primary was not "
+                          "replicated", (unsigned long long)f->first_seq);
+    if (rs_store_chain_is_restart(f->chain))
+        return rs_err_set(err, RS_E_GAP, "batch at seq %llu restarts the chain: this primary wrote unchained "
+                          "(not replicated) from there", (unsigned long long)f->first_seq);
+    return RS_OK;
+}
+
+/* Whether the first batch read for a follower can be streamed to it. */
+static rs_code first_chained(const struct start *st, rs_store *store, rs_err *err)
+{
+    rs_wal_frame f;
+    rs_code rc = rs_wal_frame_from_batch(store, st->first_seq, st->first_rep, st->first_len, &f, err);
+    return rc == RS_OK ? check_chained(&f, err) : rc;
+}
+
 /* Stream if the WAL still holds latest + 1, else a checkpoint. */
 static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, struct start *st)
 {
@@ -107,18 +131,24 @@ static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, str
         return refuse(pe, WAL_REFUSE_PROTOCOL, err.msg);
     st->from = id->latest_seq;
     st->mode = WAL_MODE_STREAM;
-    /* read the first batch now: a follower the WAL moved past is sent a
-     * checkpoint in this session, where a second one is refused, so a
-     * resync that cannot catch up never loops */
+    /* read the first batch now: a follower the WAL moved past, or whose
+     * next batch was written unchained, is sent a checkpoint in this
+     * session, where a second one is refused, so a resync that cannot
+     * catch up never loops */
     rs_code rc = rs_store_wal_iter_next(st->it, &st->first_seq, &st->first_rep, &st->first_len, &err);
     st->have_first = rc == RS_OK;
-    if (rc == RS_OK || rc == RS_E_NOTFOUND)
+    if (rc == RS_E_NOTFOUND || (rc == RS_OK && first_chained(st, p->store, &err) == RS_OK))
         return 0;
     rs_store_wal_iter_close(st->it);
     st->it = NULL;
-    if (rc != RS_E_GAP)
+    st->have_first = 0;
+    if (rc == RS_OK && err.code == RS_E_GAP)
+        RS_LOG_WARN("follower=%s cannot resume at seq=%llu: resyncing it by checkpoint (%s)", pe->name,
+                    (unsigned long long)id->latest_seq + 1, err.msg);
+    else if (rc == RS_E_GAP)
+        RS_LOG_WARN("follower=%s fell past the WAL this primary keeps: resyncing it (%s)", pe->name, err.msg);
+    else
         return refuse(pe, WAL_REFUSE_PROTOCOL, err.msg);
-    RS_LOG_WARN("follower=%s fell past the WAL this primary keeps: resyncing it (%s)", pe->name, err.msg);
     st->mode = WAL_MODE_CHECKPOINT;
     return 0;
 }
@@ -302,6 +332,8 @@ static rs_code ship_batch(struct stream *s, uint64_t seq, const uint8_t *rep, si
 {
     rs_wal_frame f;
     rs_code rc = rs_wal_frame_from_batch(s->pe->p->store, seq, rep, len, &f, err);
+    if (rc == RS_OK)
+        rc = check_chained(&f, err);
     if (rc != RS_OK)
         return rc;
     remember(s->pe, &f);
@@ -365,13 +397,22 @@ static rs_code stream(struct stream *s, const struct start *st, rs_err *err)
     return RS_OK;
 }
 
+/* The WAL moved past the follower, or its next batch was written
+ * unchained: either way it must resync, and is told why. */
+static void send_behind(struct wal_peer *pe, const rs_err *err)
+{
+    char msg[sizeof err->msg + 80];
+    snprintf(msg, sizeof msg, "the primary cannot stream your next batch (%s): resync by checkpoint", err->msg);
+    wal_send_refusal(pe->conn, WAL_REFUSE_BEHIND, msg);
+}
+
 static void end_session(struct wal_peer *pe, rs_err *err)
 {
     if (atomic_load(&pe->diverged))
         wal_send_refusal(pe->conn, WAL_REFUSE_DIVERGED,
                          "your chain differs from the primary's: resync by checkpoint");
     else if (err->code == RS_E_GAP)
-        wal_send_refusal(pe->conn, WAL_REFUSE_BEHIND, "the primary's WAL no longer holds your next batch: resync");
+        send_behind(pe, err);
     if (!atomic_exchange(&pe->stop, 1) && err->code != RS_OK)
         RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err->msg);
     wal_conn_shutdown(pe->conn);
@@ -409,7 +450,7 @@ void *wal_peer_main(void *arg)
         }
     }
     if (rc == RS_E_GAP)
-        RS_LOG_WARN("follower=%s fell past the WAL this primary keeps: it must resync (%s)", pe->name, err.msg);
+        RS_LOG_WARN("follower=%s must resync by checkpoint: %s", pe->name, err.msg);
     rs_store_wal_iter_close(s.it);
     end_session(pe, &err);
     return NULL;

@@ -142,6 +142,9 @@ rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, 
         return rs_err_set(err, RS_E_INVALID, "replication: no listen address given");
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
+    /* before any follower is served: every batch written from here on is
+     * chained, so a follower bootstrapped now can check each one */
+    rs_store_set_chained(store, 1);
     rs_wal_primary *p = calloc(1, sizeof *p);
     if (p == NULL)
         return rs_err_set(err, RS_E_NOMEM, "replication: out of memory");

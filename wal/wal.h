@@ -152,7 +152,10 @@ typedef struct rs_wal_primary_config {
 } rs_wal_primary_config;
 
 /* Starts listening and serving followers of store, which must outlive the
- * primary. Errors: RS_E_INVALID (bad address), RS_E_NETWORK (cannot bind). */
+ * primary. Turns the store's chaining on first (rs_store_set_chained: every
+ * write from then on is chained, at the cost store.h describes); stopping
+ * the primary leaves it on, so followers resume when it starts again.
+ * Errors: RS_E_INVALID (bad address), RS_E_NETWORK (cannot bind). */
 rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, rs_wal_primary **out,
                              rs_err *err);
 /* Disconnects every follower and joins every thread. NULL allowed. */
@@ -294,8 +297,9 @@ int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms);
  * applied sequence. */
 uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms);
 
-/* Promotion: stops following, gives the database a new history id (a
- * write, the first of the new history) and hands it over writable. The
+/* Promotion: stops following, turns the database's chaining on (it is a
+ * primary now), gives it a new history id (a write, the first of the new
+ * history) and hands it over writable. The
  * follower object is destroyed; *store_out is the caller's to close.
  * Errors: RS_E_UNSUPPORTED (no database yet: still bootstrapping). */
 rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err *err);

@@ -7,7 +7,9 @@
  *   rs_store_helper hold DIR          open, print "ready", wait to be killed
  *   rs_store_helper open DIR          try to open, print "<code> <message>" and,
  *                                    on failure, "hint: <hint>"
- *   rs_store_helper write DIR POLICY  write key-N = value-N forever, print "ok N"
+ *   rs_store_helper write DIR POLICY [chained]
+ *                                    write key-N = value-N forever, print "ok N"
+ *                                    (chained: with chaining on, as a primary)
  */
 #include <signal.h>
 #include <stdio.h>
@@ -46,7 +48,7 @@ static int try_open(const char *dir)
     return rc == RS_OK ? 0 : 1;
 }
 
-static int write_forever(const char *dir, const char *policy)
+static int write_forever(const char *dir, const char *policy, int chained)
 {
     rs_store_config cfg = {.create_if_missing = 1};
     if (rs_store_sync_parse(policy, &cfg.sync) != 0)
@@ -57,6 +59,7 @@ static int write_forever(const char *dir, const char *policy)
         printf("%d %s\n", err.code, err.msg);
         return 1;
     }
+    rs_store_set_chained(s, chained);
     setvbuf(stdout, NULL, _IOLBF, 0);
     char key[32], val[32];
     for (unsigned long i = 0;; i++) {
@@ -80,8 +83,8 @@ int main(int argc, char **argv)
         return hold(argv[2]);
     if (argc == 3 && strcmp(argv[1], "open") == 0)
         return try_open(argv[2]);
-    if (argc == 4 && strcmp(argv[1], "write") == 0)
-        return write_forever(argv[2], argv[3]);
-    fprintf(stderr, "usage: rs_store_helper hold|open DIR | write DIR POLICY\n");
+    if ((argc == 4 || (argc == 5 && strcmp(argv[4], "chained") == 0)) && strcmp(argv[1], "write") == 0)
+        return write_forever(argv[2], argv[3], argc == 5);
+    fprintf(stderr, "usage: rs_store_helper hold|open DIR | write DIR POLICY [chained]\n");
     return 2;
 }

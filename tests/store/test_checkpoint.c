@@ -23,12 +23,15 @@ struct fixture {
     uint64_t           base;  /* latest seq before key-0 was written */
 };
 
+#define CHAINED ((void *)1)
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     rs_store_config cfg = {.sync = RS_STORE_SYNC_NONE};
     f->d = rs_test_db_open("checkpoint", 0, &cfg);
     f->store = f->d->store;
+    rs_store_set_chained(f->store, *state == CHAINED); /* the prestate */
     f->cp = rs_test_path(f->d->dir, "cp");
     f->base = rs_store_latest_seq(f->store);
     *state = f;
@@ -91,9 +94,10 @@ static void checkpoint_under_writes_holds_exactly_up_to_its_seq(void **state)
     struct fixture *f = *state;
     rs_err err = RS_ERR_INIT;
     /* one writer, one put per key: key-i's write ends at sequence
-     * base + (i + 1) * RS_TEST_SEQS_PER_PUT */
+     * base + (i + 1) * per_put */
+    uint64_t per_put = rs_test_seqs_per_put(f->store);
     rs_test_put_numbered(f->store, 0, 1000);
-    assert_int_equal(rs_store_latest_seq(f->store) - f->base, 1000 * RS_TEST_SEQS_PER_PUT);
+    assert_int_equal(rs_store_latest_seq(f->store) - f->base, 1000 * per_put);
     assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
     struct writer w = {.store = f->store, .first = 1000, .next = 1000};
     pthread_t t;
@@ -109,8 +113,8 @@ static void checkpoint_under_writes_holds_exactly_up_to_its_seq(void **state)
     pthread_join(t, NULL);
 
     /* a checkpoint holds whole writes: it ends where one write ends */
-    assert_int_equal((seq - f->base) % RS_TEST_SEQS_PER_PUT, 0);
-    unsigned long n = (unsigned long)((seq - f->base) / RS_TEST_SEQS_PER_PUT);
+    assert_int_equal((seq - f->base) % per_put, 0);
+    unsigned long n = (unsigned long)((seq - f->base) / per_put);
     print_message("      checkpoint at seq %llu: %lu keys; the writer went on to %lu\n",
                   (unsigned long long)seq, n, atomic_load(&w.next));
     assert_true(n >= 1500 && n < atomic_load(&w.next));
@@ -217,6 +221,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(checkpoint_under_writes_holds_exactly_up_to_its_seq),
+        cmocka_unit_test_prestate_setup_teardown(checkpoint_under_writes_holds_exactly_up_to_its_seq, setup,
+                                                 teardown, CHAINED),
         T(checkpoint_carries_the_database_id),
         T(checkpoint_hard_links_sst_files),
         T(checkpoint_into_existing_directory_is_refused),

@@ -357,17 +357,16 @@ static int view_sees_exactly(rs_store *s, const rs_store_view *view, unsigned lo
 }
 
 /* With one writer putting key-0, key-1, ... one write each, key-i's write
- * ends at sequence base + (i + 1) * RS_TEST_SEQS_PER_PUT. A view at seq S
- * sits where a write ends, and with n = (S - base) / RS_TEST_SEQS_PER_PUT
- * must see key-(n-1) and not key-n: its seq is the state it reads, even
- * while writes pour in. Failures are collected, so that the writer is
- * stopped before the test fails. */
-static void view_seq_matches_what_it_sees_under_writes(void **state)
+ * ends at sequence base + (i + 1) * per_put (rs_test_seqs_per_put: 2
+ * while chained). A view at seq S sits where a write ends, and with n =
+ * (S - base) / per_put must see key-(n-1) and not key-n: its seq is the
+ * state it reads, even while writes pour in. Failures are collected, so
+ * that the writer is stopped before the test fails. */
+static void check_view_seqs_under_writes(struct rs_test_db *f)
 {
-    struct rs_test_db *f = *state;
-    uint64_t base = rs_store_latest_seq(f->store);
+    uint64_t base = rs_store_latest_seq(f->store), per_put = rs_test_seqs_per_put(f->store);
     rs_test_put_numbered(f->store, 0, 1);
-    assert_int_equal(rs_store_latest_seq(f->store) - base, RS_TEST_SEQS_PER_PUT);
+    assert_int_equal(rs_store_latest_seq(f->store) - base, per_put);
     struct writer w = {.store = f->store, .written = 1}; /* goes on from key-1 */
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_numbered, &w), 0);
@@ -382,15 +381,26 @@ static void view_seq_matches_what_it_sees_under_writes(void **state)
             break;
         }
         uint64_t d = rs_store_view_seq(view) - base;
-        if (d % RS_TEST_SEQS_PER_PUT != 0)
+        if (d % per_put != 0)
             snprintf(failure, sizeof failure, "view at seq base + %llu: inside a write", (unsigned long long)d);
         else
-            view_sees_exactly(f->store, view, (unsigned long)(d / RS_TEST_SEQS_PER_PUT), failure, sizeof failure);
+            view_sees_exactly(f->store, view, (unsigned long)(d / per_put), failure, sizeof failure);
         rs_store_view_close(view);
     }
     atomic_store(&w.stop, 1);
     pthread_join(t, NULL);
     assert_string_equal(failure, "");
+}
+
+static void view_seq_matches_what_it_sees_under_writes(void **state) { check_view_seqs_under_writes(*state); }
+
+/* Chained, a write is a put and the chain record: a view never sits
+ * between them. */
+static void view_seq_matches_what_it_sees_under_chained_writes(void **state)
+{
+    struct rs_test_db *f = *state;
+    rs_store_set_chained(f->store, 1);
+    check_view_seqs_under_writes(f);
 }
 
 #define BOTH(fn)                                                                \
@@ -411,6 +421,7 @@ int main(void)
         BOTH(view_does_not_see_later_writes),
         BOTH(multi_get_through_view_reads_its_state),
         BOTH(view_seq_matches_what_it_sees_under_writes),
+        BOTH(view_seq_matches_what_it_sees_under_chained_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * store: the sync policies. GROUP shares one WAL fsync among concurrent
  * writers, NONE never fsyncs, ALWAYS fsyncs each write group (one write
- * alone, or the writes of concurrent writers); and under GROUP and ALWAYS a
- * process killed with SIGKILL keeps every write it acknowledged.
+ * alone, or the writes of concurrent writers: RocksDB's groups unchained,
+ * ours chained); and under GROUP and ALWAYS, chained or not, a process
+ * killed with SIGKILL keeps every write it acknowledged.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,9 +66,11 @@ static void *write_range(void *arg)
 /* Runs N_THREADS writers of PUTS_PER_THREAD puts each; returns the WAL
  * fsyncs they cost and in *elapsed_us how long they took. Every key is
  * then readable, and after a reopen too. */
-static uint64_t concurrent_puts(struct rs_test_db *f, rs_store_sync sync, uint32_t gap_us, uint64_t *elapsed_us)
+static uint64_t concurrent_puts_in(struct rs_test_db *f, rs_store_sync sync, uint32_t gap_us, int chained,
+                                   uint64_t *elapsed_us)
 {
     rs_store *s = open_with_gap(f, sync, gap_us);
+    rs_store_set_chained(s, chained);
     uint64_t before = wal_syncs(s), t0 = rs_clock_mono_ns();
     pthread_t t[N_THREADS];
     struct writer w[N_THREADS];
@@ -84,9 +87,14 @@ static uint64_t concurrent_puts(struct rs_test_db *f, rs_store_sync sync, uint32
     s = open_with(f, sync);
     rs_test_expect_numbered(s, NULL, 0, N_THREADS * PUTS_PER_THREAD);
     rs_store_close(s);
-    print_message("      %s: %d puts from %d threads, %llu WAL fsyncs\n", rs_store_sync_name(sync),
-                  N_THREADS * PUTS_PER_THREAD, N_THREADS, (unsigned long long)syncs);
+    print_message("      %s%s: %d puts from %d threads, %llu WAL fsyncs\n", rs_store_sync_name(sync),
+                  chained ? " chained" : "", N_THREADS * PUTS_PER_THREAD, N_THREADS, (unsigned long long)syncs);
     return syncs;
+}
+
+static uint64_t concurrent_puts(struct rs_test_db *f, rs_store_sync sync, uint32_t gap_us, uint64_t *elapsed_us)
+{
+    return concurrent_puts_in(f, sync, gap_us, 0, elapsed_us);
 }
 
 static void group_commit_shares_fsyncs_among_writers(void **state)
@@ -112,13 +120,22 @@ static void none_never_fsyncs(void **state)
     assert_int_equal(concurrent_puts(*state, RS_STORE_SYNC_NONE, 0, NULL), 0);
 }
 
-/* ALWAYS: each write is fsync'd before it returns (and before it is
- * visible); concurrent writers share the fsync of their write group. */
+/* ALWAYS, chained: each write is fsync'd before it returns (and before it
+ * is visible); concurrent writers share the fsync of their write group
+ * (store_group.c), one counted per group. */
 static void always_shares_fsyncs_among_concurrent_writers(void **state)
 {
-    uint64_t syncs = concurrent_puts(*state, RS_STORE_SYNC_ALWAYS, 0, NULL);
+    uint64_t syncs = concurrent_puts_in(*state, RS_STORE_SYNC_ALWAYS, 0, 1, NULL);
     assert_true(syncs > 0);
     assert_true(syncs * 4 < N_THREADS * PUTS_PER_THREAD);
+}
+
+/* ALWAYS, unchained: each write asks RocksDB for sync=true (RocksDB's
+ * write groups merge those of concurrent writers, out of our sight), and
+ * every write is there after a reopen. */
+static void always_unchained_writers_each_ask_for_their_fsync(void **state)
+{
+    assert_int_equal(concurrent_puts(*state, RS_STORE_SYNC_ALWAYS, 0, NULL), N_THREADS * PUTS_PER_THREAD);
 }
 
 static void always_fsyncs_every_write(void **state)
@@ -220,10 +237,11 @@ static void requests_and_blocking_writers_share_fsyncs(void **state)
 /* Starts the helper writing under policy, reads its "ok N" lines until it
  * has acknowledged at least want puts, kills it with SIGKILL, and checks
  * that every acknowledged key is in the reopened database. */
-static void acknowledged_writes_survive_kill(struct rs_test_db *f, const char *policy, unsigned long want)
+static void acknowledged_writes_survive_kill(struct rs_test_db *f, const char *policy, int chained,
+                                            unsigned long want)
 {
     char *helper = rs_test_helper("rs_store_helper");
-    char *argv[] = {helper, "write", f->db, (char *)policy, NULL};
+    char *argv[] = {helper, "write", f->db, (char *)policy, chained ? "chained" : NULL, NULL};
     int out = -1;
     pid_t pid = rs_test_spawn(argv, &out, -1);
     char line[128];
@@ -247,18 +265,24 @@ static void acknowledged_writes_survive_kill(struct rs_test_db *f, const char *p
 
     rs_store *s = rs_test_store_open(f->db, NULL);
     rs_test_expect_numbered(s, NULL, 0, acked + 1);
-    print_message("      %s: all %lu acknowledged puts survived SIGKILL\n", policy, acked + 1);
+    print_message("      %s%s: all %lu acknowledged puts survived SIGKILL\n", policy, chained ? " chained" : "",
+                  acked + 1);
     rs_store_close(s);
 }
 
 static void group_acknowledged_writes_survive_kill(void **state)
 {
-    acknowledged_writes_survive_kill(*state, "group", 3000);
+    acknowledged_writes_survive_kill(*state, "group", 0, 3000);
 }
 
 static void always_acknowledged_writes_survive_kill(void **state)
 {
-    acknowledged_writes_survive_kill(*state, "always", 2000);
+    acknowledged_writes_survive_kill(*state, "always", 0, 2000);
+}
+
+static void always_chained_acknowledged_writes_survive_kill(void **state)
+{
+    acknowledged_writes_survive_kill(*state, "always", 1, 2000);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -270,11 +294,13 @@ int main(void)
         T(group_commit_gap_spaces_fsyncs),
         T(none_never_fsyncs),
         T(always_shares_fsyncs_among_concurrent_writers),
+        T(always_unchained_writers_each_ask_for_their_fsync),
         T(always_fsyncs_every_write),
         T(sync_wait_makes_nowait_writes_durable),
         T(requests_and_blocking_writers_share_fsyncs),
         T(group_acknowledged_writes_survive_kill),
         T(always_acknowledged_writes_survive_kill),
+        T(always_chained_acknowledged_writes_survive_kill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

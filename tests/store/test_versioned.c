@@ -16,8 +16,7 @@
 #include "common/workload.h"
 #include "store/store.h"
 #include "testlib/testlib.h"
-
-#define B(s) ((const uint8_t *)(s))
+#include "testlib/teststore.h"
 
 struct fixture {
     char     *dir;
@@ -340,35 +339,71 @@ static void digest_follows_the_spec_and_chains(void **state)
     rs_store_batch_destroy(b);
 }
 
+/* A 2-write block is 2 writes, 2 history entries, the versions record,
+ * the change list and the version record: 7 sequences, and one more for
+ * the chain record while chained (docs/format.md, "Write batches"). The
+ * commit's recorded sequence (predicted before the write) is its batch's
+ * first. */
+static uint64_t commit_checked(rs_store *s, uint64_t v, uint64_t want_seqs)
+{
+    rs_err err = RS_ERR_INIT;
+    uint64_t before = rs_store_latest_seq(s);
+    commit_block(s, v);
+    rs_store_version_info info;
+    assert_int_equal(rs_store_version_info_get(s, v, &info, &err), RS_OK);
+    assert_int_equal(info.commit_seq, before + 1);
+    assert_int_equal(rs_store_latest_seq(s) - before, want_seqs);
+    /* a batch between commits (a meta record of rockstream's, such as the
+     * replication history) moves nothing */
+    assert_int_equal(rs_store_meta_put(s, "test.between", B("x"), 1, &err), RS_OK);
+    return info.commit_seq;
+}
+
+static void check_commit_seqs(rs_store *s)
+{
+    rs_err err = RS_ERR_INIT;
+    uint64_t seqs[4] = {0};
+    for (uint64_t v = 1; v <= 3; v++)
+        seqs[v] = commit_checked(s, v, rs_test_batch_seqs(s, 7));
+    uint64_t version = 0, cseq = 0;
+    assert_int_equal(rs_store_version_at_seq(s, seqs[2], &version, &cseq, &err), RS_OK);
+    assert_int_equal(version, 2);
+    assert_int_equal(cseq, seqs[2]);
+    assert_int_equal(rs_store_version_at_seq(s, seqs[3] - 1, &version, NULL, &err), RS_OK);
+    assert_int_equal(version, 2);
+    assert_int_equal(rs_store_version_at_seq(s, rs_store_latest_seq(s), &version, NULL, &err), RS_OK);
+    assert_int_equal(version, 3);
+    assert_int_equal(rs_store_version_at_seq(s, seqs[1] - 1, &version, NULL, &err), RS_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "before the first readable version"));
+}
+
 static void commit_seq_is_the_batch_sequence(void **state)
 {
     struct fixture *f = *state;
-    rs_err err = RS_ERR_INIT;
-    uint64_t seqs[4] = {0};
-    for (uint64_t v = 1; v <= 3; v++) {
-        commit_block(f->s, v);
-        rs_store_version_info info;
-        assert_int_equal(rs_store_version_info_get(f->s, v, &info, &err), RS_OK);
-        /* a 2-write block is 2 writes, 2 history entries, the versions
-         * record, the change list, the version record, and the chain
-         * record every batch ends with (docs/format.md, "Write batches"):
-         * 8 sequences */
-        assert_int_equal(info.commit_seq + 8 - 1, rs_store_latest_seq(f->s));
-        seqs[v] = info.commit_seq;
-        /* a batch between commits (a meta record of rockstream's, such as
-         * the replication history) moves nothing */
-        assert_int_equal(rs_store_meta_put(f->s, "test.between", B("x"), 1, &err), RS_OK);
-    }
-    uint64_t version = 0, cseq = 0;
-    assert_int_equal(rs_store_version_at_seq(f->s, seqs[2], &version, &cseq, &err), RS_OK);
-    assert_int_equal(version, 2);
-    assert_int_equal(cseq, seqs[2]);
-    assert_int_equal(rs_store_version_at_seq(f->s, seqs[3] - 1, &version, NULL, &err), RS_OK);
-    assert_int_equal(version, 2);
-    assert_int_equal(rs_store_version_at_seq(f->s, rs_store_latest_seq(f->s), &version, NULL, &err), RS_OK);
-    assert_int_equal(version, 3);
-    assert_int_equal(rs_store_version_at_seq(f->s, seqs[1] - 1, &version, NULL, &err), RS_E_NOTFOUND);
-    assert_non_null(strstr(err.msg, "before the first readable version"));
+    check_commit_seqs(f->s);
+}
+
+static void commit_seq_is_the_batch_sequence_chained(void **state)
+{
+    struct fixture *f = *state;
+    rs_store_set_chained(f->s, 1);
+    check_commit_seqs(f->s);
+}
+
+/* Across the switches: the first commit after chaining is turned off
+ * carries the chain restart (one sequence more, at its end), and each
+ * commit's recorded sequence stays its batch's first. */
+static void commit_seq_stays_right_across_chaining_switches(void **state)
+{
+    struct fixture *f = *state;
+    commit_checked(f->s, 1, 7);
+    rs_store_set_chained(f->s, 1);
+    commit_checked(f->s, 2, 8);
+    rs_store_set_chained(f->s, 0);
+    commit_checked(f->s, 3, 8); /* the restart */
+    commit_checked(f->s, 4, 7);
+    reopen(f, NULL);
+    commit_checked(f->s, 5, 7); /* the restart is on disk: none needed */
 }
 
 /* ------------------------------------------------------------------ */
@@ -919,6 +954,8 @@ int main(void)
         T(plain_writes_are_refused_once_versioned),
         T(digest_follows_the_spec_and_chains),
         T(commit_seq_is_the_batch_sequence),
+        T(commit_seq_is_the_batch_sequence_chained),
+        T(commit_seq_stays_right_across_chaining_switches),
         T(wal_batches_name_the_version_they_make),
         T(batch_version_reads_only_the_documented_header),
         T(pruned_and_future_versions_are_refused_with_the_range),

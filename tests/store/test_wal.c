@@ -1,10 +1,11 @@
 /*
- * store's replication support: the commit stamp and chain record on every
- * batch, concurrent writers' batches merged into write groups (each whole,
- * one fsync each under ALWAYS), reading batches back from the WAL (with
- * gap detection and prompt wake-ups), applying a primary's raw batches on
- * a follower (position and chain checked first), and the meta records wal/
- * keeps.
+ * store's replication support, on a chained store (a primary's): the
+ * commit stamp and chain record on every batch, concurrent writers'
+ * batches merged into write groups (each whole, one fsync each under
+ * ALWAYS), reading batches back from the WAL (with gap detection and
+ * prompt wake-ups), applying a primary's raw batches on a follower
+ * (position and chain checked first), and the meta records wal/ keeps.
+ * test_chain.c covers chaining off and the switches.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "store/store.h"
 #include "testlib/testlib.h"
+#include "testlib/teststore.h"
 
 struct fixture {
     char     *dir;
@@ -25,7 +27,6 @@ struct fixture {
     rs_store *store;
 };
 
-#define B(s) ((const uint8_t *)(s))
 
 static rs_store *open_at(const char *path, int create)
 {
@@ -44,6 +45,7 @@ static int setup(void **state)
     f->dir = rs_test_tmpdir("storewal");
     f->db = rs_test_path(f->dir, "db");
     f->store = open_at(f->db, 1);
+    rs_store_set_chained(f->store, 1);
     *state = f;
     return 0;
 }
@@ -65,40 +67,6 @@ static void put(rs_store *s, const char *k, const char *v)
         fail_msg("put %s: %s", k, err.msg);
 }
 
-/* A copy of one batch read from the WAL. */
-struct batch {
-    uint64_t seq;
-    uint8_t *rep;
-    size_t   len;
-};
-
-static size_t read_batches(rs_store *s, uint64_t from, struct batch *out, size_t max)
-{
-    rs_store_wal_iter *it = NULL;
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_wal_iter_open(s, from, &it, &err), RS_OK);
-    size_t n = 0;
-    const uint8_t *rep;
-    size_t len;
-    uint64_t seq;
-    rs_code rc;
-    while (n < max && (rc = rs_store_wal_iter_next(it, &seq, &rep, &len, &err)) == RS_OK) {
-        out[n].seq = seq;
-        out[n].rep = malloc(len);
-        memcpy(out[n].rep, rep, len);
-        out[n].len = len;
-        n++;
-    }
-    rs_store_wal_iter_close(it);
-    return n;
-}
-
-static void free_batches(struct batch *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(b[i].rep);
-}
-
 static void every_batch_carries_stamp_and_chain(void **state)
 {
     struct fixture *f = *state;
@@ -106,8 +74,8 @@ static void every_batch_carries_stamp_and_chain(void **state)
     uint64_t t0 = rs_clock_wall_ns();
     put(f->store, "k1", "v1");
     uint64_t t1 = rs_clock_wall_ns();
-    struct batch b[4] = {{0}};
-    assert_int_equal(read_batches(f->store, start + 1, b, 4), 1);
+    struct rs_test_batch b[4] = {{0}};
+    assert_int_equal(rs_test_batches_read(f->store, start + 1, b, 4), 1);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_batch_inspect(b[0].rep, b[0].len, &info, &err), RS_OK);
@@ -120,7 +88,7 @@ static void every_batch_carries_stamp_and_chain(void **state)
     rs_store_chain(f->store, &chain_seq, chain);
     assert_int_equal(chain_seq, start + 2);
     assert_memory_equal(chain, info.chain, RS_STORE_CHAIN_BYTES);
-    free_batches(b, 1);
+    rs_test_batches_free(b, 1);
 }
 
 static void chain_survives_reopen(void **state)
@@ -136,6 +104,7 @@ static void chain_survives_reopen(void **state)
     rs_store_chain(f->store, &seq2, c2);
     assert_int_equal(seq1, seq2);
     assert_memory_equal(c1, c2, sizeof c1);
+    assert_false(rs_store_is_chained(f->store)); /* until asked again */
 }
 
 static void empty_batch_writes_nothing(void **state)
@@ -156,12 +125,12 @@ static void reader_returns_batches_in_order_then_runs_dry(void **state)
     uint64_t start = rs_store_latest_seq(f->store);
     for (int i = 0; i < 50; i++)
         put(f->store, "key", "value");
-    struct batch b[64];
-    size_t n = read_batches(f->store, start + 1, b, 64);
+    struct rs_test_batch b[64];
+    size_t n = rs_test_batches_read(f->store, start + 1, b, 64);
     assert_int_equal(n, 50);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(b[i].seq, start + 1 + 2 * i);
-    free_batches(b, n);
+    rs_test_batches_free(b, n);
 
     rs_store_wal_iter *it = NULL;
     rs_err err = RS_ERR_INIT;
@@ -266,11 +235,8 @@ struct pair {
 
 static void make_follower(struct fixture *f, struct pair *p)
 {
-    rs_err err = RS_ERR_INIT;
     p->fdb = rs_test_path(f->dir, "follower");
-    assert_int_equal(rs_store_checkpoint(f->store, p->fdb, &p->base, &err), RS_OK);
-    p->follower = open_at(p->fdb, 0);
-    rs_store_set_replica(p->follower, 1);
+    p->follower = rs_test_follower_open(f->store, p->fdb, NULL, &p->base);
 }
 
 static void drop_follower(struct pair *p)
@@ -287,8 +253,8 @@ static void follower_applies_batches_to_same_seq_and_chain(void **state)
     make_follower(f, &p);
     for (int i = 0; i < 20; i++)
         put(f->store, "k", i % 2 ? "odd" : "even");
-    struct batch b[32];
-    size_t n = read_batches(f->store, p.base + 1, b, 32);
+    struct rs_test_batch b[32];
+    size_t n = rs_test_batches_read(f->store, p.base + 1, b, 32);
     assert_int_equal(n, 20);
     rs_err err = RS_ERR_INIT;
     for (size_t i = 0; i < n; i++)
@@ -301,14 +267,14 @@ static void follower_applies_batches_to_same_seq_and_chain(void **state)
     assert_int_equal(s1, s2);
     assert_memory_equal(c1, c2, sizeof c1);
     /* the follower's own WAL holds the very same bytes: no second stamp */
-    struct batch fb[32];
-    assert_int_equal(read_batches(p.follower, p.base + 1, fb, 32), n);
+    struct rs_test_batch fb[32];
+    assert_int_equal(rs_test_batches_read(p.follower, p.base + 1, fb, 32), n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(fb[i].len, b[i].len);
         assert_memory_equal(fb[i].rep, b[i].rep, b[i].len);
     }
-    free_batches(fb, n);
-    free_batches(b, n);
+    rs_test_batches_free(fb, n);
+    rs_test_batches_free(b, n);
     drop_follower(&p);
 }
 
@@ -380,24 +346,11 @@ static void scan_pair_delete(void *arg, const char *k, size_t klen)
     ((struct pair_scan *)arg)->bad++;
 }
 
-/* Concurrent writers under ALWAYS: their batches are merged into write
- * groups, each caller's batch whole inside one WAL batch, one fsync per
- * group; a follower applying the groups ends with the same sequence and
- * chain (the chain covers merged batches like any other). */
-static void concurrent_writers_share_write_groups(void **state)
+/* Runs GROUP_WRITERS writers of GROUP_BATCHES pair batches each on s,
+ * then reads the WAL from seq from on into b: every pair whole inside one
+ * WAL batch, and all of them there. Returns how many WAL batches. */
+static size_t write_pairs_and_check(rs_store *s, uint64_t from, struct rs_test_batch *b, size_t max)
 {
-    struct fixture *f = *state;
-    char *gdb = rs_test_path(f->dir, "groups");
-    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_ALWAYS};
-    rs_store *s = NULL;
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_open(gdb, &cfg, &s, &err), RS_OK);
-    struct pair p = {.fdb = rs_test_path(f->dir, "group-follower")};
-    assert_int_equal(rs_store_checkpoint(s, p.fdb, &p.base, &err), RS_OK);
-    rs_store_stats st;
-    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
-    uint64_t syncs = st.wal_syncs;
-
     pthread_t t[GROUP_WRITERS];
     struct pair_writer w[GROUP_WRITERS];
     for (int i = 0; i < GROUP_WRITERS; i++) {
@@ -406,9 +359,7 @@ static void concurrent_writers_share_write_groups(void **state)
     }
     for (int i = 0; i < GROUP_WRITERS; i++)
         pthread_join(t[i], NULL);
-
-    static struct batch b[GROUP_WRITERS * GROUP_BATCHES + 1];
-    size_t n = read_batches(s, p.base + 1, b, GROUP_WRITERS * GROUP_BATCHES + 1), pairs = 0, biggest = 0;
+    size_t n = rs_test_batches_read(s, from, b, max), pairs = 0, biggest = 0;
     for (size_t i = 0; i < n; i++) {
         struct pair_scan ps = {.open = 0};
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create_from((const char *)b[i].rep, b[i].len);
@@ -419,16 +370,36 @@ static void concurrent_writers_share_write_groups(void **state)
         pairs += ps.pairs;
         biggest = ps.pairs > biggest ? ps.pairs : biggest;
     }
-    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
-    print_message("      %d batches from %d writers: %zu writes, %llu fsyncs, up to %zu batches in one\n",
-                  GROUP_WRITERS * GROUP_BATCHES, GROUP_WRITERS, n, (unsigned long long)(st.wal_syncs - syncs),
-                  biggest);
+    print_message("      %d batches from %d writers: %zu WAL batches, up to %zu in one\n",
+                  GROUP_WRITERS * GROUP_BATCHES, GROUP_WRITERS, n, biggest);
     assert_int_equal(pairs, GROUP_WRITERS * GROUP_BATCHES);
+    return n;
+}
+
+/* Concurrent writers under ALWAYS, chained: their batches are merged into
+ * write groups, each caller's batch whole inside one WAL batch, one fsync
+ * per group; a follower applying the groups ends with the same sequence
+ * and chain (the chain covers merged batches like any other). */
+static void concurrent_writers_share_write_groups(void **state)
+{
+    struct fixture *f = *state;
+    char *gdb = rs_test_path(f->dir, "groups");
+    rs_store_config cfg = {.create_if_missing = 1, .sync = RS_STORE_SYNC_ALWAYS};
+    rs_store *s = rs_test_store_open(gdb, &cfg);
+    rs_store_set_chained(s, 1);
+    struct pair p = {.fdb = rs_test_path(f->dir, "group-follower")};
+    p.follower = rs_test_follower_open(s, p.fdb, NULL, &p.base);
+    rs_store_stats st;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
+    uint64_t syncs = st.wal_syncs;
+
+    static struct rs_test_batch b[GROUP_WRITERS * GROUP_BATCHES + 1];
+    size_t n = write_pairs_and_check(s, p.base + 1, b, GROUP_WRITERS * GROUP_BATCHES + 1);
+    assert_int_equal(rs_store_stats_get(s, &st, &err), RS_OK);
     assert_true(n < GROUP_WRITERS * GROUP_BATCHES);
     assert_int_equal(st.wal_syncs - syncs, n);
 
-    p.follower = open_at(p.fdb, 0);
-    rs_store_set_replica(p.follower, 1);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(rs_store_apply_replicated(p.follower, b[i].seq, b[i].rep, b[i].len, &err), RS_OK);
     uint64_t s1, s2;
@@ -437,10 +408,33 @@ static void concurrent_writers_share_write_groups(void **state)
     rs_store_chain(p.follower, &s2, c2);
     assert_int_equal(s1, s2);
     assert_memory_equal(c1, c2, sizeof c1);
-    free_batches(b, n);
+    rs_test_batches_free(b, n);
     drop_follower(&p);
     rs_store_close(s);
     free(gdb);
+}
+
+/* Unchained, concurrent writers go to RocksDB side by side: each batch
+ * still lands whole (RocksDB's own write groups may hold several in one
+ * WAL record), stamped, with no chain record, and takes exactly its own
+ * two sequence numbers. */
+static void concurrent_unchained_writers_keep_batches_whole(void **state)
+{
+    struct fixture *f = *state;
+    rs_store_set_chained(f->store, 0);
+    put(f->store, "restart", "x"); /* the first unchained write restarts the chain */
+    uint64_t base = rs_store_latest_seq(f->store);
+    static struct rs_test_batch b[GROUP_WRITERS * GROUP_BATCHES + 1];
+    size_t n = write_pairs_and_check(f->store, base + 1, b, GROUP_WRITERS * GROUP_BATCHES + 1);
+    assert_int_equal(rs_store_latest_seq(f->store) - base, 2 * GROUP_WRITERS * GROUP_BATCHES);
+    for (size_t i = 0; i < n; i++) {
+        rs_store_batch_info info;
+        rs_err err = RS_ERR_INIT;
+        assert_int_equal(rs_store_batch_inspect(b[i].rep, b[i].len, &info, &err), RS_OK);
+        assert_false(info.has_chain);
+        assert_true(info.commit_time_ns > 0);
+    }
+    rs_test_batches_free(b, n);
 }
 
 static void follower_refuses_gap_and_writes_nothing(void **state)
@@ -450,8 +444,8 @@ static void follower_refuses_gap_and_writes_nothing(void **state)
     make_follower(f, &p);
     put(f->store, "a", "1");
     put(f->store, "b", "2");
-    struct batch b[2] = {{0}};
-    assert_int_equal(read_batches(f->store, p.base + 1, b, 2), 2);
+    struct rs_test_batch b[2] = {{0}};
+    assert_int_equal(rs_test_batches_read(f->store, p.base + 1, b, 2), 2);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_store_apply_replicated(p.follower, b[1].seq, b[1].rep, b[1].len, &err), RS_E_GAP);
     assert_non_null(strstr(err.msg, "does not follow"));
@@ -460,7 +454,7 @@ static void follower_refuses_gap_and_writes_nothing(void **state)
     rs_err_clear(&err);
     assert_int_equal(rs_store_apply_replicated(p.follower, b[0].seq, b[0].rep, b[0].len, &err), RS_OK);
     assert_int_equal(rs_store_apply_replicated(p.follower, b[0].seq, b[0].rep, b[0].len, &err), RS_E_GAP);
-    free_batches(b, 2);
+    rs_test_batches_free(b, 2);
     drop_follower(&p);
 }
 
@@ -470,8 +464,8 @@ static void follower_detects_divergence_before_applying(void **state)
     struct pair p;
     make_follower(f, &p);
     put(f->store, "key", "AAAA");
-    struct batch b[1] = {{0}};
-    assert_int_equal(read_batches(f->store, p.base + 1, b, 1), 1);
+    struct rs_test_batch b[1] = {{0}};
+    assert_int_equal(rs_test_batches_read(f->store, p.base + 1, b, 1), 1);
     uint8_t *hit = memmem(b[0].rep, b[0].len, "AAAA", 4);
     assert_non_null(hit);
     hit[0] = 'B'; /* same shape, other content, chain record untouched */
@@ -481,7 +475,7 @@ static void follower_detects_divergence_before_applying(void **state)
     assert_int_equal(rs_store_latest_seq(p.follower), p.base);
     rs_store_value v = {0};
     assert_int_equal(rs_store_get(p.follower, NULL, B("key"), 3, &v, &err), RS_E_NOTFOUND);
-    free_batches(b, 1);
+    rs_test_batches_free(b, 1);
     drop_follower(&p);
 }
 
@@ -561,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wait_for_write_wakes_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_applies_batches_to_same_seq_and_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_share_write_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_unchained_writers_keep_batches_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_refuses_gap_and_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_detects_divergence_before_applying, setup, teardown),
         cmocka_unit_test_setup_teardown(replica_refuses_writes_of_its_own, setup, teardown),

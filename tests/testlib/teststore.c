@@ -128,3 +128,42 @@ void rs_test_expect_numbered(rs_store *s, const rs_store_view *view, unsigned lo
         rs_test_expect_value(s, view, key, val);
     }
 }
+
+uint64_t rs_test_batch_seqs(rs_store *s, uint64_t k) { return k + (rs_store_is_chained(s) ? 1 : 0); }
+
+uint64_t rs_test_seqs_per_put(rs_store *s) { return rs_test_batch_seqs(s, 1); }
+
+size_t rs_test_batches_read(rs_store *s, uint64_t from, struct rs_test_batch *out, size_t max)
+{
+    rs_store_wal_iter *it = NULL;
+    rs_err err = RS_ERR_INIT;
+    if (rs_store_wal_iter_open(s, from, &it, &err) != RS_OK)
+        fail_msg("WAL reader from seq %llu: %s", (unsigned long long)from, err.msg);
+    size_t n = 0, len;
+    const uint8_t *rep;
+    uint64_t seq;
+    while (n < max && rs_store_wal_iter_next(it, &seq, &rep, &len, &err) == RS_OK) {
+        out[n] = (struct rs_test_batch){.seq = seq, .rep = malloc(len), .len = len};
+        assert_non_null(out[n].rep);
+        memcpy(out[n].rep, rep, len);
+        n++;
+    }
+    rs_store_wal_iter_close(it);
+    return n;
+}
+
+void rs_test_batches_free(struct rs_test_batch *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(b[i].rep);
+}
+
+rs_store *rs_test_follower_open(rs_store *primary, const char *path, const rs_store_config *cfg, uint64_t *seq)
+{
+    rs_err err = RS_ERR_INIT;
+    if (rs_store_checkpoint(primary, path, seq, &err) != RS_OK)
+        fail_msg("checkpoint into '%s': %s", path, err.msg);
+    rs_store *s = rs_test_store_open(path, cfg);
+    rs_store_set_replica(s, 1);
+    return s;
+}

@@ -51,11 +51,31 @@ void rs_test_expect_missing(rs_store *s, const rs_store_view *view, const char *
 void rs_test_expect_multi(rs_store *s, const rs_store_view *view, size_t n, const char *const *keys,
                           const char *const *want);
 
-/* Sequence numbers one rs_store_put takes: its put, and the chain record
- * the commit path appends to every batch (docs/format.md, "Write batches").
- * Tests that map a sequence to the key written there use it, and check it
- * against the store first. */
-#define RS_TEST_SEQS_PER_PUT 2
+/* Sequence numbers a batch of k operations takes in s as it is now: k,
+ * and one more for the chain record while s is chained (docs/format.md,
+ * "Write batches"). Not for the first write after chaining is turned off
+ * (it restarts the chain: k + 1). Tests that map a sequence to the key
+ * written there use it, and check it against the store first. */
+uint64_t rs_test_batch_seqs(rs_store *s, uint64_t k);
+
+/* What one rs_store_put takes: rs_test_batch_seqs(s, 1). */
+uint64_t rs_test_seqs_per_put(rs_store *s);
+
+/* A copy of one batch read back from a store's WAL. */
+struct rs_test_batch {
+    uint64_t seq;
+    uint8_t *rep;
+    size_t   len;
+};
+
+/* Reads the batches committed from sequence from on, up to max of them,
+ * into out (copies: free them with rs_test_batches_free); returns how many. */
+size_t rs_test_batches_read(rs_store *s, uint64_t from, struct rs_test_batch *out, size_t max);
+void rs_test_batches_free(struct rs_test_batch *b, size_t n);
+
+/* A follower's database: a checkpoint of primary at path (*seq gets its
+ * sequence), opened with cfg (NULL: defaults) and made a replica. */
+rs_store *rs_test_follower_open(rs_store *primary, const char *path, const rs_store_config *cfg, uint64_t *seq);
 
 /* Writes "key-<i>" = "value-<i>" (the helper's `write` naming) for i in
  * [first, last) with one put each. */

@@ -234,6 +234,7 @@ static void sibling_follower_follows_the_promoted_one_without_resync(void **stat
     rs_store *promoted = NULL;
     rs_wal_primary_stop(f->primary);
     assert_int_equal(rs_wal_follower_promote(f1, &promoted, &err), RS_OK);
+    assert_true(rs_store_is_chained(promoted)); /* a primary from its first write */
     rs_store_close(f->store);
     f->store = promoted;
     free(f->pdb);
