@@ -12,19 +12,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rs=${1:-$root/build/rel/cli/rockstream}
 n=${2:-1000000}
-[[ -x "$rs" ]] || { echo "no rockstream at $rs: build it (cmake --build build/rel)" >&2; exit 2; }
-command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing: bash scripts/deps.sh test" >&2; exit 2; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-repl.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-wait_port() { for _ in $(seq 600); do [[ -s "$1" ]] && break; sleep 0.1; done; cut -d: -f2 "$1"; }
+source "$root/bench/bench_lib.sh"
+bench_setup repl redis-benchmark redis-cli
 
 "$rs" keygen --repl --out "$tmp/repl.key" >/dev/null
 "$rs" serve --db "$tmp/p" --create --listen 127.0.0.1:0 --port-file "$tmp/p.port" \

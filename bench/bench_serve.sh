@@ -15,26 +15,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rs=${1:-$root/build/rel/cli/rockstream}
 n=${2:-1000000}
-[[ -x "$rs" ]] || { echo "no rockstream at $rs: build it (cmake --build build/rel)" >&2; exit 2; }
-for tool in redis-server redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$tool missing: bash scripts/deps.sh test" >&2; exit 2; }
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-serve.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$root/bench/bench_lib.sh"
+bench_setup serve redis-server redis-benchmark redis-cli
 
 # rockstream picks its own free port and writes it to a file
 "$rs" serve --db "$tmp/db" --create --listen 127.0.0.1:0 --port-file "$tmp/rs.port" ${SERVE_OPTS:-} \
   2>"$tmp/rs.log" &
 pids+=($!)
-for _ in $(seq 100); do [[ -s "$tmp/rs.port" ]] && break; sleep 0.1; done
-rs_port=$(cut -d: -f2 "$tmp/rs.port")
+rs_port=$(wait_port "$tmp/rs.port")
 
 # redis-server cannot: try random high ports until one is free
 for _ in $(seq 20); do

@@ -16,27 +16,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rs=${1:-$root/build/rel/cli/rockstream}
 keys=${2:-1M}
 n=${3:-200000}
-[[ -x "$rs" ]] || { echo "no rockstream at $rs: build it (cmake --build build/rel)" >&2; exit 2; }
-for tool in redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$tool missing: bash scripts/deps.sh test" >&2; exit 2; }
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rs-bench-snap.XXXXXX")
-pids=()
-cleanup() {
-  rm -f "$tmp/looping"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$root/bench/bench_lib.sh"
+bench_setup snap redis-benchmark redis-cli
+bench_before_cleanup() { rm -f "$tmp/looping"; }
 
 "$rs" load --db "$tmp/db" --create --keys "$keys" --threads 2 >/dev/null
 "$rs" keygen --out "$tmp/k.key" --public >/dev/null
 "$rs" serve --db "$tmp/db" --listen 127.0.0.1:0 --port-file "$tmp/port" --key "$tmp/k.key.pub" 2>"$tmp/serve.log" &
 pids+=($!)
-for _ in $(seq 100); do [[ -s "$tmp/port" ]] && break; sleep 0.1; done
-port=$(cut -d: -f2 "$tmp/port")
+port=$(wait_port "$tmp/port")
 
 # one redis-benchmark run of SET and GET; appends "test rps p99" lines to FILE
 run() {

@@ -5,7 +5,7 @@
  * SSTs RocksDB compressed (the usual case) and one stored uncompressed.
  * Also times a checkpoint of a database that keeps taking writes.
  *
- *   bench_snapshot [--keys N] [--value-size B] [--dir DIR] [--threads N]
+ *   bench_snapshot [--keys N] [--value-size B] [--dir DIR] [--threads N] [--min-saving PCT]
  *
  * Each seal runs in a child process (this program re-executed) so its
  * peak RSS is the sealer's alone, not the loader's.
@@ -47,7 +47,8 @@ static rs_code count_bytes(void *arg, const uint8_t *p, size_t len, rs_err *err)
     return RS_OK;
 }
 
-static int seal_child(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress)
+static int seal_child(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress,
+                      int min_saving)
 {
     rs_err err = RS_ERR_INIT;
     rs_snapshot_key *key = NULL;
@@ -55,7 +56,8 @@ static int seal_child(const char *dir, const char *key_path, int threads, rs_sna
         die("key", &err);
     uint64_t bytes = 0;
     rs_snapshot_sink sink = {.write = count_bytes, .arg = &bytes};
-    rs_snapshot_options o = {.key = key, .zstd_level = 3, .zstd_threads = threads, .compress = compress};
+    rs_snapshot_options o = {.key = key, .zstd_level = 3, .zstd_threads = threads, .compress = compress,
+                             .min_saving_pct = min_saving};
     rs_snapshot_manifest *m = NULL;
     rs_snapshot_timing t = {0};
     if (rs_snapshot_seal_dir(dir, &o, &sink, &m, &t, &err) != RS_OK)
@@ -73,10 +75,12 @@ static int seal_child(const char *dir, const char *key_path, int threads, rs_sna
 
 /* Runs the seal in a child of its own and reads that child's peak RSS
  * (wait4), not that of tar or zstd, which are children too. */
-static struct seal_result run_seal(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress)
+static struct seal_result run_seal(const char *dir, const char *key_path, int threads, rs_snapshot_compress compress,
+                                   int min_saving)
 {
-    char exe[64], nthreads[16], mode[8];
+    char exe[64], nthreads[16], mode[8], saving[8];
     snprintf(mode, sizeof mode, "%d", (int)compress);
+    snprintf(saving, sizeof saving, "%d", min_saving);
     snprintf(exe, sizeof exe, "/proc/%d/exe", (int)getpid());
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     int fds[2];
@@ -87,7 +91,7 @@ static struct seal_result run_seal(const char *dir, const char *key_path, int th
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(exe, exe, "--seal-child", dir, key_path, nthreads, mode, (char *)NULL);
+        execl(exe, exe, "--seal-child", dir, key_path, nthreads, mode, saving, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -194,7 +198,7 @@ static double checkpoint_live(rs_store *s, const char *cp)
 /* ---- one case ------------------------------------------------------- */
 
 static void run_case(const char *name, const char *root, const char *key, uint64_t keys, size_t value_size,
-                     int compressed, int threads)
+                     int compressed, int threads, int min_saving)
 {
     char db[4096], cp[4200];
     snprintf(db, sizeof db, "%s/%s", root, name);
@@ -216,10 +220,10 @@ static void run_case(const char *name, const char *root, const char *key, uint64
     /* twice each, alternating, best of two: the page cache is warm for all */
     uint64_t ref_bytes = 0;
     double ref = run_tar_zstd(cp, threads, &ref_bytes);
-    struct seal_result ours = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO);
+    struct seal_result ours = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO, min_saving);
     double ref2 = run_tar_zstd(cp, threads, &ref_bytes);
-    struct seal_result ours2 = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO);
-    struct seal_result raw = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_NONE);
+    struct seal_result ours2 = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_AUTO, min_saving);
+    struct seal_result raw = run_seal(cp, key, threads, RS_SNAPSHOT_COMPRESS_NONE, min_saving);
     if (ref2 < ref)
         ref = ref2;
     if (ours2.secs < ours.secs)
@@ -245,14 +249,14 @@ static void run_case(const char *name, const char *root, const char *key, uint64
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[1], "--seal-child") == 0) {
+    if (argc == 7 && strcmp(argv[1], "--seal-child") == 0) {
         if (getenv("RS_BENCH_DEBUG") != NULL)
             rs_log_set_level(RS_LOG_DEBUG); /* shows each file's compression decision */
-        return seal_child(argv[2], argv[3], atoi(argv[4]), (rs_snapshot_compress)atoi(argv[5]));
+        return seal_child(argv[2], argv[3], atoi(argv[4]), (rs_snapshot_compress)atoi(argv[5]), atoi(argv[6]));
     }
     uint64_t keys = 3000000;
     size_t value_size = 200;
-    int threads = 2;
+    int threads = 2, min_saving = 0; /* 0: the library's default */
     const char *base = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--keys") == 0)
@@ -263,6 +267,8 @@ int main(int argc, char **argv)
             threads = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--dir") == 0)
             base = argv[i + 1];
+        else if (strcmp(argv[i], "--min-saving") == 0)
+            min_saving = atoi(argv[i + 1]);
     }
     char root[4096], key[4200];
     snprintf(root, sizeof root, "%s/rs-bench-snapshot-XXXXXX", base);
@@ -274,8 +280,8 @@ int main(int argc, char **argv)
     if (rs_snapshot_keygen(key, RS_SNAPSHOT_KEY_SECRET, id, &err) != RS_OK)
         die("keygen", &err);
     printf("bench_snapshot: seal vs tar | zstd -3 -T%d on the same checkpoint, in %s\n", threads, root);
-    run_case("compressed", root, key, keys, value_size, 1, threads);
-    run_case("uncompressed", root, key, keys / 3, value_size, 0, threads);
+    run_case("compressed", root, key, keys, value_size, 1, threads, min_saving);
+    run_case("uncompressed", root, key, keys / 3, value_size, 0, threads, min_saving);
     rs_fs_remove_tree(root, &err);
     return 0;
 }
