@@ -3,7 +3,8 @@
  * replicated frame carry): a 12-byte header (sequence, count) and tagged
  * records. It finds the records the commit path adds: the commit-time
  * stamp (every batch) and the chain record (chained batches, and chain
- * restarts), and checks that the header's count matches the records. Pure: no database needed, so it is fuzzed.
+ * restarts), and checks that the header's count matches the records.
+ * Pure: no database needed, so it is fuzzed.
  */
 #include <string.h>
 
