@@ -5,8 +5,8 @@
 # by rockstream); kill -9 a follower mid-stream and restart it (it resumes);
 # restart the primary under load; refusals (wrong key, another database,
 # diverged history) with their messages; a follower past the WAL kept
-# resyncs by checkpoint; WAIT 1, kill -9 the primary, promote: the write is
-# there.
+# resyncs by checkpoint; WAIT 1, kill -9 the primary (the follower says it
+# is unreachable and keeps serving reads), promote: the write is there.
 source "$(dirname "$0")/../cli/serve_lib.sh"
 KEYS=${RS_REPL_TEST_KEYS:-1000000}
 # on failure, show the end of every daemon's log
@@ -141,6 +141,12 @@ check_eq "$(redis-cli -p "$(port_of p)" wait 3 300)" 1 "WAIT 3 with one follower
 (( ($(date +%s%N) - START) / 1000000 >= 300 )) || fail "WAIT 3 300 returned before its timeout"
 kill -9 "$P_PID"
 wait "$P_PID" 2>/dev/null || true
+# the primary unreachable: the follower says why and keeps serving reads
+link_down() { [[ "$(field a master_link_status)" == down ]]; }
+poll_until "a sees its primary gone" 30 link_down
+poll_until "a says why" 30 bash -c "grep -q 'Connection refused; retrying' $T/a.log"
+check_has "$(field a repl_last_error)" "Connection refused" "INFO replication of a follower whose primary is gone"
+check_eq "$(redis-cli -p "$(port_of a)" get precious)" block-42 "a read while the primary is unreachable"
 check_eq "$(redis-cli -p "$(port_of a)" replicaof no one)" OK "REPLICAOF NO ONE"
 poll_until "a is a primary" 30 bash -c "redis-cli -p \$(sed 's/.*://' $T/a.port) info replication | grep -q role:master"
 check_eq "$(redis-cli -p "$(port_of a)" get precious)" block-42 "the acknowledged write after failover"
