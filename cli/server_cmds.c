@@ -232,6 +232,9 @@ void server_dispatch(struct server *srv, struct client *c, const uint8_t *base, 
     srv->stats.commands_processed++;
     c->n_commands++;
     const struct server_cmd *cmd = lookup(arg_ptr(&x, 0), arg_len(&x, 0));
+    /* replies leave in request order: the gathered GETs' go first */
+    if (cmd == NULL || !(cmd->flags & CMD_GATHERED))
+        server_flush_reads(srv);
     if (cmd == NULL) {
         reply_unknown(&x);
     } else if (!arity_ok(cmd, argc)) {

@@ -36,15 +36,47 @@ static int read_key(struct cmd_ctx *x, size_t i, rs_store_value *v)
     return -1;
 }
 
+/* GET gathers its key (struct get_batch); server_flush_reads replies. */
 static void get_cmd(struct cmd_ctx *x)
 {
-    rs_store_value v = {0};
-    int found = read_key(x, 1, &v);
-    if (found == 1)
-        resp_add_bulk(reply_buf(x), v.data, v.len);
-    else if (found == 0)
-        resp_add_null(reply_buf(x));
-    rs_store_value_release(&v);
+    struct get_batch *g = &x->srv->gets;
+    server_flush_writes(x->srv); /* the read sees every earlier write */
+    if (g->n == SERVER_GET_BATCH || (g->n > 0 && g->c != x->c))
+        server_flush_reads(x->srv);
+    g->c = x->c;
+    g->keys[g->n] = arg_ptr(x, 1);
+    g->lens[g->n] = arg_len(x, 1);
+    g->n++;
+}
+
+void server_flush_reads(struct server *srv)
+{
+    struct get_batch *g = &srv->gets;
+    size_t n = g->n;
+    if (n == 0)
+        return;
+    g->n = 0;
+    struct cmd_ctx x = {.srv = srv, .c = g->c};
+    rs_store_value vals[SERVER_GET_BATCH];
+    rs_code codes[SERVER_GET_BATCH];
+    rs_err err = RS_ERR_INIT;
+    rs_code rc = rs_store_multi_get(srv->store, NULL, n, g->keys, g->lens, vals, codes, &err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc != RS_OK) {
+            reply_rs_err(&x, &err);
+        } else if (codes[i] == RS_OK) {
+            srv->stats.keyspace_hits++;
+            resp_add_bulk(reply_buf(&x), vals[i].data, vals[i].len);
+            rs_store_value_release(&vals[i]);
+        } else if (codes[i] == RS_E_NOTFOUND) {
+            srv->stats.keyspace_misses++;
+            resp_add_null(reply_buf(&x));
+        } else {
+            reply_rs_err(&x, &err); /* the first per-key error: a damaged block, most likely */
+        }
+    }
+    if (x.c->out.oom)
+        client_close(srv, x.c, "out of memory for replies");
 }
 
 /* GETAT key version: the value key had at that version of the versioned
@@ -318,7 +350,7 @@ static void decrby_cmd(struct cmd_ctx *x)
 
 #define W (CMD_WRITE | CMD_DATA)
 static const struct server_cmd cmds[] = {
-    {"get", 2, CMD_DATA, get_cmd, "string", "Returns the value of a key", "key"},
+    {"get", 2, CMD_DATA | CMD_GATHERED, get_cmd, "string", "Returns the value of a key", "key"},
     {"getat", 3, CMD_DATA, getat_cmd, "string", "Returns the value a key had at a version of the versioned state",
      "key version"},
     {"set", -3, W, set_cmd, "string", "Sets the value of a key (NX or XX; no expiry)", "key value [NX|XX]"},

@@ -85,6 +85,8 @@ void client_close(struct server *srv, struct client *c, const char *why)
         return;
     RS_LOG_DEBUG("serve: client closed id=%llu addr=%s why=\"%s\"", (unsigned long long)c->id, c->addr, why);
     unhold(srv, c);
+    if (srv->gets.c == c)
+        srv->gets.n = 0; /* no one to answer */
     if (c->flags & CLIENT_IN_WAIT)
         srv->n_waiting--;
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
@@ -238,6 +240,7 @@ static void run_requests(struct server *srv, struct client *c)
         if (st == RESP_MORE)
             break;
         if (st == RESP_ERROR) {
+            server_flush_reads(srv);
             char msg[160];
             snprintf(msg, sizeof msg, "ERR %s", c->parser.error);
             protocol_error(srv, c, msg);
@@ -248,7 +251,10 @@ static void run_requests(struct server *srv, struct client *c)
         c->in.off += c->parser.pos;
         resp_parser_next(&c->parser);
     }
-    /* before any other client runs, so that it reads these writes */
+    /* before any other client runs, so that it reads these writes (the
+     * gathered reads first: they were asked before any write still
+     * gathered) */
+    server_flush_reads(srv);
     server_flush_writes(srv);
     if (c->in.off == c->in.len) {
         c->in.off = c->in.len = 0;

@@ -72,6 +72,20 @@ struct scan_cursors;
 struct snapshot_job;
 struct repl;
 
+/* GETs are gathered like writes: a run of pipelined GETs from one client
+ * is read with one multi-get (server_cmds_kv.c), which costs RocksDB less
+ * per key than a get each, and their replies are appended, in order, when
+ * it runs: before any other command, and at the end of the client's run of
+ * requests. The keys point into the client's request buffer, which does
+ * not move until then. */
+#define SERVER_GET_BATCH 32
+struct get_batch {
+    struct client *c;
+    size_t         n;
+    const uint8_t *keys[SERVER_GET_BATCH];
+    size_t         lens[SERVER_GET_BATCH];
+};
+
 struct server {
     struct server_config cfg;
     rs_store  *store;
@@ -106,6 +120,7 @@ struct server {
     rs_store_batch *batch;
     struct client  *deferred_client;
     size_t          deferred_off;    /* where its first deferred reply starts */
+    struct get_batch gets;
     struct scan_cursors *cursors;
     struct snapshot_job *snapshot;   /* SNAPSHOT's thread and its results */
     struct repl *repl;               /* replication role, or NULL (cli/repl.h) */
@@ -152,9 +167,11 @@ void client_free(struct client *c);
 /* ---- commands (server_cmds.c) ----------------------------------------- */
 
 enum cmd_flag {
-    CMD_WRITE = (1u << 0), /* changes data: refused when read-only */
-    CMD_DATA = (1u << 1),  /* reads or writes keys: its reply waits until
-                              every write before it is durable */
+    CMD_WRITE = (1u << 0),    /* changes data: refused when read-only */
+    CMD_DATA = (1u << 1),     /* reads or writes keys: its reply waits until
+                                 every write before it is durable */
+    CMD_GATHERED = (1u << 2), /* replies later, through server_flush_reads
+                                 (GET): the gathered reads stay pending */
 };
 
 struct cmd_ctx {
@@ -235,6 +252,8 @@ void server_write_defer(struct cmd_ctx *x);
 void server_flush_writes(struct server *srv);
 /* The store, for reading: flushes the gathered writes first. */
 rs_store *server_reader(struct cmd_ctx *x);
+/* Reads the gathered GETs and appends their replies (server_cmds_kv.c). */
+void server_flush_reads(struct server *srv);
 
 /* ---- SCAN cursors (server_cmds_keyspace.c) ---------------------------- */
 

@@ -21,6 +21,19 @@ out=$(printf '*3\r\n$3\r\nSET\r\n$4\r\nk\x00\xffy\r\n$4\r\na\r\nb\r\n*2\r\n$3\r\
       RS_CLIENT_TIMEOUT_MS=500 "$CLIENT" raw "$ADDR")
 check_eq "$out" $'+OK\n$4\na\nb\nopen' "binary key with CRLF in its value"
 
+# ---- a pipeline: gathered GETs (one multi-get) answer in request order,
+# around writes, errors and other reads, up to a protocol error
+out=$(printf 'GET p1\r\nSET p1 one\r\nGET p1\r\nGET p2\r\nfrobnicate\r\nGET p1\r\nMGET p1 p2\r\nINCR pc\r\nGET pc\r\nGET p1\r\n*1\r\n$x\r\n' |
+      RS_CLIENT_TIMEOUT_MS=1000 "$CLIENT" raw "$ADDR")
+check_eq "$out" "$(printf '%s\n' '$-1' +OK '$3' one '$-1' \
+  "-ERR unknown command 'frobnicate', with args beginning with: " '$3' one '*2' '$3' one '$-1' :1 '$1' 1 '$3' one \
+  '-ERR Protocol error: invalid bulk length' closed)" "GETs pipelined around writes and errors"
+# more GETs than one multi-get takes (32): every value, in order
+rcli mset $(for i in $(seq 1 70); do echo "g$i v$i"; done) >/dev/null
+out=$(for i in $(seq 70 -1 1); do printf 'GET g%d\r\n' "$i"; done | RS_CLIENT_TIMEOUT_MS=1000 "$CLIENT" raw "$ADDR" |
+      grep '^v' | tr '\n' ,)
+check_eq "$out" "$(for i in $(seq 70 -1 1); do printf 'v%d,' "$i"; done)" "70 pipelined GETs"
+
 # ---- NX / XX / expiry
 check_eq "$(rcli set greeting x nx)" "" "SET NX on an existing key"
 check_eq "$(rcli set fresh 1 nx)" OK "SET NX on a new key"
