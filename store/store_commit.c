@@ -1,10 +1,12 @@
 /*
- * The commit path every write takes. Unchained (the default), a batch is
- * stamped with its commit time and written straight to RocksDB, which runs
- * concurrent writers side by side. Chained (a primary that serves
- * followers), the chain record is appended too and the batch written under
- * one mutex, so the chain follows the WAL's order; concurrent writers reach
- * it in write groups (store_group.c). Either way the WAL readers are woken.
+ * The commit path every write takes. Chained (a primary that serves
+ * followers), a batch is stamped with its commit time, the chain record is
+ * appended and the batch written under one mutex, so the chain follows the
+ * WAL's order; concurrent writers reach it in write groups (store_group.c).
+ * Unchained (the default), a write that waits for an fsync (ALWAYS, GROUP)
+ * takes the write groups too, without a chain record, and a write under
+ * NONE is stamped and written straight to RocksDB, which runs concurrent
+ * writers side by side. Either way the WAL readers are woken.
  * A follower's batches come in through rs_store_apply_replicated instead,
  * already stamped and chained by their primary; it checks position and
  * chain before writing.
@@ -204,7 +206,10 @@ rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, int sync, uint
         return RS_OK;
     }
     rs_code rc = RS_OK;
-    if (commit_direct(s, wb, sync, seq_out, &rc, err))
+    /* a write that fsyncs (ALWAYS) joins our write groups chained or not:
+     * with many writers they shared each fsync better than RocksDB's own
+     * (bench_store: 64 writers 62.7K against 42.5K synced puts/s) */
+    if (!sync && s->cfg.sync != RS_STORE_SYNC_GROUP && commit_direct(s, wb, sync, seq_out, &rc, err))
         return rc;
     return store_group_write(s, wb, sync, seq_out, err);
 }

@@ -1,17 +1,18 @@
 /*
- * Write groups, while the store is chained. Every chained write is
- * stamped, chained and written under the commit mutex, one RocksDB write
- * at a time, because the chain must follow the WAL's order. Concurrent
- * writers would pass that mutex one by one, and under ALWAYS pay one fsync
- * each (RocksDB never sees two writes at once, so its own write groups
- * cannot merge them). So they queue here: the first writer to find no
- * write in progress leads, merges the batches queued from the head into
- * one (up to GROUP_MAX_BYTES) and writes it, with one stamp, one chain
- * record and, if any of them asked, one fsync, before any of it is
- * visible; then wakes the others, and the queue's new head leads the next
- * group. A lone writer writes its own batch as it is. (Unchained writes
- * never come here: store_commit.c hands them to RocksDB, whose own write
- * groups merge them.)
+ * Write groups. Every chained write is stamped, chained and written under
+ * the commit mutex, one RocksDB write at a time, because the chain must
+ * follow the WAL's order. Concurrent writers would pass that mutex one by
+ * one, and under ALWAYS pay one fsync each (RocksDB never sees two writes
+ * at once, so its own write groups cannot merge them). So they queue here:
+ * the first writer to find no write in progress leads, merges the batches
+ * queued from the head into one (up to GROUP_MAX_BYTES) and writes it,
+ * with one stamp, one chain record and, if any of them asked, one fsync,
+ * before any of it is visible; then wakes the others, and the queue's new
+ * head leads the next group. A lone writer writes its own batch as it is.
+ * Unchained writes that wait for an fsync (ALWAYS, GROUP) come here too,
+ * and get no chain record: merged, they shared each fsync better than
+ * RocksDB's own write groups (store_commit.c); unchained writes under NONE
+ * go to RocksDB directly.
  *
  * Each caller's batch stays whole inside one RocksDB write (atomic), in
  * queue order. A batch that changes the versioned state is written alone:

@@ -93,8 +93,9 @@ struct store_versions {
  * every write, so the chain value follows the WAL's order exactly;
  * concurrent writers reach it in write groups (store_group.c), so they
  * share one RocksDB write, and under ALWAYS its fsync; the fsync a GROUP
- * write waits for happens outside it. Unchained, writers go to RocksDB
- * directly and only count themselves in n_direct. */
+ * write waits for happens outside it. Unchained, ALWAYS and GROUP writes
+ * take the write groups too (without chain records); NONE writes go to
+ * RocksDB directly and only count themselves in n_direct. */
 enum store_chain_mode {
     STORE_CHAIN_OFF = 0,  /* unchained; chain holds a restart value */
     STORE_CHAIN_RESTART,  /* unchained, but chain is a link: the next write
@@ -334,8 +335,8 @@ void store_pruner_kick(rs_store *store, uint64_t latest);
 /* Fills the pruning fields of the statistics. */
 void store_prune_stats(rs_store *store, rs_store_stats *out);
 
-/* The commit path (store_commit.c): unchained, writes the batch straight
- * to RocksDB; chained, through store_group_write. sync: fsync the WAL
+/* The commit path (store_commit.c): unchained under NONE, writes the
+ * batch straight to RocksDB; otherwise through store_group_write. sync: fsync the WAL
  * inside the write (ALWAYS). *seq_out gets a sequence at or after the
  * batch's last. Refused on a replica. wb is not changed. */
 rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
