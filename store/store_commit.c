@@ -206,9 +206,10 @@ rs_code store_commit_write(rs_store *s, rocksdb_writebatch_t *wb, int sync, uint
         return RS_OK;
     }
     rs_code rc = RS_OK;
-    /* a write that fsyncs (ALWAYS) joins our write groups chained or not:
-     * with many writers they shared each fsync better than RocksDB's own
-     * (bench_store: 64 writers 62.7K against 42.5K synced puts/s) */
+    /* a write that waits for an fsync (ALWAYS, GROUP) joins our write
+     * groups, chained or not: with many writers they shared each fsync
+     * better than RocksDB's own (bench_store, 64 writers under ALWAYS: 62.7K
+     * against 42.5K synced puts/s) */
     if (!sync && s->cfg.sync != RS_STORE_SYNC_GROUP && commit_direct(s, wb, sync, seq_out, &rc, err))
         return rc;
     return store_group_write(s, wb, sync, seq_out, err);

@@ -336,8 +336,8 @@ void store_pruner_kick(rs_store *store, uint64_t latest);
 void store_prune_stats(rs_store *store, rs_store_stats *out);
 
 /* The commit path (store_commit.c): unchained under NONE, writes the
- * batch straight to RocksDB; otherwise through store_group_write. sync: fsync the WAL
- * inside the write (ALWAYS). *seq_out gets a sequence at or after the
+ * batch straight to RocksDB; otherwise through store_group_write. sync:
+ * fsync the WAL inside the write (ALWAYS). *seq_out gets a sequence at or after the
  * batch's last. Refused on a replica. wb is not changed. */
 rs_code store_commit_write(rs_store *store, rocksdb_writebatch_t *wb, int sync, uint64_t *seq_out, rs_err *err);
 /* Write groups (store_group.c): queues the batch behind the writes in
