@@ -1,6 +1,7 @@
 /* Store helpers for the tests; see teststore.h. */
 #include "testlib/teststore.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,4 +167,29 @@ rs_store *rs_test_follower_open(rs_store *primary, const char *path, const rs_st
     rs_store *s = rs_test_store_open(path, cfg);
     rs_store_set_replica(s, 1);
     return s;
+}
+
+/* How many WAL files (*.log) a database directory holds. */
+static int live_wal_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".log") == 0;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+static int one_live_wal(void *arg) { return live_wal_files(arg) == 1; }
+
+void rs_test_drop_archived_wal(const char *db_dir)
+{
+    assert_true(rs_test_poll(one_live_wal, (void *)db_dir, 20000));
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "rm -f %s/archive/*.log", db_dir) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
 }

@@ -34,6 +34,12 @@ void rs_test_db_reopen(struct rs_test_db *d);
 /* Closes the store, removes the directory, frees d. NULL allowed. */
 void rs_test_db_close(struct rs_test_db *d);
 
+/* The WAL retention budget at work, by hand: after a flush, waits until
+ * RocksDB has moved the WAL files the flush made obsolete into db_dir's
+ * archive/ (it does so after the flush returns, on its own time), then
+ * deletes the archive. */
+void rs_test_drop_archived_wal(const char *db_dir);
+
 /* Opens path with cfg or fails the test with the store's message. */
 rs_store *rs_test_store_open(const char *path, const rs_store_config *cfg);
 

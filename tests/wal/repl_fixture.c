@@ -152,6 +152,8 @@ int resynced(void *arg)
     return st.n_resyncs > 0;
 }
 
+void drop_archived_wal(struct fx *f) { rs_test_drop_archived_wal(f->pdb); }
+
 rs_wal_follower_state wait_stopped(rs_wal_follower *fo, rs_wal_follower_status *st)
 {
     for (int i = 0; i < WAIT_MS / 10; i++) {

@@ -11,8 +11,8 @@
 #include "wal/wal.h"
 #include "wal/wal_int.h"
 #include "testlib/testlib.h"
+#include "testlib/teststore.h"
 
-#define B(s) ((const uint8_t *)(s))
 #define WAIT_MS 20000
 
 struct fx {
@@ -38,6 +38,9 @@ void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_ra
 
 /* Puts "key-<i>" = "value-<i>-<7i>" for i in [from, from + n). */
 void write_keys(rs_store *s, int from, int n);
+
+/* rs_test_drop_archived_wal on the primary's database. */
+void drop_archived_wal(struct fx *f);
 
 /* A follower of f->addr in f->fdb, named "test-follower". */
 rs_wal_follower *start_follower(struct fx *f, const rs_wal_key *key, int encrypt);
