@@ -219,16 +219,8 @@ void server_dispatch(struct server *srv, struct client *c, const uint8_t *base, 
                      size_t argc)
 {
     struct cmd_ctx x = {.srv = srv, .c = c, .base = base, .args = args, .argc = argc};
-    if (client_unsent(c) > srv->cfg.max_output) {
-        /* it asks for more while not reading what it has: a stalled or
-         * runaway client must not grow the server's memory without end */
-        srv->stats.output_limit_disconnects++;
-        RS_LOG_INFO("serve: closing client id=%llu addr=%s: %zu reply bytes unsent exceed max-output %llu",
-                    (unsigned long long)c->id, c->addr, client_unsent(c),
-                    (unsigned long long)srv->cfg.max_output);
-        client_close(srv, c, "output buffer limit");
+    if (client_close_if_over_output(srv, c))
         return;
-    }
     srv->stats.commands_processed++;
     c->n_commands++;
     const struct server_cmd *cmd = lookup(arg_ptr(&x, 0), arg_len(&x, 0));

@@ -62,6 +62,12 @@ void server_flush_reads(struct server *srv)
     rs_err err = RS_ERR_INIT;
     rs_code rc = rs_store_multi_get(srv->store, NULL, n, g->keys, g->lens, vals, codes, &err);
     for (size_t i = 0; i < n; i++) {
+        if (x.c->flags & CLIENT_CLOSED || client_close_if_over_output(srv, x.c)) {
+            /* the bound each GET had before it was gathered */
+            for (; rc == RS_OK && i < n; i++)
+                rs_store_value_release(&vals[i]);
+            break;
+        }
         if (rc != RS_OK) {
             reply_rs_err(&x, &err);
         } else if (codes[i] == RS_OK) {
@@ -75,7 +81,7 @@ void server_flush_reads(struct server *srv)
             reply_rs_err(&x, &err); /* the first per-key error: a damaged block, most likely */
         }
     }
-    if (x.c->out.oom)
+    if (!(x.c->flags & CLIENT_CLOSED) && x.c->out.oom)
         client_close(srv, x.c, "out of memory for replies");
 }
 

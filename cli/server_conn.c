@@ -107,6 +107,19 @@ void client_close(struct server *srv, struct client *c, const char *why)
 
 size_t client_unsent(const struct client *c) { return c->out.len - c->out.off; }
 
+int client_close_if_over_output(struct server *srv, struct client *c)
+{
+    if (client_unsent(c) <= srv->cfg.max_output)
+        return 0;
+    /* it asks for more while not reading what it has: a stalled or
+     * runaway client must not grow the server's memory without end */
+    srv->stats.output_limit_disconnects++;
+    RS_LOG_INFO("serve: closing client id=%llu addr=%s: %zu reply bytes unsent exceed max-output %llu",
+                (unsigned long long)c->id, c->addr, client_unsent(c), (unsigned long long)srv->cfg.max_output);
+    client_close(srv, c, "output buffer limit");
+    return 1;
+}
+
 static void set_events(struct server *srv, struct client *c, uint32_t events)
 {
     if (events == c->events || (c->flags & CLIENT_CLOSED))

@@ -162,6 +162,10 @@ void client_unblock(struct server *srv, struct client *c);
 struct client *client_by_id(struct server *srv, uint64_t id);
 /* Unsent reply bytes, parked ones included. */
 size_t client_unsent(const struct client *c);
+/* Checked before each reply is made: closes c (and counts it) when its
+ * unsent replies already exceed max-output; returns 1 then. So a client
+ * holds at most max-output plus one reply. */
+int client_close_if_over_output(struct server *srv, struct client *c);
 void client_free(struct client *c);
 
 /* ---- commands (server_cmds.c) ----------------------------------------- */

@@ -28,6 +28,9 @@ poll_until "the stalled client is disconnected" 30 over_limit
 exec 3>&-
 wait_exit "$STALL"
 check_has "$(cat "$T/main.log")" "exceed max-output" "log of the disconnect"
+# it held at most max-output plus one reply, pipelined GETs gathered or not
+held=$(sed -n 's/.* \([0-9]*\) reply bytes unsent exceed max-output.*/\1/p' "$T/main.log" | head -1)
+(( held > 0 && held <= 2 * 1024 * 1024 + 900100 )) || fail "the stalled client held $held reply bytes"
 
 # ---- malformed requests: an error, then the connection closes
 raw() { RS_CLIENT_TIMEOUT_MS=3000 "$CLIENT" raw "$ADDR"; }
