@@ -12,7 +12,7 @@ build_pkgs=(
   redis-tools
 )
 test_pkgs=(
-  libcmocka-dev clang libclang-rt-14-dev zstd redis-server procps psmisc
+  libcmocka-dev clang libclang-rt-14-dev zstd redis-server procps psmisc python3-nacl
 )
 
 want=("${build_pkgs[@]}")
