@@ -3,12 +3,15 @@
 (Python, PyNaCl and the zstd program; none of rockstream's code), so the
 test that runs it shows the page is precise enough to read what rockstream
 writes: the sealed stream (all three key modes), the per-chunk compression,
-the snapshot tar, the key id and the detached manifest's MAC.
+the snapshot tar, the key id, the detached manifest's MAC, and the content
+digest.
 
     format_reader.py ARCHIVE KEYFILE OUTDIR [MANIFEST]
     ROCKSTREAM_PASSPHRASE=... format_reader.py ARCHIVE - OUTDIR [MANIFEST]
+    rockstream scan --db DIR --hex | format_reader.py digest
 
 Writes OUTDIR/db/<files> and OUTDIR/manifest.json; prints one summary line.
+The digest form prints the content digest of the pairs on its input.
 Exits 1 with a message on anything the format says a reader refuses.
 """
 import hashlib
@@ -181,7 +184,25 @@ def check_detached(path, dk, inner):
     return archive
 
 
+def content_digest(lines):
+    """Content digest: BLAKE2b-256 over the domain string, then each pair's
+    u64 length and bytes, key then value, in key order, then the count."""
+    h = hashlib.blake2b(b"rockstream content digest v1", digest_size=32)
+    n = 0
+    for line in lines:
+        key, _, value = line.rstrip("\n").partition("\t")
+        for field in (bytes.fromhex(key), bytes.fromhex(value)):
+            h.update(struct.pack("<Q", len(field)))
+            h.update(field)
+        n += 1
+    h.update(struct.pack("<Q", n))
+    return h.hexdigest()
+
+
 def main():
+    if sys.argv[1:] == ["digest"]:
+        print(content_digest(sys.stdin))
+        return
     if len(sys.argv) not in (4, 5):
         die("usage: format_reader.py ARCHIVE KEYFILE|- OUTDIR [MANIFEST]")
     with open(sys.argv[1], "rb") as f:

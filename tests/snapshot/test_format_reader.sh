@@ -5,7 +5,8 @@
 # chunk kind (files passed through, all compressed, none compressed): the
 # second reader's files are byte for byte those `rockstream unseal` puts in
 # place, and it verifies the detached manifest's MAC; a wrong key is told
-# apart by key id, as rockstream does.
+# apart by key id, as rockstream does; and the content digest computed from
+# the page over `rockstream scan` equals the manifest's.
 set -euo pipefail
 : "${ROCKSTREAM:?set by ctest}"
 rs=$ROCKSTREAM
@@ -47,6 +48,12 @@ same public p.key --key p.key.pub
 same passphrase - --passphrase
 same all-zstd k.key --key k.key --compress all
 same no-zstd k.key --key k.key --compress none
+
+# the content digest, from the page, over what the restored database holds
+want=$(sed -n 's/.*"content_digest":{[^}]*"value":"\([0-9a-f]*\)".*/\1/p' secret.second/manifest.json)
+got=$("$rs" scan --db secret.first --hex | "$py" "$reader" digest)
+[[ -n "$want" && "$got" == "$want" ]] || fail "content digest: manifest '$want', from the page '$got'"
+echo "content digest: $got"
 
 # a wrong key: both readers name the two key ids
 "$rs" keygen --out other.key >/dev/null
