@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/resp.h"
+#include "common/array.h"
 
 /* ---- parsing ---------------------------------------------------------- */
 
@@ -79,14 +80,10 @@ static long find_crlf(const uint8_t *buf, size_t from, size_t len)
 
 static int push_arg(struct resp_parser *p, size_t off, size_t len)
 {
-    if (p->n_args == p->cap) {
-        size_t cap = p->cap == 0 ? 16 : p->cap * 2;
-        struct resp_arg *grown = realloc(p->args, cap * sizeof *grown);
-        if (grown == NULL)
-            return -1;
-        p->args = grown;
-        p->cap = cap;
-    }
+    struct resp_arg *grown = rs_array_grow(p->args, &p->cap, p->n_args, sizeof *p->args, 16);
+    if (grown == NULL)
+        return -1;
+    p->args = grown;
     p->args[p->n_args].off = off;
     p->args[p->n_args].len = len;
     p->n_args++;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -152,15 +153,12 @@ static rs_code list_files(struct seal_run *r, rs_err *err)
                             r->dir, de->d_name);
         if (rc != RS_OK)
             break;
-        if (r->n_names == cap) {
-            cap = cap == 0 ? 64 : 2 * cap;
-            char **grown = realloc(r->names, cap * sizeof *grown);
-            if (grown == NULL) {
-                rc = rs_err_set(err, RS_E_NOMEM, "out of memory listing '%s'", r->dir);
-                break;
-            }
-            r->names = grown;
+        char **grown = rs_array_grow(r->names, &cap, r->n_names, sizeof *r->names, 64);
+        if (grown == NULL) {
+            rc = rs_err_set(err, RS_E_NOMEM, "out of memory listing '%s'", r->dir);
+            break;
         }
+        r->names = grown;
         if ((r->names[r->n_names] = strdup(de->d_name)) == NULL)
             rc = rs_err_set(err, RS_E_NOMEM, "out of memory listing '%s'", r->dir);
         else

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "store/store_int.h"
 
@@ -26,14 +27,10 @@ static int counts_add(struct store_counts *c, uint64_t version)
             return 0;
         }
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap == 0 ? 8 : c->cap * 2;
-        struct store_count *grown = realloc(c->items, cap * sizeof *grown);
-        if (grown == NULL)
-            return -1;
-        c->items = grown;
-        c->cap = cap;
-    }
+    struct store_count *grown = rs_array_grow(c->items, &c->cap, c->n, sizeof *c->items, 8);
+    if (grown == NULL)
+        return -1;
+    c->items = grown;
     c->items[c->n++] = (struct store_count){version, 1};
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "store/store_int.h"
 
@@ -28,19 +29,6 @@ struct rollback {
     int                 too_big;
 };
 
-static int grow_array(void **p, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap == 0 ? 256 : *cap * 2;
-    void *g = realloc(*p, ncap * size);
-    if (g == NULL)
-        return -1;
-    *p = g;
-    *cap = ncap;
-    return 0;
-}
-
 static int add_pair(void *arg, uint64_t version, const uint8_t *key, size_t key_len)
 {
     struct rollback *rb = arg;
@@ -49,9 +37,14 @@ static int add_pair(void *arg, uint64_t version, const uint8_t *key, size_t key_
         rb->too_big = 1;
         return 1;
     }
-    if (grow_array((void **)&rb->pairs, &rb->cap, rb->n, sizeof *rb->pairs) != 0 ||
-        grow_array((void **)&rb->chunks, &rb->cap_chunks, rb->n_chunks, sizeof *rb->chunks) != 0)
+    struct store_keyed *pairs = rs_array_grow(rb->pairs, &rb->cap, rb->n, sizeof *rb->pairs, 256);
+    if (pairs == NULL)
         return -1;
+    rb->pairs = pairs;
+    uint8_t **chunks = rs_array_grow(rb->chunks, &rb->cap_chunks, rb->n_chunks, sizeof *rb->chunks, 256);
+    if (chunks == NULL)
+        return -1;
+    rb->chunks = chunks;
     uint8_t *copy = malloc(key_len == 0 ? 1 : key_len);
     if (copy == NULL)
         return -1;
