@@ -6,13 +6,31 @@
 set -euo pipefail
 
 build_pkgs=(
-  gcc make cmake pkg-config
-  librocksdb-dev libzstd-dev libsodium-dev libarchive-dev libcurl4-openssl-dev
-  libxxhash-dev libjansson-dev libexpat1-dev libinih-dev libmicrohttpd-dev
+  gcc
+  make
+  cmake
+  pkg-config
+  librocksdb-dev
+  libzstd-dev
+  libsodium-dev
+  libarchive-dev
+  libcurl4-openssl-dev
+  libxxhash-dev
+  libjansson-dev
+  libexpat1-dev
+  libinih-dev
+  libmicrohttpd-dev
   redis-tools
 )
 test_pkgs=(
-  libcmocka-dev clang libclang-rt-14-dev zstd redis-server procps psmisc python3-nacl
+  libcmocka-dev
+  clang
+  libclang-rt-14-dev
+  zstd
+  redis-server
+  procps
+  psmisc
+  python3-nacl
 )
 
 want=("${build_pkgs[@]}")
