@@ -26,8 +26,8 @@ static int hit(struct fault_be *fb, rs_objstore_op op)
 
 static rs_code inject(struct fault_be *fb, rs_objstore_op op, const char *key, rs_err *err)
 {
-    return rs_err_set(err, fb->f.code, "injected fault: call %llu of operation %d on '%s'",
-                      (unsigned long long)atomic_load(&fb->calls[op]), (int)op, key);
+    return rs_err_set(err, fb->f.code, "injected fault: %s call %llu on '%s'", objstore_op_name(op),
+                      (unsigned long long)atomic_load(&fb->calls[op]), key);
 }
 
 #define INNER(fb) ((fb)->inner->ops)

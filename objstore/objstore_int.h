@@ -126,6 +126,9 @@ rs_code objstore_retry(rs_objstore *s, rs_objstore_op op, const char *key, objst
 rs_code objstore_put_once(rs_objstore *s, const char *key, const uint8_t *p, size_t len, int if_absent,
                           rs_objstore_info *info, rs_err *err);
 
+/* "put", "multipart part", ...: for logs and messages. */
+const char *objstore_op_name(rs_objstore_op op);
+
 /* Non-zero for the codes another attempt may fix. */
 int objstore_retryable(rs_code code);
 

@@ -27,6 +27,11 @@ static const char *const op_names[RS_OBJSTORE_OP__COUNT] = {
     [RS_OBJSTORE_OP_REMOVE_MANY] = "remove many",
 };
 
+const char *objstore_op_name(rs_objstore_op op)
+{
+    return op < RS_OBJSTORE_OP__COUNT ? op_names[op] : "?";
+}
+
 int objstore_retryable(rs_code code)
 {
     return code == RS_E_NETWORK || code == RS_E_TIMEOUT || code == RS_E_BUSY;

@@ -17,6 +17,7 @@
 #define MAX_REPLY_BODY (8u << 20)  /* XML replies: a page of 1000 keys is ~300 KiB */
 #define MAX_HEADERS 16
 
+/* conf comes first: tests read it through the backend pointer */
 struct s3_be {
     struct objstore_s3_conf conf;
     struct objstore_http   *http;
@@ -37,6 +38,8 @@ struct s3_call {
     size_t      body_len;
     const rs_objstore_sink *sink;
 };
+
+static rs_code s3_head(void *arg, const char *key, rs_objstore_info *info, rs_err *err);
 
 static void add_header(struct s3_call *c, const char *name, const char *value)
 {
@@ -514,6 +517,13 @@ static rs_code s3_mpu_complete(void *arg, const char *key, const char *upload_id
     /* S3 may answer 200 and report the failure in the body */
     if (rc == RS_OK && e.code[0] != '\0')
         rc = body_error(be, &c, &e, err);
+    /* radosgw 16 leaves the reply's <ETag> empty: ask for it */
+    if (rc == RS_OK && info->etag[0] == '\0') {
+        rs_objstore_info head;
+        rs_err ignored = RS_ERR_INIT;
+        if (s3_head(be, key, &head, &ignored) == RS_OK)
+            memcpy(info->etag, head.etag, sizeof info->etag);
+    }
     objstore_http_reply_free(&rep);
     free(body);
     return rc;
@@ -547,9 +557,11 @@ static rs_code list_page(struct s3_be *be, const char *prefix, int uploads, stru
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
     struct objstore_param params[5];
     size_t n = 0;
-    params[n++] = (struct objstore_param){"encoding-type", "url"};
     params[n++] = (struct objstore_param){"prefix", full};
     if (uploads) {
+        /* no encoding-type=url here: radosgw 16 would encode the keys
+         * without saying so (no <EncodingType>); plain keys are safe, ours
+         * hold no control characters */
         params[n++] = (struct objstore_param){"uploads", NULL};
         if (page->next[0] != NULL)
             params[n++] = (struct objstore_param){"key-marker", page->next[0]};
@@ -557,6 +569,7 @@ static rs_code list_page(struct s3_be *be, const char *prefix, int uploads, stru
             params[n++] = (struct objstore_param){"upload-id-marker", page->next[1]};
     } else {
         params[n++] = (struct objstore_param){"list-type", "2"};
+        params[n++] = (struct objstore_param){"encoding-type", "url"};
         if (page->next[0] != NULL)
             params[n++] = (struct objstore_param){"continuation-token", page->next[0]};
     }

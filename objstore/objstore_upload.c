@@ -380,8 +380,8 @@ rs_code rs_objstore_upload_commit(rs_objstore_upload *u, rs_objstore_info *info,
         return rc;
     info->size_bytes = u->total;
     u->committed = 1;
-    RS_LOG_DEBUG("objstore: committed key=%s bytes=%llu parts=%u", u->key, (unsigned long long)u->total,
-                 u->next_number > 0 ? u->next_number : 1);
+    RS_LOG_DEBUG("objstore: committed key=%s bytes=%llu parts=%u buffers=%u", u->key, (unsigned long long)u->total,
+                 u->next_number > 0 ? u->next_number : 1, u->n_bufs);
     return RS_OK;
 }
 
