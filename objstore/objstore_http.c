@@ -270,7 +270,6 @@ static rs_code curl_failure(CURLcode cc, const char *errbuf, const struct objsto
         rs_err_set(err, RS_E_AUTH, "TLS: %s", why);
         rs_err_hint(err, "the server's certificate is not trusted: give its CA with --s3-ca-file");
         return RS_E_AUTH;
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return rs_err_set(err, RS_E_INVALID, "%s", why);
     default:

@@ -222,6 +222,29 @@ static rs_code fetch(rs_objstore_reader *r, uint64_t i, rs_err *err)
     return rc;
 }
 
+/* The first range, on the caller's thread: its reply names the object's
+ * size and version (no HEAD round trip, and a failure carries S3's error
+ * code, which a HEAD's empty body cannot). */
+static rs_code fetch_first(rs_objstore_reader *r, rs_err *err)
+{
+    struct slot *slot = &r->slots[0];
+    if ((slot->buf = malloc(r->part)) == NULL)
+        return rs_err_set(err, RS_E_NOMEM, "out of memory for a range of %zu bytes", r->part);
+    struct slot_sink ss = {.r = r, .slot = slot};
+    rs_objstore_sink sink = {.write = slot_write, .arg = &ss};
+    rs_code rc = get_range(r->s, r->key, 0, r->part, NULL, &sink, &r->info, err);
+    if (rc != RS_OK)
+        return rc;
+    uint64_t want = r->info.size_bytes < r->part ? r->info.size_bytes : r->part;
+    if (slot->len != want)
+        return rs_err_set(err, RS_E_CORRUPT, "reading '%s': the first range gave %zu bytes of %llu", r->key,
+                          slot->len, (unsigned long long)want);
+    r->n_ranges = (r->info.size_bytes + r->part - 1) / r->part;
+    r->next_fetch = 1;
+    slot->state = SLOT_READY;
+    return RS_OK;
+}
+
 static void *fetcher(void *arg)
 {
     rs_objstore_reader *r = arg;
@@ -251,8 +274,8 @@ static void *fetcher(void *arg)
 static rs_code start_fetchers(rs_objstore_reader *r, rs_err *err)
 {
     unsigned n = r->s->opt.parallel;
-    if (r->n_ranges < n)
-        n = (unsigned)r->n_ranges;
+    if (r->n_ranges - 1 < n)
+        n = (unsigned)(r->n_ranges - 1);
     r->threads = calloc(n > 0 ? n : 1, sizeof *r->threads);
     if (r->threads == NULL)
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
@@ -275,11 +298,11 @@ rs_code rs_objstore_reader_open(rs_objstore *s, const char *key, rs_objstore_rea
     r->key = strdup(key);
     r->slots = calloc(r->n_slots, sizeof *r->slots);
     rs_code rc = r->key == NULL || r->slots == NULL ? rs_err_set(err, RS_E_NOMEM, "out of memory")
-                                                    : rs_objstore_head(s, key, &r->info, err);
-    if (rc == RS_OK) {
-        r->n_ranges = (r->info.size_bytes + r->part - 1) / r->part;
+                                                    : objstore_key_check(key, 0, err);
+    if (rc == RS_OK)
+        rc = fetch_first(r, err);
+    if (rc == RS_OK && r->n_ranges > 1)
         rc = start_fetchers(r, err);
-    }
     if (rc != RS_OK) {
         rs_objstore_reader_close(r);
         return rc;

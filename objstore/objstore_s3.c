@@ -223,7 +223,7 @@ static rs_code reply_error(const struct s3_be *be, const struct s3_call *c, cons
                        : strcmp(code, "NoSuchKey") == 0 || (status == 404 && c->key != NULL && !e->code[0]) ? "no such object"
                        : e->message;
     rs_code rc = code_for(status, code);
-    rs_err_set(err, rc, "HTTP %ld %s%s%s", status, code, what[0] ? ": " : "", what);
+    rs_err_set(err, rc, "HTTP %ld%s%s%s%s", status, code[0] ? " " : "", code, what[0] ? ": " : "", what);
     rs_err_hint(err, hint_for(status, code));
     context(be, c, b, err);
     return rc;
