@@ -417,7 +417,7 @@ static rs_code delete_fn(void *ctx, int depth, const char *name, const char *tex
             st->key[0] = '\0';
         } else if (st->error->code[0] == '\0') { /* keep the first */
             *st->error = st->cur;
-            snprintf(st->failed_key, RS_OBJSTORE_KEY_MAX + 1, "%s", st->key);
+            snprintf(st->failed_key, RS_OBJSTORE_KEY_MAX + 1, "%.*s", RS_OBJSTORE_KEY_MAX, st->key);
         }
         return RS_OK;
     }

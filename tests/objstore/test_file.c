@@ -218,7 +218,7 @@ struct race {
 static void *racer(void *arg)
 {
     struct race *r = arg;
-    char body[16];
+    char body[32];
     snprintf(body, sizeof body, "racer %d", r->id);
     rs_err err = RS_ERR_INIT;
     r->rc = rs_objstore_put_if_absent(r->s, "lease", (const uint8_t *)body, strlen(body), NULL, &err);
@@ -244,7 +244,7 @@ static void put_if_absent_has_one_winner(void **state)
             assert_int_equal(r[i].rc, RS_E_EXISTS);
     }
     assert_int_equal(winners, 1);
-    char body[16];
+    char body[32];
     snprintf(body, sizeof body, "racer %d", winner);
     expect_object(f->s, "lease", (const uint8_t *)body, strlen(body));
 }
