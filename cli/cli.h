@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "objstore/objstore.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
 
@@ -93,6 +94,55 @@ enum cli_prune_opt {
     {"keep-recent", required_argument, NULL, CLI_OPT_KEEP_RECENT},              \
     {"keep-every", required_argument, NULL, CLI_OPT_KEEP_EVERY},                \
     {"interval", required_argument, NULL, CLI_OPT_PRUNE_INTERVAL}
+
+/* Where archives at URLs are (cli_objstore.c), for the commands that read
+ * or write them; numbered apart from the lists above. */
+enum cli_objstore_opt {
+    CLI_OPT_S3_ENDPOINT = 0x400,
+    CLI_OPT_S3_REGION,
+    CLI_OPT_S3_PROFILE,
+    CLI_OPT_S3_CA_FILE,
+    CLI_OPT_S3_ADDRESSING,
+    CLI_OPT_S3_STORAGE_CLASS,
+    CLI_OPT_S3_SSE,
+    CLI_OPT_S3_SSE_KMS_KEY_ID,
+    CLI_OPT_PART_SIZE,
+    CLI_OPT_PARALLEL,
+};
+
+#define CLI_OBJSTORE_LONGOPTS                                                   \
+    {"s3-endpoint", required_argument, NULL, CLI_OPT_S3_ENDPOINT},              \
+    {"s3-region", required_argument, NULL, CLI_OPT_S3_REGION},                  \
+    {"s3-profile", required_argument, NULL, CLI_OPT_S3_PROFILE},                \
+    {"s3-ca-file", required_argument, NULL, CLI_OPT_S3_CA_FILE},                \
+    {"s3-addressing", required_argument, NULL, CLI_OPT_S3_ADDRESSING},          \
+    {"s3-storage-class", required_argument, NULL, CLI_OPT_S3_STORAGE_CLASS},    \
+    {"s3-sse", required_argument, NULL, CLI_OPT_S3_SSE},                        \
+    {"s3-sse-kms-key-id", required_argument, NULL, CLI_OPT_S3_SSE_KMS_KEY_ID},  \
+    {"part-size", required_argument, NULL, CLI_OPT_PART_SIZE},                  \
+    {"parallel", required_argument, NULL, CLI_OPT_PARALLEL}
+
+/* Applies one object-store option to o (its strings borrowed from argv):
+ * 1 if it was one, 0 if not, -1 with err set when its argument is bad. */
+int cli_objstore_option(int opt, const char *arg, rs_objstore_options *o, rs_err *err);
+
+#define CLI_OBJSTORE_OPTIONS_HELP                                                       \
+    "\nArchives at URLs (docs/storage.md): s3://BUCKET/DIR/NAME, file:///DIR/NAME.\n"   \
+    "S3 credentials come from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (and\n"    \
+    "$AWS_SESSION_TOKEN), else ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE).\n"   \
+    "  --s3-endpoint URL      the S3 service ($AWS_ENDPOINT_URL_S3,\n"                  \
+    "                         $AWS_ENDPOINT_URL; default AWS's for the region)\n"      \
+    "  --s3-region NAME       ($AWS_REGION, $AWS_DEFAULT_REGION; us-east-1)\n"         \
+    "  --s3-profile NAME      the credentials file's profile ($AWS_PROFILE;\n"         \
+    "                         default)\n"                                               \
+    "  --s3-ca-file FILE      CA certificates for HTTPS (default the system's)\n"      \
+    "  --s3-addressing MODE   auto (virtual-hosted on AWS, path-style\n"               \
+    "                         elsewhere), path or virtual\n"                           \
+    "  --s3-storage-class C   the storage class of new objects (STANDARD_IA, ...)\n"   \
+    "  --s3-sse MODE          server-side encryption: AES256 or aws:kms\n"             \
+    "  --s3-sse-kms-key-id ID the KMS key of aws:kms\n"                                \
+    "  --part-size SIZE       multipart part and download range (16M)\n"               \
+    "  --parallel N           parts or ranges in flight (4)\n"
 
 /* Applies one pruning option to p: 1 if it was one, 0 if not, -1 with err
  * set when its argument is bad. Numbers without --pruning mean custom. */

@@ -1,21 +1,18 @@
 /*
  * rockstream snapshot | unseal: seal a consistent checkpoint of a database
- * that no server holds into an encrypted archive file (and its detached
- * manifest), and put an archive back as a verified database directory.
+ * that no server holds into an encrypted archive (and its detached
+ * manifest), at a path or an object URL, and put an archive back as a
+ * verified database directory.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "backup/backup.h"
 #include "cli/cli.h"
+#include "common/fs.h"
 
 enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_KEY, OPT_PASSPHRASE, OPT_MANIFEST, OPT_LEVEL, OPT_THREADS, OPT_COMPRESS,
        OPT_IN, OPT_TO, OPT_NO_MANIFEST, OPT_MIN_SAVING };
-
-#define MANIFEST_READ_MAX (64u * 1024 * 1024)
 
 struct snap_args {
     struct cli_store_args store;
@@ -23,13 +20,16 @@ struct snap_args {
     const char *out, *in, *to, *manifest;
     int         no_manifest;
     rs_snapshot_options opt;
-    char        manifest_buf[PATH_MAX + 16];
+    rs_objstore_options store_opt;
 };
 
 static rs_code snap_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
     struct snap_args *a = ctx;
     long l = 0;
+    int r = cli_objstore_option(opt, arg, &a->store_opt, err);
+    if (r != 0)
+        return r > 0 ? RS_OK : RS_E_INVALID;
     switch (opt) {
     case OPT_OUT: a->out = arg; return RS_OK;
     case OPT_IN: a->in = arg; return RS_OK;
@@ -65,14 +65,6 @@ static rs_code snap_option(int opt, const char *arg, void *ctx, rs_err *err)
         return RS_OK;
     }
     return RS_E_INVALID;
-}
-
-static const char *manifest_path(struct snap_args *a, const char *archive)
-{
-    if (a->manifest != NULL)
-        return a->manifest;
-    snprintf(a->manifest_buf, sizeof a->manifest_buf, "%s" RS_SNAPSHOT_MANIFEST_SUFFIX, archive);
-    return a->manifest_buf;
 }
 
 /* The first 8 bytes as 16 hex digits: enough to compare by eye. */
@@ -118,12 +110,18 @@ static void print_sealed(const struct snap_args *a, const char *mpath, const rs_
 
 static rs_code snapshot_run(struct snap_args *a, const rs_snapshot_key *key, rs_err *err)
 {
-    rs_snapshot_files *files = NULL;
+    rs_backup_export *ex = NULL;
     rs_store *store = NULL;
     rs_snapshot_manifest *m = NULL;
     rs_snapshot_timing t = {0};
-    /* the files first: an existing one stops everything before any work */
-    rs_code rc = rs_snapshot_files_open(a->out, a->manifest, &files, err);
+    /* the database's size sets the part size of a very large upload */
+    uint64_t db_bytes = 0;
+    rs_err ignored = RS_ERR_INIT;
+    if (a->store.db != NULL)
+        rs_fs_tree_bytes(a->store.db, &db_bytes, &ignored);
+    /* the destination first: an existing archive, a missing bucket or a
+     * wrong secret stops everything before any work */
+    rs_code rc = rs_backup_export_open(a->out, a->manifest, &a->store_opt, db_bytes, &ex, err);
     if (rc == RS_OK)
         rc = cli_store_open(&a->store, &store, err);
     struct cli_progress p;
@@ -131,22 +129,22 @@ static rs_code snapshot_run(struct snap_args *a, const rs_snapshot_key *key, rs_
     a->opt.key = key;
     a->opt.progress = seal_progress;
     a->opt.progress_arg = &p;
-    rs_snapshot_sink sink = files != NULL ? rs_snapshot_files_sink(files) : (rs_snapshot_sink){0};
+    rs_snapshot_sink sink = ex != NULL ? rs_backup_export_sink(ex) : (rs_snapshot_sink){0};
     if (rc == RS_OK)
         rc = rs_snapshot_take(store, &a->opt, &sink, &m, &t, err);
     cli_progress_end(&p);
     rs_store_close(store);
     if (rc == RS_OK)
-        rc = rs_snapshot_files_commit(files, m, err);
+        rc = rs_backup_export_commit(ex, m, err);
     if (rc == RS_OK)
-        print_sealed(a, rs_snapshot_files_manifest_path(files), m, &t, key);
+        print_sealed(a, rs_backup_export_manifest_name(ex), m, &t, key);
     rs_snapshot_manifest_destroy(m);
-    rs_snapshot_files_close(files);
+    rs_backup_export_close(ex);
     return rc;
 }
 
 static const struct option snapshot_longopts[] = {
-    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS,
+    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS, CLI_OBJSTORE_LONGOPTS,
     {"out", required_argument, NULL, OPT_OUT},
     {"key", required_argument, NULL, OPT_KEY},
     {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
@@ -180,7 +178,7 @@ static int snapshot_main(int argc, char **argv, rs_err *err)
 const struct cli_cmd cli_cmd_snapshot = {
     .name = "snapshot",
     .summary = "seal a consistent checkpoint of a database into an encrypted archive",
-    .usage = "snapshot --db DIR --out FILE (--key FILE | --passphrase) [--level N] [--threads N]",
+    .usage = "snapshot --db DIR --out FILE|URL (--key FILE | --passphrase) [--level N] [--threads N]",
     .help = "\nTakes a checkpoint of the database (hard links, while it may keep taking\n"
             "writes from this process), computes its content digest, and seals its\n"
             "files into FILE: a tar, compressed file by file (files RocksDB already\n"
@@ -189,43 +187,25 @@ const struct cli_cmd cli_cmd_snapshot = {
             "until both are complete; an existing file is never replaced. A\n"
             "database that serve holds is sealed by the server: redis-cli SNAPSHOT\n"
             "/path (docs/snapshot.md). docs/format.md describes the archive.\n\n"
-            "  --out FILE             the archive to write\n"
-            "  --manifest FILE        where the manifest goes (FILE.manifest)\n"
+            "--out may be a URL, s3://BUCKET/DIR/NAME.rsa or file:///DIR/NAME.rsa: the\n"
+            "archive streams into a multipart upload as it is sealed (no local copy),\n"
+            "and the manifest, NAME.rsa.manifest, is written last, create-only: it is\n"
+            "the commit point, so an interrupted snapshot leaves no manifest.\n\n"
+            "  --out FILE|URL         the archive to write\n"
+            "  --manifest FILE|URL    where the manifest goes (FILE.manifest)\n"
             "  --level N              zstd level for compressible files (3)\n"
             "  --threads N            zstd worker threads (2)\n"
             "  --compress MODE        auto (default: test each file), all or none\n"
             "  --min-saving PCT       auto compresses a file when zstd saves at least\n"
             "                         PCT percent of a sample of it (5)\n"
-            CLI_KEY_OPTIONS_HELP,
-    .example = "rockstream snapshot --db /var/lib/node/db --out /backups/db.rsa --key /etc/rockstream/backup.key",
+            CLI_KEY_OPTIONS_HELP CLI_OBJSTORE_OPTIONS_HELP,
+    .example = "rockstream snapshot --db /var/lib/node/db --out /backups/db.rsa --key /etc/rockstream/backup.key\n"
+               "  rockstream snapshot --db /var/lib/node/db --out s3://backups/node1/db.rsa --key backup.key",
     .uses_store = 1,
     .run = snapshot_main,
 };
 
 /* ---- unseal --------------------------------------------------------- */
-
-static rs_code load_manifest(const char *path, const rs_snapshot_key *key, rs_snapshot_manifest **out, rs_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rs_err_sys(err, errno == ENOENT ? RS_E_NOTFOUND : RS_E_IO, errno, "manifest '%s'", path);
-    struct stat st;
-    uint8_t *buf = NULL;
-    rs_code rc = fstat(fd, &st) == 0 ? RS_OK : rs_err_sys(err, RS_E_IO, errno, "manifest '%s'", path);
-    if (rc == RS_OK && (uint64_t)st.st_size > MANIFEST_READ_MAX)
-        rc = rs_err_set(err, RS_E_CORRUPT, "manifest '%s' is %lld bytes, above the limit", path, (long long)st.st_size);
-    if (rc == RS_OK && (buf = malloc((size_t)st.st_size + 1)) == NULL)
-        rc = rs_err_set(err, RS_E_NOMEM, "out of memory for manifest '%s'", path);
-    if (rc == RS_OK && read(fd, buf, (size_t)st.st_size) != (ssize_t)st.st_size)
-        rc = rs_err_sys(err, RS_E_IO, errno, "reading manifest '%s'", path);
-    close(fd);
-    if (rc == RS_OK)
-        rc = rs_snapshot_manifest_decode(buf, (size_t)st.st_size, key, out, err);
-    if (rc != RS_OK)
-        rs_err_prefix(err, "manifest '%s'", path);
-    free(buf);
-    return rc;
-}
 
 static void unseal_progress(void *arg, uint64_t done, uint64_t total)
 {
@@ -250,30 +230,25 @@ static void print_unsealed(const struct snap_args *a, const rs_snapshot_manifest
 
 static rs_code unseal_run(struct snap_args *a, const rs_snapshot_key *key, rs_err *err)
 {
-    rs_snapshot_manifest *expect = NULL, *got = NULL;
-    const char *mpath = a->no_manifest ? NULL : manifest_path(a, a->in);
-    rs_code rc = RS_OK;
+    rs_snapshot_manifest *got = NULL;
+    rs_backup_import *im = NULL;
     /* the default FILE.manifest is used when present; an explicit one must be */
-    if (mpath != NULL && (a->manifest != NULL || access(mpath, F_OK) == 0))
-        rc = load_manifest(mpath, key, &expect, err);
-    int fd = -1;
-    if (rc == RS_OK && (fd = open(a->in, O_RDONLY | O_CLOEXEC)) < 0)
-        rc = rs_err_sys(err, errno == ENOENT ? RS_E_NOTFOUND : RS_E_IO, errno, "archive '%s'", a->in);
+    rs_backup_manifest_use use = a->no_manifest ? RS_BACKUP_MANIFEST_NONE : RS_BACKUP_MANIFEST_IF_PRESENT;
+    rs_code rc = rs_backup_import_open(a->in, a->manifest, use, key, &a->store_opt, &im, err);
+    if (rc != RS_OK)
+        return rc;
+    const rs_snapshot_manifest *expect = rs_backup_import_manifest(im);
     struct cli_progress p;
-    struct stat st;
-    cli_progress_begin(&p, "unsealed", "MB", fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size / 1000000 : 0);
-    rs_snapshot_source src = rs_snapshot_fd_source(&fd);
+    cli_progress_begin(&p, "unsealed", "MB", rs_backup_import_size(im) / 1000000);
+    rs_snapshot_source src = rs_backup_import_source(im);
     rs_snapshot_unseal_options o = {.key = key, .expect = expect, .progress = unseal_progress, .progress_arg = &p};
-    if (rc == RS_OK)
-        rc = rs_snapshot_unseal(&src, a->to, &o, &got, err);
+    rc = rs_snapshot_unseal(&src, a->to, &o, &got, err);
     cli_progress_end(&p);
     if (rc == RS_OK)
         print_unsealed(a, got, expect != NULL);
-    else if (fd >= 0)
+    else
         rs_err_prefix(err, "unseal '%s'", a->in);
-    if (fd >= 0)
-        close(fd);
-    rs_snapshot_manifest_destroy(expect);
+    rs_backup_import_close(im);
     rs_snapshot_manifest_destroy(got);
     return rc;
 }
@@ -286,6 +261,7 @@ static const struct option unseal_longopts[] = {
     {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
     {"manifest", required_argument, NULL, OPT_MANIFEST},
     {"no-manifest", no_argument, NULL, OPT_NO_MANIFEST},
+    CLI_OBJSTORE_LONGOPTS,
     {0},
 };
 
@@ -309,19 +285,22 @@ static int unseal_main(int argc, char **argv, rs_err *err)
 const struct cli_cmd cli_cmd_unseal = {
     .name = "unseal",
     .summary = "verify an archive and put its database in place",
-    .usage = "unseal --in FILE --to DIR (--key FILE | --passphrase) [--manifest FILE]",
+    .usage = "unseal --in FILE|URL --to DIR (--key FILE | --passphrase) [--manifest FILE|URL]",
     .help = "\nExtracts the archive into a temporary directory beside DIR, checks every\n"
             "chunk's authentication, every file's hash and the database's content\n"
             "digest against the manifest (and FILE.manifest's MAC and the archive's\n"
             "hash, when that file is there), and only then renames it to DIR. DIR must\n"
             "not exist or be empty. On any failure nothing is left at DIR.\n\n"
-            "  --in FILE              the archive\n"
+            "--in may be a URL, s3://BUCKET/DIR/NAME.rsa or file:///DIR/NAME.rsa: the\n"
+            "archive is downloaded with parallel ranged GETs while it is unsealed.\n\n"
+            "  --in FILE|URL          the archive\n"
             "  --to DIR               where the database goes\n"
-            "  --manifest FILE        the detached manifest (default FILE.manifest if\n"
+            "  --manifest FILE|URL    the detached manifest (default FILE.manifest if\n"
             "                         it exists)\n"
             "  --no-manifest          check against the manifest inside the archive only\n"
-            CLI_KEY_OPTIONS_HELP,
-    .example = "rockstream unseal --in /backups/db.rsa --to /var/lib/node/db.restored --key backup.key",
+            CLI_KEY_OPTIONS_HELP CLI_OBJSTORE_OPTIONS_HELP,
+    .example = "rockstream unseal --in /backups/db.rsa --to /var/lib/node/db.restored --key backup.key\n"
+               "  rockstream unseal --in s3://backups/node1/db.rsa --to /var/lib/node/db --key backup.key",
     .uses_store = 0,
     .run = unseal_main,
 };

@@ -12,9 +12,11 @@ signatures still match) and, on a schedule, answers or breaks them instead:
 
   fault_proxy.py --upstream 127.0.0.1:PORT --port-file F --log F
                  [--every N --faults 500,503,reset,stall | --always KIND]
-                 [--stall-s SECONDS]
+                 [--stall-s SECONDS] [--delay-ms MS]
 
-With --every N, request number k (counting from 1) gets a fault when k is a
+--delay-ms holds every request that long before forwarding it: a slow
+link, so a test can act while a transfer is under way. With --every N,
+request number k (counting from 1) gets a fault when k is a
 multiple of N, the kinds taken in turn. Each injected fault is one line of
 the log ("fault K KIND METHOD PATH"), so a test can check that it was hit.
 """
@@ -107,6 +109,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if self.server.state.args.delay_ms:
+            time.sleep(self.server.state.args.delay_ms / 1000)
         k, fault = self.server.state.next_fault()
         if fault:
             self.server.state.log("fault %d %s %s %s" % (k, fault, self.command, self.path))
@@ -147,6 +151,7 @@ def main():
     p.add_argument("--faults", default="")
     p.add_argument("--always", default="")
     p.add_argument("--stall-s", type=float, default=5.0)
+    p.add_argument("--delay-ms", type=int, default=0)
     args = p.parse_args()
     server = Server(State(args))
     with open(args.port_file + ".tmp", "w") as f:

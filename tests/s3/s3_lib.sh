@@ -2,6 +2,7 @@
 # file, from ctest's RS_S3_STATE), a temporary directory removed on exit,
 # the AWS CLI pointed at radosgw, the fault proxy, and small assertions.
 set -euo pipefail
+S3_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${RS_S3_STATE:?run through ctest: the s3 fixture sets it}"
 # shellcheck disable=SC1090
 source "$RS_S3_STATE"
@@ -40,7 +41,7 @@ start_proxy() {
   local name=$1; shift
   rm -f "$T/$name.port"
   : >"$T/$name.faults"
-  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/fault_proxy.py" --upstream "${RS_S3_ENDPOINT#http://}" \
+  /usr/bin/python3 "$S3_LIB_DIR/fault_proxy.py" --upstream "${RS_S3_ENDPOINT#http://}" \
     --port-file "$T/$name.port" --log "$T/$name.faults" "$@" 2>"$T/$name.log" &
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
