@@ -8,6 +8,12 @@
 # rockstream's ratios to the others. Every download is compared with the
 # file, outside the timing.
 #
+# Then `rockstream snapshot --out s3://...` of a database of about
+# SNAPSHOT_MIB MiB (default 1024; 0 skips it) against `snapshot --out` a
+# local file followed by `aws s3 cp` of archive and manifest, turn about,
+# the same rounds: the median times and their ratio (sealing and uploading
+# overlap in the first).
+#
 #   bench/bench_objstore.sh [BUILD_DIR] [MIB] [ROUNDS]
 # BUILD_DIR defaults to build/rel (a Release build), MIB to 1024, ROUNDS to
 # 3. It starts its own radosgw (tests/s3/rgw.sh), or uses the one whose
@@ -107,3 +113,43 @@ for peer in aws rclone; do
       'BEGIN {printf "rockstream/%s %-4s speed %.2fx, CPU per GB %.2fx\n", p, dir, a / b, c / d}'
   done
 done
+
+snap_mib=${SNAPSHOT_MIB:-1024}
+((snap_mib > 0)) || exit 0
+echo >&2
+echo "loading a database of about $snap_mib MiB..." >&2
+# incompressible values: the database is its size on disk, the archive too
+"$rs" load --db "$tmp/db" --create --keys $((snap_mib * 1000)) --value-size 1000 --compressibility 0 \
+  --threads 2 >/dev/null
+"$rs" keygen --out "$tmp/k.key" >/dev/null
+db_mib=$(du -sm "$tmp/db" | cut -f1)
+for ((r = 0; r < rounds; r++)); do
+  for ((i = 0; i < 2; i++)); do
+    case $(((i + r) % 2)) in
+    0)
+      echo "round $((r + 1)): snapshot --out s3://" >&2
+      timed snap.url "$rs" snapshot --db "$tmp/db" --out "$remote/snap-$r.rsa" --key "$tmp/k.key" \
+        --s3-endpoint "$RS_S3_ENDPOINT"
+      ;;
+    1)
+      echo "round $((r + 1)): snapshot --out FILE, then aws s3 cp" >&2
+      rm -f "$tmp/snap.rsa" "$tmp/snap.rsa.manifest"
+      cat >"$tmp/two-steps.sh" <<EOS
+set -e
+"$rs" snapshot --db "$tmp/db" --out "$tmp/snap.rsa" --key "$tmp/k.key"
+/usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 cp "$tmp/snap.rsa" "$remote/file-$r.rsa" --only-show-errors
+/usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 cp "$tmp/snap.rsa.manifest" "$remote/file-$r.rsa.manifest" --only-show-errors
+EOS
+      timed snap.file bash "$tmp/two-steps.sh"
+      ;;
+    esac
+  done
+done
+/usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 rm --recursive "$remote/" --only-show-errors
+url_s=$(median snap.url '$1')
+file_s=$(median snap.file '$1')
+printf "\nsnapshot of a %s MiB database, %d rounds, medians\n" "$db_mib" "$rounds"
+printf "  snapshot --out s3://                    %6.1f s (CPU %.1f s, peak %.0f MiB)\n" "$url_s" \
+  "$(median snap.url '$2 + $3')" "$(median snap.url '$4 / 1024')"
+printf "  snapshot --out FILE, then aws s3 cp     %6.1f s\n" "$file_s"
+awk -v a="$url_s" -v b="$file_s" 'BEGIN {printf "  ratio                                   %6.2fx (target <= 0.6)\n", a / b}'

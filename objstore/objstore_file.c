@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,27 +174,38 @@ static rs_code file_put(void *be, const char *key, const uint8_t *p, size_t len,
 
 #define UPLOAD_ID_HEX 32
 
+/* An upload's two files: its data, and the name of its key. */
+struct upload_files {
+    char data[PATH_MAX], key[PATH_MAX];
+};
+
 /* Upload ids come back from callers: only our own shape names a file. */
-static rs_code upload_paths(const struct file_be *f, const char *id, char **data, char **keyfile, rs_err *err)
+static rs_code upload_files(const struct file_be *f, const char *id, struct upload_files *u, rs_err *err)
 {
     size_t n = strspn(id, "0123456789abcdef");
     if (n != UPLOAD_ID_HEX || id[n] != '\0')
         return rs_err_set(err, RS_E_INVALID, "'%s' is not an upload id of this store", id);
-    if (asprintf(data, "%s/mpu-%s", f->tmp, id) < 0)
-        return rs_err_set(err, RS_E_NOMEM, "out of memory");
-    if (asprintf(keyfile, "%s/mpu-%s.key", f->tmp, id) < 0) {
-        free(*data);
-        return rs_err_set(err, RS_E_NOMEM, "out of memory");
-    }
+    snprintf(u->data, sizeof u->data, "%s/mpu-%s", f->tmp, id);
+    snprintf(u->key, sizeof u->key, "%s/mpu-%s.key", f->tmp, id);
     return RS_OK;
+}
+
+/* Opens an upload's data file: a missing one is an upload aborted. */
+static rs_code open_upload(const struct file_be *f, const char *id, int flags, const char *key,
+                           struct upload_files *u, int *fd, rs_err *err)
+{
+    rs_code rc = upload_files(f, id, u, err);
+    if (rc == RS_OK && (*fd = open(u->data, flags | O_CLOEXEC)) < 0)
+        rc = errno == ENOENT ? rs_err_set(err, RS_E_NOTFOUND, "upload of '%s': NoSuchUpload (aborted?)", key)
+                             : rs_err_sys(err, RS_E_IO, errno, "upload of '%s'", key);
+    return rc;
 }
 
 /* Writes a small file whole: temporary beside it, fsync, rename. */
 static rs_code write_whole(const char *path, const char *text, const char *key, rs_err *err)
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-        return rs_err_set(err, RS_E_NOMEM, "out of memory");
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
     int fd = mkostemp(tmp, O_CLOEXEC);
     rs_code rc = fd < 0 ? rs_err_sys(err, RS_E_IO, errno, "starting an upload of '%s'", key)
                         : write_all(fd, (const uint8_t *)text, strlen(text), 0, key, err);
@@ -203,7 +215,6 @@ static rs_code write_whole(const char *path, const char *text, const char *key, 
         close(fd);
     if (rc != RS_OK && fd >= 0)
         unlink(tmp);
-    free(tmp);
     return rc;
 }
 
@@ -216,22 +227,16 @@ static rs_code file_mpu_begin(void *be, const char *key, char **upload_id, rs_er
         return rs_err_sys(err, RS_E_IO, errno, "random upload id");
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    char *data = NULL, *keyfile = NULL;
-    rs_code rc = upload_paths(f, id, &data, &keyfile, err);
-    if (rc != RS_OK)
-        return rc;
-    int fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
+    struct upload_files u;
+    rs_code rc = upload_files(f, id, &u, err);
+    int fd = rc == RS_OK ? open(u.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+    if (rc == RS_OK && fd < 0)
         rc = rs_err_sys(err, RS_E_IO, errno, "starting an upload of '%s' in '%s'", key, f->tmp);
-    else
+    if (fd >= 0)
         close(fd);
     /* the key file appears whole, so a listing never reads half a key */
-    if (rc == RS_OK)
-        rc = write_whole(keyfile, key, key, err);
-    if (rc != RS_OK)
-        unlink(data);
-    free(data);
-    free(keyfile);
+    if (rc == RS_OK && (rc = write_whole(u.key, key, key, err)) != RS_OK)
+        unlink(u.data);
     if (rc == RS_OK && (*upload_id = strdup(id)) == NULL)
         rc = rs_err_set(err, RS_E_NOMEM, "out of memory");
     return rc;
@@ -240,20 +245,13 @@ static rs_code file_mpu_begin(void *be, const char *key, char **upload_id, rs_er
 static rs_code file_mpu_part(void *be, const char *key, const char *upload_id, unsigned number, uint64_t offset,
                              const uint8_t *p, size_t len, char etag[RS_OBJSTORE_ETAG_MAX], rs_err *err)
 {
-    struct file_be *f = be;
-    char *data = NULL, *keyfile = NULL;
-    rs_code rc = upload_paths(f, upload_id, &data, &keyfile, err);
-    if (rc != RS_OK)
-        return rc;
-    int fd = open(data, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        rc = sys_err(err, errno, "upload of", key);
-    else
+    struct upload_files u;
+    int fd = -1;
+    rs_code rc = open_upload(be, upload_id, O_WRONLY, key, &u, &fd, err);
+    if (rc == RS_OK)
         rc = write_all(fd, p, len, offset, key, err);
     if (fd >= 0)
         close(fd);
-    free(data);
-    free(keyfile);
     if (rc == RS_OK)
         snprintf(etag, RS_OBJSTORE_ETAG_MAX, "part-%u-%zu", number, len);
     return rc;
@@ -262,42 +260,30 @@ static rs_code file_mpu_part(void *be, const char *key, const char *upload_id, u
 static rs_code file_mpu_complete(void *be, const char *key, const char *upload_id, const struct objstore_part *parts,
                                  unsigned n_parts, rs_objstore_info *info, rs_err *err)
 {
-    (void)parts;
+    (void)parts; /* the parts are at their offsets in the data file already */
     (void)n_parts;
-    struct file_be *f = be;
-    char *data = NULL, *keyfile = NULL;
-    rs_code rc = upload_paths(f, upload_id, &data, &keyfile, err);
-    if (rc != RS_OK)
-        return rc;
-    int fd = open(data, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        rc = sys_err(err, errno, "upload of", key);
-    else if (fsync(fd) != 0)
+    struct upload_files u;
+    int fd = -1;
+    rs_code rc = open_upload(be, upload_id, O_RDONLY, key, &u, &fd, err);
+    if (rc == RS_OK && fsync(fd) != 0)
         rc = rs_err_sys(err, RS_E_IO, errno, "writing '%s'", key);
     if (fd >= 0)
         close(fd);
     if (rc == RS_OK)
-        rc = publish(f, data, key, 0, info, err);
+        rc = publish(be, u.data, key, 0, info, err);
     if (rc == RS_OK)
-        unlink(keyfile);
-    free(data);
-    free(keyfile);
+        unlink(u.key);
     return rc;
 }
 
 static rs_code file_mpu_abort(void *be, const char *key, const char *upload_id, rs_err *err)
 {
-    struct file_be *f = be;
-    char *data = NULL, *keyfile = NULL;
-    rs_code rc = upload_paths(f, upload_id, &data, &keyfile, err);
-    if (rc != RS_OK)
-        return rc;
-    if (unlink(data) != 0 && errno != ENOENT)
+    struct upload_files u;
+    rs_code rc = upload_files(be, upload_id, &u, err);
+    if (rc == RS_OK && unlink(u.data) != 0 && errno != ENOENT)
         rc = rs_err_sys(err, RS_E_IO, errno, "aborting the upload of '%s'", key);
-    if (unlink(keyfile) != 0 && errno != ENOENT && rc == RS_OK)
+    if (rc == RS_OK && unlink(u.key) != 0 && errno != ENOENT)
         rc = rs_err_sys(err, RS_E_IO, errno, "aborting the upload of '%s'", key);
-    free(data);
-    free(keyfile);
     return rc;
 }
 
@@ -357,7 +343,8 @@ static rs_code file_mpu_list(void *be, const char *prefix, struct objstore_page 
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
 
-static rs_code open_object(const struct file_be *f, const char *key, int *fd, struct stat *st, rs_err *err)
+/* Opens an object for reading and describes it. */
+static rs_code open_object(const struct file_be *f, const char *key, int *fd, rs_objstore_info *info, rs_err *err)
 {
     char *path = NULL;
     rs_code rc = path_of(f, key, &path, err);
@@ -366,14 +353,15 @@ static rs_code open_object(const struct file_be *f, const char *key, int *fd, st
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
     if (*fd < 0)
-        return errno == ENOTDIR ? rs_err_set(err, RS_E_NOTFOUND, "no object '%s'", key)
-                                : errno == ENOENT ? rs_err_set(err, RS_E_NOTFOUND, "no object '%s'", key)
-                                                  : sys_err(err, errno, "opening", key);
-    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        return errno == ENOENT || errno == ENOTDIR ? rs_err_set(err, RS_E_NOTFOUND, "no object '%s'", key)
+                                                   : sys_err(err, errno, "opening", key);
+    struct stat st;
+    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(*fd);
         *fd = -1;
         return rs_err_set(err, RS_E_NOTFOUND, "no object '%s'", key);
     }
+    info_of(&st, info);
     return RS_OK;
 }
 
@@ -405,11 +393,9 @@ static rs_code file_get(void *be, const char *key, uint64_t off, uint64_t len, c
                         const rs_objstore_sink *to, rs_objstore_info *info, rs_err *err)
 {
     int fd = -1;
-    struct stat st;
-    rs_code rc = open_object(be, key, &fd, &st, err);
+    rs_code rc = open_object(be, key, &fd, info, err);
     if (rc != RS_OK)
         return rc;
-    info_of(&st, info);
     uint64_t size = info->size_bytes;
     if (if_match != NULL && strcmp(if_match, info->etag) != 0)
         rc = rs_err_set(err, RS_E_CORRUPT, "object '%s' changed while it was read (version %s, now %s)", key,
@@ -426,13 +412,10 @@ static rs_code file_get(void *be, const char *key, uint64_t off, uint64_t len, c
 static rs_code file_head(void *be, const char *key, rs_objstore_info *info, rs_err *err)
 {
     int fd = -1;
-    struct stat st;
-    rs_code rc = open_object(be, key, &fd, &st, err);
-    if (rc != RS_OK)
-        return rc;
-    info_of(&st, info);
-    close(fd);
-    return RS_OK;
+    rs_code rc = open_object(be, key, &fd, info, err);
+    if (rc == RS_OK)
+        close(fd);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,6 +538,10 @@ rs_code objstore_file_open(const char *dir, void **be, char **describe, rs_err *
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/')
         len--;
+    if (len > PATH_MAX - 128) {
+        free(f);
+        return rs_err_set(err, RS_E_INVALID, "directory '%.64s...' is too long", dir);
+    }
     f->root = strndup(dir, len);
     rs_code rc = f->root == NULL || asprintf(&f->tmp, "%s/%s", f->root, TMP_DIR) < 0
                      ? rs_err_set(err, RS_E_NOMEM, "out of memory")

@@ -12,15 +12,6 @@ S3=(--s3-endpoint "$RS_S3_ENDPOINT")
 URL="s3://$RS_S3_BUCKET/$PREFIX"
 cd "$T"
 
-# expect CODE PATTERN -- command...: the exit status and a line of stderr
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  [[ $got == "$code" ]] || { cat err.txt >&2; fail "'$*' exited $got, expected $code"; }
-  grep -qF -- "$pattern" err.txt || { cat err.txt >&2; fail "'$*': no '$pattern' in its error"; }
-}
-
 "$rs" put --db db --create marker "in the archive" >/dev/null
 "$rs" load --db db --keys 20k >/dev/null
 "$rs" keygen --out k.key >/dev/null

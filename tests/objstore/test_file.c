@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "objstore/objstore_int.h"
+#include "objstore/obj_fixture.h"
 #include "testlib/testlib.h"
 
 #define PART (64u * 1024)
@@ -48,18 +49,6 @@ static int teardown(void **state)
     free(f->url);
     free(f);
     return 0;
-}
-
-/* Deterministic bytes: byte i of stream seed. */
-static uint8_t *pattern(size_t n, unsigned seed)
-{
-    uint8_t *p = malloc(n > 0 ? n : 1);
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        p[i] = (uint8_t)x;
-    }
-    return p;
 }
 
 static void expect_object(rs_objstore *s, const char *key, const uint8_t *want, size_t n)
@@ -126,7 +115,7 @@ static void put_get_head_list_remove(void **state)
 {
     struct fx *f = *state;
     rs_err err = RS_ERR_INIT;
-    uint8_t *data = pattern(1000, 1);
+    uint8_t *data = obj_pattern(1000, 1);
     assert_int_equal(rs_objstore_put(f->s, "b", data, 3, NULL, &err), RS_OK);
     assert_int_equal(rs_objstore_put(f->s, "a/c", data, 5, NULL, &err), RS_OK);
     rs_objstore_info info;
@@ -204,7 +193,7 @@ static void put_if_absent_never_replaces(void **state)
     assert_non_null(strstr(err.msg, "already exists"));
     expect_object(f->s, "m/lock", (const uint8_t *)"first", 5);
     rs_err_clear(&err);
-    uint8_t *big = pattern(PART + 1, 2);
+    uint8_t *big = obj_pattern(PART + 1, 2);
     assert_int_equal(rs_objstore_put_if_absent(f->s, "m/big", big, PART + 1, NULL, &err), RS_E_INVALID);
     free(big);
 }
@@ -256,7 +245,7 @@ static void put_if_absent_has_one_winner(void **state)
 /* Uploads n bytes in writes of chunk bytes; returns the data. */
 static uint8_t *upload(rs_objstore *s, const char *key, size_t n, size_t chunk, unsigned seed)
 {
-    uint8_t *data = pattern(n, seed);
+    uint8_t *data = obj_pattern(n, seed);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(s, key, 0, &u, &err), RS_OK);
@@ -286,7 +275,7 @@ static void uploads_of_every_awkward_size(void **state)
 static void nothing_is_visible_before_commit(void **state)
 {
     struct fx *f = *state;
-    uint8_t *data = pattern(5 * PART, 3);
+    uint8_t *data = obj_pattern(5 * PART, 3);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(f->s, "half", 0, &u, &err), RS_OK);
@@ -308,7 +297,7 @@ static void nothing_is_visible_before_commit(void **state)
 static void closing_an_uncommitted_upload_aborts_it(void **state)
 {
     struct fx *f = *state;
-    uint8_t *data = pattern(4 * PART, 4);
+    uint8_t *data = obj_pattern(4 * PART, 4);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(f->s, "gone", 0, &u, &err), RS_OK);
@@ -319,29 +308,14 @@ static void closing_an_uncommitted_upload_aborts_it(void **state)
     free(data);
 }
 
-static FILE *capture_log(char **buf, size_t *len)
-{
-    FILE *log = open_memstream(buf, len);
-    rs_log_set_stream(log);
-    rs_log_set_level(RS_LOG_DEBUG);
-    return log;
-}
-
-static void release_log(FILE *log)
-{
-    rs_log_set_stream(NULL);
-    rs_log_set_level(RS_LOG_INFO);
-    fclose(log);
-}
-
 static void uploads_hold_at_most_parallel_plus_one_parts(void **state)
 {
     struct fx *f = *state;
     char *buf = NULL;
     size_t len = 0;
-    FILE *log = capture_log(&buf, &len);
+    FILE *log = obj_capture_log(&buf, &len, RS_LOG_DEBUG);
     uint8_t *data = upload(f->s, "many", 40 * PART + 3, 100000, 5);
-    release_log(log);
+    obj_release_log(log);
     unsigned parts = 0, buffers = 0;
     const char *line = strstr(buf, "committed key=many");
     assert_non_null(line);
@@ -353,32 +327,16 @@ static void uploads_hold_at_most_parallel_plus_one_parts(void **state)
     free(buf);
 }
 
-struct seen {
-    char key[64], id[128];
-    int n;
-};
-
-static rs_code remember_upload(void *arg, const char *key, const char *id, int64_t when, rs_err *err)
-{
-    (void)err;
-    struct seen *s = arg;
-    snprintf(s->key, sizeof s->key, "%s", key);
-    snprintf(s->id, sizeof s->id, "%s", id);
-    assert_true(when > 0);
-    s->n++;
-    return RS_OK;
-}
-
 static void aborted_uploads_are_listed_and_abortable(void **state)
 {
     struct fx *f = *state;
-    uint8_t *data = pattern(3 * PART, 6);
+    uint8_t *data = obj_pattern(3 * PART, 6);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(f->s, "left/behind", 0, &u, &err), RS_OK);
     assert_int_equal(rs_objstore_upload_write(u, data, 3 * PART, &err), RS_OK);
-    struct seen seen = {0};
-    assert_int_equal(rs_objstore_list_uploads(f->s, "left/", remember_upload, &seen, &err), RS_OK);
+    struct obj_seen seen = {0};
+    assert_int_equal(rs_objstore_list_uploads(f->s, "left/", obj_remember_upload, &seen, &err), RS_OK);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.key, "left/behind");
     /* as a process sweeping what a dead one left */
@@ -398,33 +356,13 @@ static void aborted_uploads_are_listed_and_abortable(void **state)
 /* Reads                                                               */
 /* ------------------------------------------------------------------ */
 
-struct collect {
-    uint8_t *p;
-    size_t len, cap;
-    int fail_with;
-};
-
-static rs_code collect_write(void *arg, const uint8_t *p, size_t len, rs_err *err)
-{
-    struct collect *c = arg;
-    if (c->fail_with != 0)
-        return rs_err_set(err, (rs_code)c->fail_with, "the receiver is full");
-    if (c->len + len > c->cap) {
-        c->cap = (c->len + len) * 2;
-        c->p = realloc(c->p, c->cap);
-    }
-    memcpy(c->p + c->len, p, len);
-    c->len += len;
-    return RS_OK;
-}
-
 static void ranges_and_parallel_reads(void **state)
 {
     struct fx *f = *state;
     size_t n = 10 * PART + PART / 2;
     uint8_t *data = upload(f->s, "r", n, 65536, 7);
-    struct collect c = {0};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {0};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_objstore_info info;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_get(f->s, "r", 100, 5000, &sink, &info, &err), RS_OK);
@@ -478,7 +416,7 @@ static void reading_empty_and_missing_objects(void **state)
     free(all);
     assert_int_equal(rs_objstore_reader_open(f->s, "missing", &r, &err), RS_E_NOTFOUND);
     rs_err_clear(&err);
-    uint8_t *data = pattern(100, 8);
+    uint8_t *data = obj_pattern(100, 8);
     assert_int_equal(rs_objstore_put(f->s, "hundred", data, 100, NULL, &err), RS_OK);
     assert_int_equal(rs_objstore_get_all(f->s, "hundred", 99, &all, &len, NULL, &err), RS_E_INVALID);
     assert_non_null(strstr(err.msg, "exceeds the limit of 99 bytes"));
@@ -498,11 +436,7 @@ static void a_replaced_object_fails_the_reader(void **state)
     assert_int_equal(rs_objstore_reader_read(r, buf, PART, &got, &err), RS_OK);
     assert_int_equal(got, PART);
     free(upload(f->s, "v", n, 65536, 10)); /* another version under the same key */
-    rs_code rc = RS_OK;
-    while (rc == RS_OK && got > 0)
-        rc = rs_objstore_reader_read(r, buf, PART, &got, &err);
-    assert_int_equal(rc, RS_E_CORRUPT);
-    assert_non_null(strstr(err.msg, "changed while it was read"));
+    obj_expect_changed(r, buf, PART);
     rs_objstore_reader_close(r);
     free(buf);
     free(data);
@@ -611,8 +545,8 @@ static void a_reset_mid_body_resumes_where_it_stopped(void **state)
                             (rs_objstore_fault){.op = RS_OBJSTORE_OP_GET, .nth = 1, .times = 2, .code = RS_E_NETWORK,
                                                 .after_bytes = 70000},
                             NULL);
-    struct collect c = {0};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {0};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_get(s, "reset", 0, RS_OBJSTORE_TO_END, &sink, NULL, &err), RS_OK);
     assert_int_equal(c.len, n); /* each byte once */
@@ -628,8 +562,8 @@ static void the_receivers_failure_is_not_retried(void **state)
     struct fx *f = *state;
     uint8_t *data = upload(f->s, "x", 1000, 1000, 12);
     rs_objstore *s = faulty(f, (rs_objstore_fault){.op = RS_OBJSTORE_OP_LIST, .nth = 1, .code = RS_E_BUSY}, NULL);
-    struct collect c = {.fail_with = RS_E_BUSY};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {.fail_with = RS_E_BUSY};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_get(s, "x", 0, RS_OBJSTORE_TO_END, &sink, NULL, &err), RS_E_BUSY);
     assert_string_equal(err.msg, "the receiver is full");
@@ -642,7 +576,7 @@ static void a_failed_part_fails_and_aborts_the_upload(void **state)
 {
     struct fx *f = *state;
     rs_objstore *s = faulty(f, (rs_objstore_fault){.op = RS_OBJSTORE_OP_MPU_PART, .nth = 3, .code = RS_E_AUTH}, NULL);
-    uint8_t *data = pattern(10 * PART, 13);
+    uint8_t *data = obj_pattern(10 * PART, 13);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(s, "failing", 0, &u, &err), RS_OK);
@@ -677,8 +611,8 @@ static void a_failing_range_fails_the_reader(void **state)
     struct fx *f = *state;
     uint8_t *data = upload(f->s, "big", 12 * PART, 65536, 15);
     rs_objstore *s = faulty(f, (rs_objstore_fault){.op = RS_OBJSTORE_OP_GET, .nth = 4, .code = RS_E_AUTH}, NULL);
-    struct collect c = {0};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {0};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_download(s, "big", &sink, NULL, &err), RS_E_AUTH);
     assert_true(c.len < 12 * PART);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "objstore/objstore_int.h"
 #include "s3/s3_env.h"
+#include "objstore/obj_fixture.h"
 #include "testlib/testlib.h"
 
 #define MIB (1u << 20)
@@ -51,17 +52,6 @@ static rs_objstore *open_store(const char *sub, rs_objstore_options *opt)
     return s;
 }
 
-static uint8_t *pattern(size_t n, unsigned seed)
-{
-    uint8_t *p = malloc(n > 0 ? n : 1);
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        p[i] = (uint8_t)x;
-    }
-    return p;
-}
-
 static rs_objstore_info upload(rs_objstore *s, const char *key, const uint8_t *p, size_t n)
 {
     rs_objstore_upload *u = NULL;
@@ -76,28 +66,10 @@ static rs_objstore_info upload(rs_objstore *s, const char *key, const uint8_t *p
     return info;
 }
 
-struct collect {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static rs_code collect_write(void *arg, const uint8_t *p, size_t len, rs_err *err)
-{
-    (void)err;
-    struct collect *c = arg;
-    if (c->len + len > c->cap) {
-        c->cap = (c->len + len) * 2;
-        c->p = realloc(c->p, c->cap);
-    }
-    memcpy(c->p + c->len, p, len);
-    c->len += len;
-    return RS_OK;
-}
-
 static void expect_download(rs_objstore *s, const char *key, const uint8_t *want, size_t n)
 {
-    struct collect c = {0};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {0};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_objstore_info info;
     rs_err err = RS_ERR_INIT;
     if (rs_objstore_download(s, key, &sink, &info, &err) != RS_OK)
@@ -119,7 +91,7 @@ static void round_trips_of_awkward_sizes(void **state)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "obj-%zu", sizes[i]);
-        uint8_t *data = pattern(sizes[i], (unsigned)i);
+        uint8_t *data = obj_pattern(sizes[i], (unsigned)i);
         rs_objstore_info info = upload(s, key, data, sizes[i]);
         /* one part or fewer is one PUT (plain MD5 ETag); more is multipart */
         int multipart = strchr(info.etag, '-') != NULL;
@@ -188,21 +160,6 @@ static void put_if_absent_and_if_none_match(void **state)
     rs_objstore_close(s);
 }
 
-static FILE *capture_log(char **buf, size_t *len)
-{
-    FILE *log = open_memstream(buf, len);
-    rs_log_set_stream(log);
-    rs_log_set_level(RS_LOG_TRACE);
-    return log;
-}
-
-static void release_log(FILE *log)
-{
-    rs_log_set_stream(NULL);
-    rs_log_set_level(RS_LOG_INFO);
-    fclose(log);
-}
-
 static void a_wrong_secret_is_access_denied(void **state)
 {
     (void)state;
@@ -211,11 +168,11 @@ static void a_wrong_secret_is_access_denied(void **state)
     setenv("AWS_SECRET_ACCESS_KEY", wrong, 1);
     char *buf = NULL;
     size_t len = 0;
-    FILE *log = capture_log(&buf, &len);
+    FILE *log = obj_capture_log(&buf, &len, RS_LOG_TRACE);
     rs_objstore *s = open_store("denied", NULL);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_put(s, "k", (const uint8_t *)"v", 1, NULL, &err), RS_E_AUTH);
-    release_log(log);
+    obj_release_log(log);
     setenv("AWS_SECRET_ACCESS_KEY", right, 1);
     assert_non_null(strstr(err.msg, "HTTP 403 SignatureDoesNotMatch: access denied"));
     assert_non_null(strstr(err.msg, env.endpoint));
@@ -351,33 +308,17 @@ static void pages_past_1000_keys_and_batched_removal(void **state)
     rs_objstore_close(s);
 }
 
-struct seen {
-    char key[64], id[256];
-    int n;
-};
-
-static rs_code remember_upload(void *arg, const char *key, const char *id, int64_t when, rs_err *err)
-{
-    (void)err;
-    struct seen *s = arg;
-    snprintf(s->key, sizeof s->key, "%s", key);
-    snprintf(s->id, sizeof s->id, "%s", id);
-    assert_true(when > 0);
-    s->n++;
-    return RS_OK;
-}
-
 static void incomplete_uploads_are_listed_and_aborted(void **state)
 {
     (void)state;
     rs_objstore *s = open_store("mpu", NULL);
-    uint8_t *data = pattern(PART + 10, 3);
+    uint8_t *data = obj_pattern(PART + 10, 3);
     rs_objstore_upload *u = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_objstore_upload_open(s, "left behind", 0, &u, &err), RS_OK);
     assert_int_equal(rs_objstore_upload_write(u, data, PART + 10, &err), RS_OK); /* the upload began */
-    struct seen seen = {0};
-    assert_int_equal(rs_objstore_list_uploads(s, "", remember_upload, &seen, &err), RS_OK);
+    struct obj_seen seen = {0};
+    assert_int_equal(rs_objstore_list_uploads(s, "", obj_remember_upload, &seen, &err), RS_OK);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.key, "left behind");
     rs_objstore_info info;
@@ -386,7 +327,7 @@ static void incomplete_uploads_are_listed_and_aborted(void **state)
     assert_int_equal(rs_objstore_abort_upload(s, seen.key, seen.id, &err), RS_OK);
     assert_int_equal(rs_objstore_abort_upload(s, seen.key, seen.id, &err), RS_OK); /* gone: fine */
     seen.n = 0;
-    assert_int_equal(rs_objstore_list_uploads(s, "", remember_upload, &seen, &err), RS_OK);
+    assert_int_equal(rs_objstore_list_uploads(s, "", obj_remember_upload, &seen, &err), RS_OK);
     assert_int_equal(seen.n, 0);
     /* its owner cannot complete it any more */
     assert_int_equal(rs_objstore_upload_commit(u, NULL, &err), RS_E_NOTFOUND);
@@ -402,7 +343,7 @@ static void virtual_hosted_addressing(void **state)
     rs_objstore_options opt = {.s3_endpoint = env.endpoint_vhost, .s3_addressing = RS_OBJSTORE_ADDRESSING_VIRTUAL,
                                .part_bytes = PART};
     rs_objstore *s = open_store("vhost", &opt);
-    uint8_t *data = pattern(PART + 77, 4);
+    uint8_t *data = obj_pattern(PART + 77, 4);
     upload(s, "v k", data, PART + 77);
     expect_download(s, "v k", data, PART + 77);
     char listing[64] = "";
@@ -489,10 +430,10 @@ static void ranges_and_a_changed_object(void **state)
     rs_objstore_options opt = {.part_bytes = PART, .parallel = 2};
     rs_objstore *s = open_store("ranges", &opt);
     size_t n = 6 * PART;
-    uint8_t *data = pattern(n, 5);
+    uint8_t *data = obj_pattern(n, 5);
     upload(s, "r", data, n);
-    struct collect c = {0};
-    rs_objstore_sink sink = {collect_write, &c};
+    struct obj_collect c = {0};
+    rs_objstore_sink sink = {obj_collect_write, &c};
     rs_err err = RS_ERR_INIT;
     /* across a part boundary */
     assert_int_equal(rs_objstore_get(s, "r", PART - 10, 20, &sink, NULL, &err), RS_OK);
@@ -508,11 +449,7 @@ static void ranges_and_a_changed_object(void **state)
     size_t got = 0;
     assert_int_equal(rs_objstore_reader_read(r, buf, PART, &got, &err), RS_OK);
     assert_int_equal(rs_objstore_put(s, "r", (const uint8_t *)"new", 3, NULL, &err), RS_OK);
-    rs_code rc = RS_OK;
-    while (rc == RS_OK && got > 0)
-        rc = rs_objstore_reader_read(r, buf, PART, &got, &err);
-    assert_int_equal(rc, RS_E_CORRUPT);
-    assert_non_null(strstr(err.msg, "changed while it was read"));
+    obj_expect_changed(r, buf, PART);
     rs_objstore_reader_close(r);
     free(buf);
     free(c.p);

@@ -3,14 +3,14 @@
 rs_unit_test(objstore sigv4)
 rs_unit_test(objstore xml)
 
-rs_unit_test(objstore file)
+rs_unit_test(objstore file objstore/obj_fixture.c)
 # a small client the integration tests drive (against radosgw, the fault
 # proxy and the AWS CLI)
 add_executable(rs_objstore_tool objstore/objstore_tool.c)
 target_link_libraries(rs_objstore_tool PRIVATE rockstream_static)
 rs_unit_test(objstore s3_conf)
 # against the fixture's radosgw (tests/s3/s3.cmake)
-rs_unit_test(objstore s3)
+rs_unit_test(objstore s3 objstore/obj_fixture.c)
 target_link_libraries(test_objstore_s3 PRIVATE rs_tests3)
 set_tests_properties(unit.objstore.s3 PROPERTIES LABELS integration)
 rs_s3_test(unit.objstore.s3)

@@ -14,9 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
-check_has() { [[ "$1" == *"$2"* ]] || fail "$3: expected to contain '$2', got '$1'"; }
+source "$S3_LIB_DIR/../testlib/test_lib.sh"
 
 # A prefix of this test's own in the shared bucket.
 PREFIX="$(basename "$0" .sh)-$$"
