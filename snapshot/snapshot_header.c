@@ -229,7 +229,7 @@ static const char *mode_name(uint8_t mode)
 static rs_code mode_mismatch(const struct seal_header *h, const rs_snapshot_key *key, rs_err *err)
 {
     char id[17];
-    hex_encode(h->key_id, sizeof h->key_id, id);
+    rs_hex_encode(h->key_id, sizeof h->key_id, id, sizeof id);
     if (key->kind == RS_SNAPSHOT_KEY_PASSPHRASE)
         return rs_err_set(err, RS_E_AUTH, "archive was sealed with %s (key %s), you gave a passphrase",
                           mode_name(h->key_mode), id);
@@ -273,7 +273,7 @@ rs_code seal_header_open(const struct seal_header *h, const rs_snapshot_key *key
         return open_passphrase(h, key, dk, err);
     if (sodium_memcmp(h->key_id, key->id, sizeof key->id) != 0) {
         char id[17];
-        hex_encode(h->key_id, sizeof h->key_id, id);
+        rs_hex_encode(h->key_id, sizeof h->key_id, id, sizeof id);
         return rs_err_set(err, RS_E_AUTH, "archive sealed with key %s, you gave key %s", id, key->id_hex);
     }
     if (h->key_mode == SEAL_MODE_PUBLIC) {

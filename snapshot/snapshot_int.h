@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/hex.h"
 #include "snapshot/snapshot.h"
 
 /* ------------------------------------------------------------------ */
@@ -49,11 +50,6 @@ void content_hash_update(struct content_hash *h, const void *p, size_t len);
 void content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES]);
 /* Releases the state without a result (error paths). NULL state allowed. */
 void content_hash_release(struct content_hash *h);
-
-/* Lower-case hex of p into out (2 * len + 1 bytes). */
-void hex_encode(const uint8_t *p, size_t len, char *out);
-/* Decodes exactly len bytes from hex (2 * len digits). 0 on success. */
-int hex_decode(const char *hex, uint8_t *out, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* The sealed-stream header (snapshot_header.c, docs/format.md)        */

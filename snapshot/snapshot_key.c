@@ -16,22 +16,6 @@ static const char KEY_ID_DOMAIN[] = "rockstream key id v1";
 #define DEFAULT_OPSLIMIT 3
 #define DEFAULT_MEMLIMIT (64u * 1024 * 1024)
 
-void hex_encode(const uint8_t *p, size_t len, char *out)
-{
-    sodium_bin2hex(out, 2 * len + 1, p, len);
-}
-
-int hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-    size_t got = 0;
-    const char *end = NULL;
-    if (strlen(hex) != 2 * len)
-        return -1;
-    if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len || *end != '\0')
-        return -1;
-    return 0;
-}
-
 void key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_BYTES])
 {
     crypto_generichash(id, RS_SNAPSHOT_KEY_ID_BYTES, (const uint8_t *)KEY_ID_DOMAIN, sizeof KEY_ID_DOMAIN - 1,

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
+#include "common/tar_entry.h"
 #include "snapshot/snapshot_int.h"
 
 #define READ_BYTES (1024u * 1024)
@@ -52,55 +54,20 @@ static rs_code fail(struct reader *r, rs_err *err, const char *what)
 
 /* ---- what an entry may be ------------------------------------------- */
 
-static int has_dotdot(const char *path)
-{
-    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
-        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-            return 1;
-    return 0;
-}
+_Static_assert(sizeof ((struct extracted_file *)0)->name > RS_TAR_NAME_MAX, "a plain name fits extracted_file");
 
 /* Returns the file name under db/ (or TAR_MANIFEST_NAME), or NULL with err
- * set when the entry may not be extracted. */
+ * set when the entry may not be extracted (common/tar_entry.h's rule). */
 static const char *safe_name(struct archive_entry *e, rs_err *err)
 {
     const char *path = archive_entry_pathname(e);
-    if (path == NULL || path[0] == '\0') {
-        rs_err_set(err, RS_E_CORRUPT, "archive has an entry without a name");
+    int manifest = path != NULL && strcmp(path, TAR_MANIFEST_NAME) == 0;
+    const char *name = NULL;
+    if (rs_tar_entry_check(e, manifest ? "" : TAR_DB_PREFIX, "a snapshot", &name, err) != RS_OK) {
+        rs_err_prefix(err, "archive");
         return NULL;
     }
-    const char *link = archive_entry_hardlink(e);
-    if (link != NULL) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is a hard link to '%s': refused", path, link);
-        return NULL;
-    }
-    if (archive_entry_filetype(e) == AE_IFLNK) {
-        const char *to = archive_entry_symlink(e);
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is a symbolic link to '%s': refused", path,
-                   to != NULL ? to : "?");
-        return NULL;
-    }
-    if (path[0] == '/') {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' has an absolute path: refused", path);
-        return NULL;
-    }
-    if (has_dotdot(path)) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' leads outside the target directory: refused", path);
-        return NULL;
-    }
-    if (archive_entry_filetype(e) != AE_IFREG) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is not a regular file: refused", path);
-        return NULL;
-    }
-    if (strcmp(path, TAR_MANIFEST_NAME) == 0)
-        return path;
-    const char *name = path + strlen(TAR_DB_PREFIX);
-    if (strncmp(path, TAR_DB_PREFIX, strlen(TAR_DB_PREFIX)) != 0 || name[0] == '\0' || strchr(name, '/') != NULL ||
-        strcmp(name, ".") == 0 || strlen(name) >= sizeof ((struct extracted_file *)0)->name) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is not part of a snapshot: refused", path);
-        return NULL;
-    }
-    return name;
+    return manifest ? path : name;
 }
 
 /* ---- extraction ----------------------------------------------------- */
@@ -165,14 +132,10 @@ static rs_code extract_file(struct reader *r, int dirfd, const char *name, struc
 {
     if (res->n_files == MAX_FILES)
         return rs_err_set(err, RS_E_CORRUPT, "archive holds more than %u files", MAX_FILES);
-    if (res->n_files == r->cap_files) {
-        size_t cap = r->cap_files == 0 ? 64 : 2 * r->cap_files;
-        struct extracted_file *grown = realloc(res->files, cap * sizeof *grown);
-        if (grown == NULL)
-            return rs_err_set(err, RS_E_NOMEM, "out of memory for the file list");
-        res->files = grown;
-        r->cap_files = cap;
-    }
+    struct extracted_file *grown = rs_array_grow(res->files, &r->cap_files, res->n_files, sizeof *grown, 64);
+    if (grown == NULL)
+        return rs_err_set(err, RS_E_NOMEM, "out of memory for the file list");
+    res->files = grown;
     struct extracted_file *f = &res->files[res->n_files];
     memset(f, 0, sizeof *f);
     strcpy(f->name, name);

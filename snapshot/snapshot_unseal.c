@@ -86,8 +86,8 @@ static rs_code verify_digest(const char *dir, const rs_snapshot_info *want, rs_e
                           (unsigned long long)version, (unsigned long long)want->version);
     if (sodium_memcmp(digest, want->content_digest, sizeof digest) != 0) {
         char got[65], exp[65];
-        hex_encode(digest, sizeof digest, got);
-        hex_encode(want->content_digest, sizeof digest, exp);
+        rs_hex_encode(digest, sizeof digest, got, sizeof got);
+        rs_hex_encode(want->content_digest, sizeof digest, exp, sizeof exp);
         return rs_err_set(err, RS_E_CORRUPT, "content digest %.16s... of the unsealed database differs from %.16s... "
                           "in its manifest", got, exp);
     }

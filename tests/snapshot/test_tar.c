@@ -156,7 +156,7 @@ static void header_bytes_are_pinned(void **state)
         h.wrapped[i] = (uint8_t)(0x40 + i);
     seal_header_encode(&h);
     char hex[2 * SEAL_HEADER_MAX + 1];
-    hex_encode(h.raw, h.len, hex);
+    rs_hex_encode(h.raw, h.len, hex, sizeof hex);
     assert_string_equal(hex, GOLDEN_HEADER);
     struct seal_header back;
     rs_err err = RS_ERR_INIT;

@@ -74,8 +74,8 @@ static void readable_by_others_is_refused(void **state)
     assert_int_equal(rs_wal_key_create_file(f->path, &err), RS_OK);
     assert_int_equal(chmod(f->path, 0644), 0);
     assert_int_equal(rs_wal_key_read(f->path, &k, &err), RS_E_AUTH);
-    assert_non_null(strstr(err.msg, "is readable by others (mode 0644)"));
-    assert_string_equal(err.hint, "chmod 600 the key file");
+    assert_non_null(strstr(err.msg, "is accessible by group or others (mode 0644)"));
+    assert_string_equal(err.hint, "make it private with: chmod 600 <file>");
 }
 
 static void not_a_key_file_is_refused_without_echoing_it(void **state)
