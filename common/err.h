@@ -10,6 +10,8 @@
 
 #include <stdarg.h>
 
+#include "common/api.h"
+
 /* Stable: append only, never renumber. Exit codes and Redis error prefixes
  * are derived from these values. */
 typedef enum rs_code {
@@ -44,28 +46,28 @@ typedef struct rs_err {
 
 /* Fills a clear err with code and a printf-style message; returns code.
  * If err is NULL or already holds an error, only returns code. */
-rs_code rs_err_set(rs_err *err, rs_code code, const char *fmt, ...)
+RS_API rs_code rs_err_set(rs_err *err, rs_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-rs_code rs_err_vset(rs_err *err, rs_code code, const char *fmt, va_list ap)
+RS_API rs_code rs_err_vset(rs_err *err, rs_code code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 /* Like rs_err_set, and records errno (the caller passes it, saved right
  * after the failing call) and appends ": <strerror>" to the message. */
-rs_code rs_err_sys(rs_err *err, rs_code code, int sys_errno, const char *fmt, ...)
+RS_API rs_code rs_err_sys(rs_err *err, rs_code code, int sys_errno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Sets the hint of an err that holds an error (static text only). */
-void rs_err_hint(rs_err *err, const char *hint);
+RS_API void rs_err_hint(rs_err *err, const char *hint);
 
 /* Prepends context ("restore 'x': ") to the message of an err holding an
  * error; does nothing to a clear err. Truncates, never overflows. */
-void rs_err_prefix(rs_err *err, const char *fmt, ...)
+RS_API void rs_err_prefix(rs_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Resets err to RS_OK with an empty message. NULL allowed. */
-void rs_err_clear(rs_err *err);
+RS_API void rs_err_clear(rs_err *err);
 
 /* A short stable name for a code ("corrupt", "busy"), for logs and tools. */
-const char *rs_code_name(rs_code code);
+RS_API const char *rs_code_name(rs_code code);
 
 #endif

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "common/api.h"
+
 typedef enum rs_log_level {
     RS_LOG_ERROR = 0,  /* a person must act */
     RS_LOG_WARN,       /* degraded, continuing */
@@ -23,18 +25,18 @@ typedef enum rs_log_format {
 
 /* The threshold and the format are process-wide; set them before starting
  * threads. Defaults: RS_LOG_INFO, RS_LOG_TEXT, stderr. */
-void rs_log_set_level(rs_log_level level);
-void rs_log_set_format(rs_log_format format);
+RS_API void rs_log_set_level(rs_log_level level);
+RS_API void rs_log_set_format(rs_log_format format);
 /* Redirects the log (tests capture it). Borrowed: the caller keeps the FILE
  * open until it sets another one. NULL restores stderr. */
-void rs_log_set_stream(FILE *stream);
+RS_API void rs_log_set_stream(FILE *stream);
 
 /* Parses "error", "warn", "info", "debug", "trace"; returns 0 on success. */
-int rs_log_level_parse(const char *name, rs_log_level *out);
+RS_API int rs_log_level_parse(const char *name, rs_log_level *out);
 
-extern rs_log_level rs_log_threshold;
+extern RS_API rs_log_level rs_log_threshold;
 
-void rs_log_write(rs_log_level level, const char *file, int line, const char *fmt, ...)
+RS_API void rs_log_write(rs_log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 #define RS_LOG(level, ...)                                                  \

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -48,32 +49,32 @@ typedef enum rs_snapshot_key_kind {
  * its public half at "<path>.pub" (mode 0644, also never replaced).
  * id_hex receives the key id (16 hex digits and a NUL). Errors: RS_E_EXISTS,
  * RS_E_IO, RS_E_INVALID (another kind). */
-rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_hex[17], rs_err *err);
+RS_API rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_hex[17], rs_err *err);
 
 /* Loads a key file (any kind keygen writes). Fails closed, before any work:
  * RS_E_NOTFOUND (missing), RS_E_IO (unreadable), RS_E_INVALID (not a key
  * file, wrong length, id does not match) and RS_E_AUTH when a file holding
  * a secret is readable or writable by group or others. The secret lives in
  * locked memory until rs_snapshot_key_destroy. */
-rs_code rs_snapshot_key_load(const char *path, rs_snapshot_key **out, rs_err *err);
+RS_API rs_code rs_snapshot_key_load(const char *path, rs_snapshot_key **out, rs_err *err);
 
 /* A key from a passphrase (copied; at least 1 byte, at most 1024). Sealing
  * stretches it with Argon2id under a fresh salt with opslimit and memlimit
  * (0: 3 and 64 MiB); unsealing uses the parameters in the archive. */
-rs_code rs_snapshot_key_from_passphrase(const char *pass, size_t len, uint64_t opslimit, size_t memlimit,
-                                        rs_snapshot_key **out, rs_err *err);
+RS_API rs_code rs_snapshot_key_from_passphrase(const char *pass, size_t len, uint64_t opslimit, size_t memlimit,
+                                               rs_snapshot_key **out, rs_err *err);
 
 /* Wipes and frees. NULL allowed. */
-void rs_snapshot_key_destroy(rs_snapshot_key *key);
+RS_API void rs_snapshot_key_destroy(rs_snapshot_key *key);
 
-rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *key);
+RS_API rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *key);
 
 /* The key id as 16 hex digits ("" for a passphrase, whose id depends on
  * each archive's salt). Borrowed for the key's lifetime. */
-const char *rs_snapshot_key_id(const rs_snapshot_key *key);
+RS_API const char *rs_snapshot_key_id(const rs_snapshot_key *key);
 
 /* Non-zero when the key can open archives (not a lone public key). */
-int rs_snapshot_key_can_unseal(const rs_snapshot_key *key);
+RS_API int rs_snapshot_key_can_unseal(const rs_snapshot_key *key);
 
 /* ------------------------------------------------------------------ */
 /* Where archive bytes go and come from                                */
@@ -99,13 +100,13 @@ typedef struct rs_snapshot_source {
  * uncommitted file removes the temporary. open refuses an existing path
  * (RS_E_EXISTS). */
 typedef struct rs_snapshot_file_out rs_snapshot_file_out;
-rs_code rs_snapshot_file_out_open(const char *path, rs_snapshot_file_out **out, rs_err *err);
-rs_snapshot_sink rs_snapshot_file_out_sink(rs_snapshot_file_out *f);
-rs_code rs_snapshot_file_out_commit(rs_snapshot_file_out *f, rs_err *err);
-void rs_snapshot_file_out_close(rs_snapshot_file_out *f);
+RS_API rs_code rs_snapshot_file_out_open(const char *path, rs_snapshot_file_out **out, rs_err *err);
+RS_API rs_snapshot_sink rs_snapshot_file_out_sink(rs_snapshot_file_out *f);
+RS_API rs_code rs_snapshot_file_out_commit(rs_snapshot_file_out *f, rs_err *err);
+RS_API void rs_snapshot_file_out_close(rs_snapshot_file_out *f);
 
 /* A source reading a file descriptor (borrowed, not closed). */
-rs_snapshot_source rs_snapshot_fd_source(int *fd);
+RS_API rs_snapshot_source rs_snapshot_fd_source(int *fd);
 
 /* ------------------------------------------------------------------ */
 /* Manifests (snapshot_manifest.c)                                     */
@@ -131,19 +132,19 @@ typedef struct rs_snapshot_info {
     char     key_id[17];         /* hex; for a passphrase, this archive's */
 } rs_snapshot_info;
 
-void rs_snapshot_manifest_info(const rs_snapshot_manifest *m, rs_snapshot_info *out);
+RS_API void rs_snapshot_manifest_info(const rs_snapshot_manifest *m, rs_snapshot_info *out);
 
 /* The detached, authenticated manifest (JSON, docs/format.md) that backup/
  * stores beside the archive. Returns a malloc'd buffer the caller frees. */
-rs_code rs_snapshot_manifest_encode(const rs_snapshot_manifest *m, uint8_t **out, size_t *out_len, rs_err *err);
+RS_API rs_code rs_snapshot_manifest_encode(const rs_snapshot_manifest *m, uint8_t **out, size_t *out_len, rs_err *err);
 
 /* Parses a detached manifest (at most 64 MiB) and checks its MAC with key.
  * Errors: RS_E_CORRUPT (not a manifest, or edited: "manifest authentication
  * failed"), RS_E_VERSION, RS_E_AUTH (wrong key). */
-rs_code rs_snapshot_manifest_decode(const uint8_t *p, size_t len, const rs_snapshot_key *key,
-                                    rs_snapshot_manifest **out, rs_err *err);
+RS_API rs_code rs_snapshot_manifest_decode(const uint8_t *p, size_t len, const rs_snapshot_key *key,
+                                           rs_snapshot_manifest **out, rs_err *err);
 
-void rs_snapshot_manifest_destroy(rs_snapshot_manifest *m);
+RS_API void rs_snapshot_manifest_destroy(rs_snapshot_manifest *m);
 
 /* ------------------------------------------------------------------ */
 /* Sealing (snapshot_take.c)                                           */
@@ -190,14 +191,14 @@ typedef struct rs_snapshot_timing {
  * included; timing may be NULL. On failure the sink may have received part
  * of an archive: the caller discards it (a file_out closes uncommitted).
  * Refuses a key that cannot seal or an in-memory store before any work. */
-rs_code rs_snapshot_take(rs_store *store, const rs_snapshot_options *opt, const rs_snapshot_sink *sink,
-                         rs_snapshot_manifest **manifest, rs_snapshot_timing *timing, rs_err *err);
+RS_API rs_code rs_snapshot_take(rs_store *store, const rs_snapshot_options *opt, const rs_snapshot_sink *sink,
+                                rs_snapshot_manifest **manifest, rs_snapshot_timing *timing, rs_err *err);
 
 /* Seals an existing checkpoint directory (not modified; opened read-only
  * for its sequence and digest). Same contract as rs_snapshot_take. */
-rs_code rs_snapshot_seal_dir(const char *checkpoint_dir, const rs_snapshot_options *opt,
-                             const rs_snapshot_sink *sink, rs_snapshot_manifest **manifest,
-                             rs_snapshot_timing *timing, rs_err *err);
+RS_API rs_code rs_snapshot_seal_dir(const char *checkpoint_dir, const rs_snapshot_options *opt,
+                                    const rs_snapshot_sink *sink, rs_snapshot_manifest **manifest,
+                                    rs_snapshot_timing *timing, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* An archive and its manifest as files (snapshot_file.c)              */
@@ -216,15 +217,15 @@ rs_code rs_snapshot_seal_dir(const char *checkpoint_dir, const rs_snapshot_optio
  * manifest_path NULL means "<archive_path>.manifest". One thread at a time. */
 #define RS_SNAPSHOT_MANIFEST_SUFFIX ".manifest"
 typedef struct rs_snapshot_files rs_snapshot_files;
-rs_code rs_snapshot_files_open(const char *archive_path, const char *manifest_path, rs_snapshot_files **out,
-                               rs_err *err);
-rs_snapshot_sink rs_snapshot_files_sink(rs_snapshot_files *f);
+RS_API rs_code rs_snapshot_files_open(const char *archive_path, const char *manifest_path, rs_snapshot_files **out,
+                                      rs_err *err);
+RS_API rs_snapshot_sink rs_snapshot_files_sink(rs_snapshot_files *f);
 /* The paths, borrowed until close. */
-const char *rs_snapshot_files_archive_path(const rs_snapshot_files *f);
-const char *rs_snapshot_files_manifest_path(const rs_snapshot_files *f);
+RS_API const char *rs_snapshot_files_archive_path(const rs_snapshot_files *f);
+RS_API const char *rs_snapshot_files_manifest_path(const rs_snapshot_files *f);
 /* m is the manifest rs_snapshot_take returned for the archive (borrowed). */
-rs_code rs_snapshot_files_commit(rs_snapshot_files *f, const rs_snapshot_manifest *m, rs_err *err);
-void rs_snapshot_files_close(rs_snapshot_files *f);
+RS_API rs_code rs_snapshot_files_commit(rs_snapshot_files *f, const rs_snapshot_manifest *m, rs_err *err);
+RS_API void rs_snapshot_files_close(rs_snapshot_files *f);
 
 /* ------------------------------------------------------------------ */
 /* Unsealing (snapshot_unseal.c)                                       */
@@ -247,7 +248,7 @@ typedef struct rs_snapshot_unseal_options {
  * be NULL) receives the archive's manifest. Errors: RS_E_AUTH (wrong key or
  * passphrase, public key only), RS_E_CORRUPT (authentication, truncation,
  * hashes, digest, unsafe entries), RS_E_VERSION, RS_E_EXISTS, RS_E_IO. */
-rs_code rs_snapshot_unseal(const rs_snapshot_source *src, const char *to_dir,
-                           const rs_snapshot_unseal_options *opt, rs_snapshot_manifest **manifest, rs_err *err);
+RS_API rs_code rs_snapshot_unseal(const rs_snapshot_source *src, const char *to_dir,
+                                  const rs_snapshot_unseal_options *opt, rs_snapshot_manifest **manifest, rs_err *err);
 
 #endif

@@ -95,7 +95,7 @@ static rs_code build_key(const char *path, const struct keyfile_fields *f, rs_sn
     if (kn == NULL)
         return rs_err_set(err, RS_E_INVALID, "key file '%s' has unknown type '%s'", path, f->type);
     rs_snapshot_key *k = NULL;
-    rs_code rc = key_alloc(kn->kind, kn->has_secret ? KEY_BYTES : 0, &k, err);
+    rs_code rc = snapshot_key_alloc(kn->kind, kn->has_secret ? KEY_BYTES : 0, &k, err);
     if (rc == RS_OK && kn->has_secret)
         rc = decode_field(path, "secret", f->secret_hex, k->secret, err);
     if (rc == RS_OK && kn->has_public)
@@ -107,7 +107,7 @@ static rs_code build_key(const char *path, const struct keyfile_fields *f, rs_sn
             rc = rs_err_set(err, RS_E_INVALID, "key file '%s': public and secret keys do not belong together", path);
     }
     if (rc == RS_OK) {
-        key_id_of(kn->has_public ? k->pub : k->secret, k->id);
+        snapshot_key_id_of(kn->has_public ? k->pub : k->secret, k->id);
         rs_hex_encode(k->id, sizeof k->id, k->id_hex, sizeof k->id_hex);
         if (f->id != NULL && strcmp(f->id, k->id_hex) != 0)
             rc = rs_err_set(err, RS_E_INVALID, "key file '%s' says id %s but its key has id %s: it is damaged",
@@ -202,7 +202,7 @@ rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_
     if (kind != RS_SNAPSHOT_KEY_SECRET && kind != RS_SNAPSHOT_KEY_PAIR)
         return rs_err_set(err, RS_E_INVALID, "keygen makes secret keys and key pairs only");
     rs_snapshot_key *k = NULL;
-    rs_code rc = key_alloc(kind, KEY_BYTES, &k, err);
+    rs_code rc = snapshot_key_alloc(kind, KEY_BYTES, &k, err);
     if (rc != RS_OK)
         return rc;
     char *text = sodium_malloc(KEYFILE_MAX);
@@ -212,10 +212,10 @@ rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_
     }
     if (kind == RS_SNAPSHOT_KEY_PAIR) {
         crypto_box_keypair(k->pub, k->secret);
-        key_id_of(k->pub, k->id);
+        snapshot_key_id_of(k->pub, k->id);
     } else {
         crypto_secretstream_xchacha20poly1305_keygen(k->secret);
-        key_id_of(k->secret, k->id);
+        snapshot_key_id_of(k->secret, k->id);
     }
     rs_hex_encode(k->id, sizeof k->id, id_hex, RS_HEX_LEN(RS_SNAPSHOT_KEY_ID_BYTES));
     rc = keygen_files(path, kind, kind == RS_SNAPSHOT_KEY_PAIR ? k->pub : NULL, k->secret, id_hex, text, err);

@@ -107,22 +107,22 @@ static rs_code write_all(int fd, const char *name, const uint8_t *p, size_t len,
 static rs_code copy_data(struct reader *r, int fd, struct extracted_file *f, rs_err *err)
 {
     struct content_hash hs;
-    rs_code rc = content_hash_init(&hs, err);
+    rs_code rc = snapshot_content_hash_init(&hs, err);
     while (rc == RS_OK) {
         la_ssize_t n = archive_read_data(r->a, r->data, READ_BYTES);
         if (n < 0)
             rc = fail(r, err, "data");
         if (n <= 0)
             break;
-        content_hash_update(&hs, r->data, (size_t)n);
+        snapshot_content_hash_update(&hs, r->data, (size_t)n);
         rc = write_all(fd, f->name, r->data, (size_t)n, err);
         f->size += (uint64_t)n;
     }
     if (rc != RS_OK) {
-        content_hash_release(&hs);
+        snapshot_content_hash_release(&hs);
         return rc;
     }
-    content_hash_final(&hs, f->hash);
+    snapshot_content_hash_final(&hs, f->hash);
     if (fsync(fd) != 0)
         return rs_err_sys(err, RS_E_IO, errno, "writing '%s'", f->name);
     return RS_OK;
@@ -187,7 +187,7 @@ static rs_code extract_entries(struct reader *r, int dirfd, struct extract_resul
     }
 }
 
-rs_code tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err)
+rs_code snapshot_tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err)
 {
     memset(res, 0, sizeof *res);
     struct reader r = {.prev = prev, .err = RS_ERR_INIT};
@@ -211,7 +211,7 @@ rs_code tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, 
     return rc;
 }
 
-void extract_result_release(struct extract_result *res)
+void snapshot_extract_result_release(struct extract_result *res)
 {
     free(res->files);
     free(res->manifest);

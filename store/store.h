@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 
 typedef struct rs_store rs_store;
@@ -110,11 +111,11 @@ typedef struct rs_store_config {
 } rs_store_config;
 
 /* Fills every zero field of cfg with its default. Idempotent. */
-void rs_store_config_resolve(rs_store_config *cfg);
+RS_API void rs_store_config_resolve(rs_store_config *cfg);
 
 /* Parses "always", "group", "none". Returns 0 on success. */
-int rs_store_sync_parse(const char *name, rs_store_sync *out);
-const char *rs_store_sync_name(rs_store_sync sync);
+RS_API int rs_store_sync_parse(const char *name, rs_store_sync *out);
+RS_API const char *rs_store_sync_name(rs_store_sync sync);
 
 /* ------------------------------------------------------------------ */
 /* Lifecycle                                                           */
@@ -125,21 +126,21 @@ const char *rs_store_sync_name(rs_store_sync sync);
  * until rs_store_close. Errors: RS_E_NOTFOUND (no database and no create),
  * RS_E_BUSY (another process has it open), RS_E_CORRUPT, RS_E_IO (with
  * sys_errno: EACCES, ENOSPC, ...), RS_E_INVALID (bad configuration). */
-rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err);
+RS_API rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **out, rs_err *err);
 
 /* Closes the database and frees everything. Writes, views and iterators
  * must be finished first. NULL allowed. */
-void rs_store_close(rs_store *store);
+RS_API void rs_store_close(rs_store *store);
 
 /* The path given to rs_store_open. Borrowed for the store's lifetime. */
-const char *rs_store_path(const rs_store *store);
+RS_API const char *rs_store_path(const rs_store *store);
 
 /* The configuration in effect, with defaults resolved. Borrowed. */
-const rs_store_config *rs_store_config_get(const rs_store *store);
+RS_API const rs_store_config *rs_store_config_get(const rs_store *store);
 
 /* The database's identity: 16 random bytes chosen when it was created and
  * kept in the data, so checkpoints and followers carry the same id. */
-void rs_store_id(const rs_store *store, uint8_t out[16]);
+RS_API void rs_store_id(const rs_store *store, uint8_t out[16]);
 
 /* ------------------------------------------------------------------ */
 /* Reads                                                               */
@@ -153,54 +154,54 @@ typedef struct rs_store_value {
 } rs_store_value;
 
 /* Releases the value's memory; NULL or an empty value allowed. */
-void rs_store_value_release(rs_store_value *val);
+RS_API void rs_store_value_release(rs_store_value *val);
 
 /* Reads key at the latest state, or as of view when view is not NULL.
  * Returns RS_E_NOTFOUND (err untouched: a missing key is not a failure)
  * when the key is absent. On RS_OK, release *val. */
-rs_code rs_store_get(rs_store *store, const rs_store_view *view, const uint8_t *key, size_t key_len,
-                     rs_store_value *val, rs_err *err);
+RS_API rs_code rs_store_get(rs_store *store, const rs_store_view *view, const uint8_t *key, size_t key_len,
+                            rs_store_value *val, rs_err *err);
 
 /* Reads n keys in one call. codes[i] is RS_OK (vals[i] filled, release it),
  * RS_E_NOTFOUND, or an error. Returns RS_OK unless the call itself failed;
  * err holds the first per-key error. */
-rs_code rs_store_multi_get(rs_store *store, const rs_store_view *view, size_t n, const uint8_t *const *keys,
-                           const size_t *key_lens, rs_store_value *vals, rs_code *codes, rs_err *err);
+RS_API rs_code rs_store_multi_get(rs_store *store, const rs_store_view *view, size_t n, const uint8_t *const *keys,
+                                  const size_t *key_lens, rs_store_value *vals, rs_code *codes, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Writes                                                              */
 /* ------------------------------------------------------------------ */
 
 /* Each returns when the write is as durable as the sync policy says. */
-rs_code rs_store_put(rs_store *store, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
-                     rs_err *err);
-rs_code rs_store_delete(rs_store *store, const uint8_t *key, size_t key_len, rs_err *err);
+RS_API rs_code rs_store_put(rs_store *store, const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
+                            rs_err *err);
+RS_API rs_code rs_store_delete(rs_store *store, const uint8_t *key, size_t key_len, rs_err *err);
 
 /* An atomic group of writes. Owned by the caller; destroy when done. */
-rs_code rs_store_batch_create(rs_store_batch **out, rs_err *err);
-void rs_store_batch_destroy(rs_store_batch *batch);
-void rs_store_batch_put(rs_store_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *val,
-                        size_t val_len);
-void rs_store_batch_delete(rs_store_batch *batch, const uint8_t *key, size_t key_len);
+RS_API rs_code rs_store_batch_create(rs_store_batch **out, rs_err *err);
+RS_API void rs_store_batch_destroy(rs_store_batch *batch);
+RS_API void rs_store_batch_put(rs_store_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *val,
+                               size_t val_len);
+RS_API void rs_store_batch_delete(rs_store_batch *batch, const uint8_t *key, size_t key_len);
 /* Deletes every key in [start, end). */
-void rs_store_batch_delete_range(rs_store_batch *batch, const uint8_t *start, size_t start_len,
-                                 const uint8_t *end, size_t end_len);
-size_t rs_store_batch_count(const rs_store_batch *batch);
-size_t rs_store_batch_bytes(const rs_store_batch *batch);
-void rs_store_batch_clear(rs_store_batch *batch);
+RS_API void rs_store_batch_delete_range(rs_store_batch *batch, const uint8_t *start, size_t start_len,
+                                        const uint8_t *end, size_t end_len);
+RS_API size_t rs_store_batch_count(const rs_store_batch *batch);
+RS_API size_t rs_store_batch_bytes(const rs_store_batch *batch);
+RS_API void rs_store_batch_clear(rs_store_batch *batch);
 
 /* Applies the batch atomically; returns when it is as durable as the sync
  * policy says. The batch is not changed and can be cleared and reused. */
-rs_code rs_store_write(rs_store *store, rs_store_batch *batch, rs_err *err);
+RS_API rs_code rs_store_write(rs_store *store, rs_store_batch *batch, rs_err *err);
 
 /* Applies the batch without waiting for its fsync and returns in *seq_out a
  * sequence number at or after the batch's last one. The caller must call
  * rs_store_sync_wait(seq) before it tells anyone the write is durable. This
  * is how an event loop acknowledges writes without blocking on disk. */
-rs_code rs_store_write_nowait(rs_store *store, rs_store_batch *batch, uint64_t *seq_out, rs_err *err);
+RS_API rs_code rs_store_write_nowait(rs_store *store, rs_store_batch *batch, uint64_t *seq_out, rs_err *err);
 
 /* Returns once every write up to seq is as durable as the policy says. */
-rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
+RS_API rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
 
 /* Asynchronous durability, for an event loop that must not block on
  * rs_store_sync_wait: it writes with rs_store_write_nowait, asks for the
@@ -217,17 +218,17 @@ rs_code rs_store_sync_wait(rs_store *store, uint64_t seq, rs_err *err);
  * first. Without a syncer (RS_STORE_SYNC_NONE, read-only) it is never
  * called. */
 typedef void (*rs_store_synced_fn)(void *arg);
-void rs_store_sync_listen(rs_store *store, rs_store_synced_fn fn, void *arg);
+RS_API void rs_store_sync_listen(rs_store *store, rs_store_synced_fn fn, void *arg);
 
 /* Asks the syncer to make every write up to seq durable and returns at
  * once. Cheap: many requests before one fsync share that fsync. */
-void rs_store_sync_request(rs_store *store, uint64_t seq);
+RS_API void rs_store_sync_request(rs_store *store, uint64_t seq);
 
 /* Every write up to *seq_out is as durable as the policy says; with
  * RS_STORE_SYNC_NONE (nothing to wait for) that is UINT64_MAX. Returns the
  * syncer's sticky failure (RS_E_IO...) once an fsync has failed: from then
  * on no write becomes durable and *seq_out stops moving. */
-rs_code rs_store_synced_seq(rs_store *store, uint64_t *seq_out, rs_err *err);
+RS_API rs_code rs_store_synced_seq(rs_store *store, uint64_t *seq_out, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Views and scans                                                     */
@@ -236,9 +237,9 @@ rs_code rs_store_synced_seq(rs_store *store, uint64_t *seq_out, rs_err *err);
 /* A consistent read view: every read through it sees the database as of one
  * sequence number, whatever is written meanwhile. Close it before the store;
  * an open view keeps old versions from being compacted away. */
-rs_code rs_store_view_open(rs_store *store, rs_store_view **out, rs_err *err);
-uint64_t rs_store_view_seq(const rs_store_view *view);
-void rs_store_view_close(rs_store_view *view);
+RS_API rs_code rs_store_view_open(rs_store *store, rs_store_view **out, rs_err *err);
+RS_API uint64_t rs_store_view_seq(const rs_store_view *view);
+RS_API void rs_store_view_close(rs_store_view *view);
 
 /* Which keys a scan visits. Zero-initialised means every key, forward. */
 typedef struct rs_store_range {
@@ -251,34 +252,34 @@ typedef struct rs_store_range {
 
 /* Opens an iterator over range at the latest state or as of view. range is
  * copied. Close the iterator before the view and the store. */
-rs_code rs_store_iter_open(rs_store *store, const rs_store_view *view, const rs_store_range *range,
-                           rs_store_iter **out, rs_err *err);
+RS_API rs_code rs_store_iter_open(rs_store *store, const rs_store_view *view, const rs_store_range *range,
+                                  rs_store_iter **out, rs_err *err);
 
 /* Moves to the next pair. Returns 1 and fills key and val (valid until the
  * next call), 0 at the end or on error: check rs_store_iter_status. */
-int rs_store_iter_next(rs_store_iter *it, const uint8_t **key, size_t *key_len, const uint8_t **val,
-                       size_t *val_len);
-rs_code rs_store_iter_status(const rs_store_iter *it, rs_err *err);
-void rs_store_iter_close(rs_store_iter *it);
+RS_API int rs_store_iter_next(rs_store_iter *it, const uint8_t **key, size_t *key_len, const uint8_t **val,
+                              size_t *val_len);
+RS_API rs_code rs_store_iter_status(const rs_store_iter *it, rs_err *err);
+RS_API void rs_store_iter_close(rs_store_iter *it);
 
 /* Calls fn for every pair in range; fn returns non-zero to stop early. */
 typedef int (*rs_store_scan_fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
                                 size_t val_len);
-rs_code rs_store_scan(rs_store *store, const rs_store_view *view, const rs_store_range *range,
-                      rs_store_scan_fn fn, void *arg, rs_err *err);
+RS_API rs_code rs_store_scan(rs_store *store, const rs_store_view *view, const rs_store_range *range,
+                             rs_store_scan_fn fn, void *arg, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Sequence, checkpoints, statistics                                   */
 /* ------------------------------------------------------------------ */
 
 /* The sequence number of the newest write. */
-uint64_t rs_store_latest_seq(rs_store *store);
+RS_API uint64_t rs_store_latest_seq(rs_store *store);
 
 /* Creates a checkpoint in dir (which must not exist; its parent must):
  * hard links to the live files, so it costs almost nothing on the same
  * filesystem. *seq_out, when not NULL, receives the checkpoint's sequence
  * number, read back by opening it. Errors: RS_E_EXISTS, RS_E_IO. */
-rs_code rs_store_checkpoint(rs_store *store, const char *dir, uint64_t *seq_out, rs_err *err);
+RS_API rs_code rs_store_checkpoint(rs_store *store, const char *dir, uint64_t *seq_out, rs_err *err);
 
 /* The content digest (docs/format.md, "Content digest"): BLAKE2b-256 over
  * the domain string, then every (key, value) of the user's key space in key
@@ -295,8 +296,8 @@ typedef struct rs_store_digest_stats {
     uint64_t value_bytes;
 } rs_store_digest_stats;
 
-rs_code rs_store_digest(rs_store *store, const rs_store_view *view, uint8_t out[RS_STORE_DIGEST_BYTES],
-                        rs_store_digest_stats *stats, rs_err *err);
+RS_API rs_code rs_store_digest(rs_store *store, const rs_store_view *view, uint8_t out[RS_STORE_DIGEST_BYTES],
+                               rs_store_digest_stats *stats, rs_err *err);
 
 typedef struct rs_store_stats {
     uint64_t latest_seq;
@@ -328,20 +329,20 @@ typedef struct rs_store_stats {
                                          runs by itself reclaim some) */
 } rs_store_stats;
 
-rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);
+RS_API rs_code rs_store_stats_get(rs_store *store, rs_store_stats *out, rs_err *err);
 
 /* Asks RocksDB for a property ("rocksdb.stats", "rocksdb.levelstats", ...).
  * Returns a malloc'd string the caller frees, or NULL if unknown. */
-char *rs_store_property(rs_store *store, const char *name);
+RS_API char *rs_store_property(rs_store *store, const char *name);
 
 /* Flushes memtables to SST files and waits. */
-rs_code rs_store_flush(rs_store *store, rs_err *err);
+RS_API rs_code rs_store_flush(rs_store *store, rs_err *err);
 
 /* Compacts the whole key space and waits (tests, benchmarks, ops): every
  * file is rewritten down to the last level, so it gets the bottom's
  * compression, and deleted or overwritten data no open view needs is
  * dropped. */
-rs_code rs_store_compact(rs_store *store, rs_err *err);
+RS_API rs_code rs_store_compact(rs_store *store, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Versioned state (docs/versioned-state.md)                           */
@@ -369,20 +370,20 @@ rs_code rs_store_compact(rs_store *store, rs_err *err);
  * delete is RS_E_UNSUPPORTED (its history cannot be known). Durable per the
  * sync policy on return. Commits are serialized: one runs at a time, others
  * wait. batch is borrowed and not changed. May wake the pruner. */
-rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
+RS_API rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
 
 /* Non-zero once the database has committed a version (read at open, set
  * by a commit, and by rs_store_version_reload on a follower): its plain
  * writes are refused. Cheap: no I/O. */
-int rs_store_is_versioned(rs_store *store);
+RS_API int rs_store_is_versioned(rs_store *store);
 
 /* The latest committed version (0: none), read from the database, so it is
  * right on a follower too. 0 also on a read error. */
-uint64_t rs_store_version_latest(rs_store *store);
+RS_API uint64_t rs_store_version_latest(rs_store *store);
 
 /* The readable range [earliest, latest] (0, 0 when nothing is committed).
  * Versions below earliest kept by keep-every are readable too. */
-rs_code rs_store_version_range(rs_store *store, uint64_t *earliest, uint64_t *latest, rs_err *err);
+RS_API rs_code rs_store_version_range(rs_store *store, uint64_t *earliest, uint64_t *latest, rs_err *err);
 
 typedef struct rs_store_version_info {
     uint64_t version;
@@ -395,55 +396,55 @@ typedef struct rs_store_version_info {
 
 /* A readable version's record. RS_E_NOTFOUND (with the readable range in
  * the message) for a pruned or future version. */
-rs_code rs_store_version_info_get(rs_store *store, uint64_t version, rs_store_version_info *out, rs_err *err);
+RS_API rs_code rs_store_version_info_get(rs_store *store, uint64_t version, rs_store_version_info *out, rs_err *err);
 
 /* Calls fn for each version below earliest kept by keep-every, ascending;
  * fn returns non-zero to stop. */
-rs_code rs_store_version_kept_scan(rs_store *store, int (*fn)(void *arg, uint64_t version), void *arg,
-                                   rs_err *err);
+RS_API rs_code rs_store_version_kept_scan(rs_store *store, int (*fn)(void *arg, uint64_t version), void *arg,
+                                          rs_err *err);
 
 /* Reads key as of version. RS_E_NOTFOUND (err untouched) when the key was
  * absent at that version; RS_E_NOTFOUND with err set (and the readable
  * range in the message) for a pruned or future version. On RS_OK release
  * *val. The version cannot be pruned while the read runs. */
-rs_code rs_store_get_at(rs_store *store, uint64_t version, const uint8_t *key, size_t key_len,
-                        rs_store_value *val, rs_err *err);
+RS_API rs_code rs_store_get_at(rs_store *store, uint64_t version, const uint8_t *key, size_t key_len,
+                               rs_store_value *val, rs_err *err);
 
 /* Calls fn for every pair in range as of version, in key order (or
  * reversed), from one consistent view; the version cannot be pruned until
  * it returns. Errors as rs_store_get_at. */
-rs_code rs_store_scan_at(rs_store *store, uint64_t version, const rs_store_range *range, rs_store_scan_fn fn,
-                         void *arg, rs_err *err);
+RS_API rs_code rs_store_scan_at(rs_store *store, uint64_t version, const rs_store_range *range, rs_store_scan_fn fn,
+                                void *arg, rs_err *err);
 
 /* Restores the state as of to_version in one atomic write and forgets the
  * versions after it (for a chain reorganisation); the next commit is
  * to_version + 1. to_version must be readable and at or above earliest
  * (RS_E_NOTFOUND with the range otherwise); to_version == latest does
  * nothing. Durable per the sync policy on return. */
-rs_code rs_store_rollback(rs_store *store, uint64_t to_version, rs_err *err);
+RS_API rs_code rs_store_rollback(rs_store *store, uint64_t to_version, rs_err *err);
 
 /* Holds version against pruning until the matching unpin (a snapshot or an
  * export in progress). Pins nest and live in memory only: they end with the
  * process. RS_E_NOTFOUND if version is not readable (or being pruned). */
-rs_code rs_store_pin(rs_store *store, uint64_t version, rs_err *err);
-void rs_store_unpin(rs_store *store, uint64_t version);
+RS_API rs_code rs_store_pin(rs_store *store, uint64_t version, rs_err *err);
+RS_API void rs_store_unpin(rs_store *store, uint64_t version);
 
 /* The replication layer reports the applied version of its slowest
  * connected follower; pruning never passes it, so every follower keeps a
  * readable version. Clear it when no follower is connected (or the slowest
  * was dropped for a resync). */
-void rs_store_follower_version_set(rs_store *store, uint64_t version);
-void rs_store_follower_version_clear(rs_store *store);
+RS_API void rs_store_follower_version_set(rs_store *store, uint64_t version);
+RS_API void rs_store_follower_version_clear(rs_store *store);
 
 /* Parses "nothing", "everything", "default", "custom"; 0 on success. */
-int rs_store_prune_mode_parse(const char *name, rs_store_prune_mode *out);
-const char *rs_store_prune_mode_name(rs_store_prune_mode mode);
+RS_API int rs_store_prune_mode_parse(const char *name, rs_store_prune_mode *out);
+RS_API const char *rs_store_prune_mode_name(rs_store_prune_mode mode);
 
 /* Checks a policy (custom: interval >= 1); RS_E_INVALID says why. */
-rs_code rs_store_prune_policy_check(const rs_store_prune_policy *policy, rs_err *err);
+RS_API rs_code rs_store_prune_policy_check(const rs_store_prune_policy *policy, rs_err *err);
 
 /* The policy in effect, with presets spelled out. */
-void rs_store_prune_policy_get(rs_store *store, rs_store_prune_policy *out);
+RS_API void rs_store_prune_policy_get(rs_store *store, rs_store_prune_policy *out);
 
 typedef struct rs_store_prune_result {
     uint64_t earliest_before;
@@ -458,15 +459,15 @@ typedef struct rs_store_prune_result {
  * interval), then compacts the history so the space comes back, and
  * records the policy. Waits. out may be NULL. The policy "nothing" prunes
  * nothing. */
-rs_code rs_store_prune(rs_store *store, rs_store_prune_result *out, rs_err *err);
+RS_API rs_code rs_store_prune(rs_store *store, rs_store_prune_result *out, rs_err *err);
 
 /* ---- for snapshots, WAL frames and followers ------------------------- */
 
 /* The version a database at sequence seq holds: the highest version whose
  * commit batch is at or before seq, and that batch's sequence. RS_E_NOTFOUND
  * if seq is before the readable range's first commit. */
-rs_code rs_store_version_at_seq(rs_store *store, uint64_t seq, uint64_t *version, uint64_t *commit_seq,
-                                rs_err *err);
+RS_API rs_code rs_store_version_at_seq(rs_store *store, uint64_t seq, uint64_t *version, uint64_t *commit_seq,
+                                       rs_err *err);
 
 typedef enum rs_store_version_kind {
     RS_STORE_VERSION_COMMIT = 1, /* the batch commits version latest */
@@ -486,14 +487,14 @@ typedef struct rs_store_version_mark {
  * that changes the versions record carries it as its first record, so this
  * reads a few bytes and never the rest. RS_E_CORRUPT if data is too short
  * to be a batch. */
-rs_code rs_store_batch_version(rs_store *store, const uint8_t *data, size_t len, rs_store_version_mark *out,
-                               rs_err *err);
+RS_API rs_code rs_store_batch_version(rs_store *store, const uint8_t *data, size_t len, rs_store_version_mark *out,
+                                      rs_err *err);
 
 /* A follower applies the primary's batches below this API; afterwards it
  * calls this so the store's in-memory view of the versioned state (what
  * pruning has decided, what compactions may drop) catches up. Safe at any
  * time; cheap. */
-rs_code rs_store_version_reload(rs_store *store, rs_err *err);
+RS_API rs_code rs_store_version_reload(rs_store *store, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Replication support (store_commit.c, store_wal.c, store_batchfmt.c, */
@@ -537,11 +538,11 @@ rs_code rs_store_version_reload(rs_store *store, rs_err *err);
  * Turning it on waits for the unchained writes in progress to finish (so
  * every batch after the call is chained) and writes nothing. Safe to call
  * from any thread. */
-void rs_store_set_chained(rs_store *store, int on);
-int rs_store_is_chained(rs_store *store);
+RS_API void rs_store_set_chained(rs_store *store, int on);
+RS_API int rs_store_is_chained(rs_store *store);
 
 /* Whether a chain value is a restart (see above), not a chain's link. */
-int rs_store_chain_is_restart(const uint8_t chain[RS_STORE_CHAIN_BYTES]);
+RS_API int rs_store_chain_is_restart(const uint8_t chain[RS_STORE_CHAIN_BYTES]);
 
 /* What a raw write batch holds, read by rs_store_batch_inspect. */
 typedef struct rs_store_batch_info {
@@ -558,24 +559,24 @@ typedef struct rs_store_batch_info {
 /* Parses raw WriteBatch bytes (a WAL record, a replicated payload) without
  * a database. Errors: RS_E_CORRUPT (truncated record, unknown record type,
  * header count that does not match the records). */
-rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err);
+RS_API rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err);
 
 /* The chain value after the newest write, and a sequence it stands at,
  * read together: the latest sequence, or, while chained writes run, the
  * one after the newest of them. All zeros in a database made before chain
  * restarts that has no chained write yet. */
-void rs_store_chain(rs_store *store, uint64_t *seq, uint8_t chain[RS_STORE_CHAIN_BYTES]);
+RS_API void rs_store_chain(rs_store *store, uint64_t *seq, uint8_t chain[RS_STORE_CHAIN_BYTES]);
 
 /* Waits until the latest sequence exceeds seq or timeout_ms passes;
  * returns the latest sequence. No polling: writers wake the waiters. */
-uint64_t rs_store_wait_for_write(rs_store *store, uint64_t seq, uint64_t timeout_ms);
+RS_API uint64_t rs_store_wait_for_write(rs_store *store, uint64_t seq, uint64_t timeout_ms);
 
 /* A follower's database: while on, every write but
  * rs_store_apply_replicated fails with RS_E_UNSUPPORTED, so the database
  * never holds a batch of its own and its sequence numbers stay the
  * primary's. Safe to call from any thread. */
-void rs_store_set_replica(rs_store *store, int on);
-int rs_store_is_replica(rs_store *store);
+RS_API void rs_store_set_replica(rs_store *store, int on);
+RS_API int rs_store_is_replica(rs_store *store);
 
 /* Applies a batch a primary wrote, given as the raw bytes its WAL holds,
  * without adding a stamp or a chain record (it has both). Checks first,
@@ -588,36 +589,36 @@ int rs_store_is_replica(rs_store *store);
  *  - the chain record equals BLAKE2b(this database's chain || the batch's
  *    records), else RS_E_CORRUPT with "diverged" in the message.
  * The write is not fsync'd: call rs_store_sync_wait for durability. */
-rs_code rs_store_apply_replicated(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
-                                  rs_err *err);
+RS_API rs_code rs_store_apply_replicated(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
+                                         rs_err *err);
 
 /* Reads the committed batches from a sequence number on, from the live and
  * archived WAL files. One reader per thread. */
 typedef struct rs_store_wal_iter rs_store_wal_iter;
 
 /* The first batch returned will start exactly at from_seq. */
-rs_code rs_store_wal_iter_open(rs_store *store, uint64_t from_seq, rs_store_wal_iter **out, rs_err *err);
+RS_API rs_code rs_store_wal_iter_open(rs_store *store, uint64_t from_seq, rs_store_wal_iter **out, rs_err *err);
 
 /* The next batch: *rep and *len are its raw bytes, valid until the next call or
  * close. Returns RS_OK; RS_E_NOTFOUND when no newer batch is committed yet
  * (err untouched: wait with rs_store_wait_for_write and call again); RS_E_GAP
  * when the WAL no longer holds the next batch (RocksDB would silently skip
  * ahead: this reader refuses to); or an RS_E_STORE/RS_E_IO failure. */
-rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const uint8_t **rep, size_t *len,
-                               rs_err *err);
+RS_API rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const uint8_t **rep, size_t *len,
+                                      rs_err *err);
 /* The sequence the next batch must start at. */
-uint64_t rs_store_wal_iter_position(const rs_store_wal_iter *it);
-void rs_store_wal_iter_close(rs_store_wal_iter *it);
+RS_API uint64_t rs_store_wal_iter_position(const rs_store_wal_iter *it);
+RS_API void rs_store_wal_iter_close(rs_store_wal_iter *it);
 
 /* Bytes of WAL on disk (live and archived files): what the retention
  * budget (wal_keep_bytes) is measured against. */
-rs_code rs_store_wal_disk_bytes(rs_store *store, uint64_t *out, rs_err *err);
+RS_API rs_code rs_store_wal_disk_bytes(rs_store *store, uint64_t *out, rs_err *err);
 
 /* rockstream's own small records in the meta family, written through the
  * commit path (so they replicate). name must not be a store-internal name
  * ("db_id", "chain"): RS_E_INVALID. get returns RS_E_NOTFOUND (err
  * untouched) if absent; on RS_OK release *val. */
-rs_code rs_store_meta_get(rs_store *store, const char *name, rs_store_value *val, rs_err *err);
-rs_code rs_store_meta_put(rs_store *store, const char *name, const uint8_t *val, size_t len, rs_err *err);
+RS_API rs_code rs_store_meta_get(rs_store *store, const char *name, rs_store_value *val, rs_err *err);
+RS_API rs_code rs_store_meta_put(rs_store *store, const char *name, const uint8_t *val, size_t len, rs_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -74,28 +75,28 @@ typedef struct rs_wal_frame {
 
 /* Writes the header of f (payload_len and payload taken from f) into out,
  * with the checksum over header and payload. */
-void rs_wal_frame_encode_header(const rs_wal_frame *f, uint8_t out[RS_WAL_FRAME_HEADER_BYTES]);
+RS_API void rs_wal_frame_encode_header(const rs_wal_frame *f, uint8_t out[RS_WAL_FRAME_HEADER_BYTES]);
 
 /* Decodes and checks a header: magic, version, type, payload length
  * (bounded before anyone allocates), flags. The checksum needs the payload:
  * see rs_wal_frame_check. Errors: RS_E_CORRUPT (bad magic, unknown type,
  * length over the limit, reserved flags), RS_E_VERSION. */
-rs_code rs_wal_frame_decode_header(const uint8_t *hdr, size_t len, rs_wal_frame *f, rs_err *err);
+RS_API rs_code rs_wal_frame_decode_header(const uint8_t *hdr, size_t len, rs_wal_frame *f, rs_err *err);
 
 /* Checks the checksum of a decoded header against its payload and sets
  * f->payload. Errors: RS_E_CORRUPT ("checksum mismatch"). */
-rs_code rs_wal_frame_check(const uint8_t hdr[RS_WAL_FRAME_HEADER_BYTES], rs_wal_frame *f,
-                           const uint8_t *payload, rs_err *err);
+RS_API rs_code rs_wal_frame_check(const uint8_t hdr[RS_WAL_FRAME_HEADER_BYTES], rs_wal_frame *f,
+                                  const uint8_t *payload, rs_err *err);
 
 /* Decodes one whole frame at the start of buf; *used gets its size. */
-rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, size_t *used, rs_err *err);
+RS_API rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, size_t *used, rs_err *err);
 
 /* Fills a BATCH frame from a batch read from store's WAL (stamp and chain
  * taken from its records, the versioned-state kind and version from its
  * versions record: rs_store_batch_version). rep is borrowed into
  * f->payload. */
-rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
-                                rs_wal_frame *f, rs_err *err);
+RS_API rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
+                                       rs_wal_frame *f, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* The pre-shared replication key (keyfile.c)                          */
@@ -109,11 +110,11 @@ typedef struct rs_wal_key {
 
 /* Makes a new random key and writes it to path (mode 0600, created, never
  * overwritten: RS_E_EXISTS). The file holds one line of text. */
-rs_code rs_wal_key_create_file(const char *path, rs_err *err);
+RS_API rs_code rs_wal_key_create_file(const char *path, rs_err *err);
 
 /* Reads a key file. Errors: RS_E_NOTFOUND, RS_E_INVALID (not a key file),
  * RS_E_AUTH (readable by group or others: a key must be private). */
-rs_code rs_wal_key_read(const char *path, rs_wal_key *out, rs_err *err);
+RS_API rs_code rs_wal_key_read(const char *path, rs_wal_key *out, rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* History ids (history.c): a term that changes on promotion           */
@@ -123,7 +124,7 @@ rs_code rs_wal_key_read(const char *path, rs_wal_key *out, rs_err *err);
 
 /* The database's current history id (its database id until its first
  * promotion). Errors from the store only. */
-rs_code rs_wal_history_current(rs_store *store, uint8_t out[RS_WAL_HISTORY_BYTES], rs_err *err);
+RS_API rs_code rs_wal_history_current(rs_store *store, uint8_t out[RS_WAL_HISTORY_BYTES], rs_err *err);
 
 /* ------------------------------------------------------------------ */
 /* The primary (shipper.c)                                             */
@@ -156,12 +157,12 @@ typedef struct rs_wal_primary_config {
  * write from then on is chained, at the cost store.h describes); stopping
  * the primary leaves it on, so followers resume when it starts again.
  * Errors: RS_E_INVALID (bad address), RS_E_NETWORK (cannot bind). */
-rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, rs_wal_primary **out,
-                             rs_err *err);
+RS_API rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, rs_wal_primary **out,
+                                    rs_err *err);
 /* Disconnects every follower and joins every thread. NULL allowed. */
-void rs_wal_primary_stop(rs_wal_primary *p);
+RS_API void rs_wal_primary_stop(rs_wal_primary *p);
 /* The port it listens on (the one picked when the address said 0). */
-uint16_t rs_wal_primary_port(const rs_wal_primary *p);
+RS_API uint16_t rs_wal_primary_port(const rs_wal_primary *p);
 
 typedef enum rs_wal_peer_state {
     RS_WAL_PEER_HANDSHAKE = 0,
@@ -182,7 +183,7 @@ typedef struct rs_wal_follower_info {
 } rs_wal_follower_info;
 
 /* Fills up to max entries; returns how many followers are connected. */
-size_t rs_wal_primary_followers(rs_wal_primary *p, rs_wal_follower_info *out, size_t max);
+RS_API size_t rs_wal_primary_followers(rs_wal_primary *p, rs_wal_follower_info *out, size_t max);
 
 typedef struct rs_wal_primary_stats {
     uint64_t n_connected;
@@ -195,22 +196,22 @@ typedef struct rs_wal_primary_stats {
     uint64_t bytes_sent;
 } rs_wal_primary_stats;
 
-void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out);
+RS_API void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out);
 
 /* How many followers have acknowledged applying every batch up to seq. */
-int rs_wal_primary_count_acked(rs_wal_primary *p, uint64_t seq);
+RS_API int rs_wal_primary_count_acked(rs_wal_primary *p, uint64_t seq);
 
 /* WAIT for a thread: blocks until n followers acknowledged seq or
  * timeout_ms passed (0: do not wait); returns how many did. */
-int rs_wal_primary_wait(rs_wal_primary *p, uint64_t seq, int n, uint64_t timeout_ms);
+RS_API int rs_wal_primary_wait(rs_wal_primary *p, uint64_t seq, int n, uint64_t timeout_ms);
 
 /* WAIT for an event loop: a file descriptor that becomes readable whenever
  * a follower's acknowledged sequence advances (or one disconnects). The
  * loop drains it with rs_wal_primary_ack_fd_drain, then re-checks its
  * pending waits with rs_wal_primary_count_acked and handles its own
  * timeouts. Borrowed: valid until rs_wal_primary_stop. */
-int rs_wal_primary_ack_fd(const rs_wal_primary *p);
-void rs_wal_primary_ack_fd_drain(rs_wal_primary *p);
+RS_API int rs_wal_primary_ack_fd(const rs_wal_primary *p);
+RS_API void rs_wal_primary_ack_fd_drain(rs_wal_primary *p);
 
 /* ------------------------------------------------------------------ */
 /* The follower (applier.c)                                            */
@@ -276,32 +277,32 @@ typedef struct rs_wal_follower_status {
 /* Opens (or bootstraps) the database and starts following. The database is
  * a replica: it takes the primary's batches only. Errors: RS_E_INVALID,
  * and the store's errors for an existing database. */
-rs_code rs_wal_follower_start(const rs_wal_follower_config *cfg, rs_wal_follower **out, rs_err *err);
+RS_API rs_code rs_wal_follower_start(const rs_wal_follower_config *cfg, rs_wal_follower **out, rs_err *err);
 
 /* Stops following and closes the database. NULL allowed. */
-void rs_wal_follower_stop(rs_wal_follower *f);
+RS_API void rs_wal_follower_stop(rs_wal_follower *f);
 
-void rs_wal_follower_status_get(rs_wal_follower *f, rs_wal_follower_status *out);
+RS_API void rs_wal_follower_status_get(rs_wal_follower *f, rs_wal_follower_status *out);
 
 /* Read access to the follower's database: between acquire and release the
  * store stays open (a resync waits). acquire returns NULL while none is
  * open (bootstrapping). */
-rs_store *rs_wal_follower_store_acquire(rs_wal_follower *f);
-void rs_wal_follower_store_release(rs_wal_follower *f);
+RS_API rs_store *rs_wal_follower_store_acquire(rs_wal_follower *f);
+RS_API void rs_wal_follower_store_release(rs_wal_follower *f);
 
 /* Waits until the follower has a database (bootstrapped) or timeout_ms
  * passed, or it stopped (refused, failed). Returns 1 if it has one. */
-int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms);
+RS_API int rs_wal_follower_wait_store(rs_wal_follower *f, uint64_t timeout_ms);
 
 /* Waits until the follower applied seq or timeout_ms passed; returns its
  * applied sequence. */
-uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms);
+RS_API uint64_t rs_wal_follower_wait_applied(rs_wal_follower *f, uint64_t seq, uint64_t timeout_ms);
 
 /* Promotion: stops following, turns the database's chaining on (it is a
  * primary now), gives it a new history id (a write, the first of the new
  * history) and hands it over writable. The
  * follower object is destroyed; *store_out is the caller's to close.
  * Errors: RS_E_UNSUPPORTED (no database yet: still bootstrapping). */
-rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err *err);
+RS_API rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err *err);
 
 #endif
