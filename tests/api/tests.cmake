@@ -12,3 +12,16 @@ if(NOT RS_DOXYGEN)
 endif()
 add_test(NAME unit.api.doxygen COMMAND ${RS_DOXYGEN_COMMAND} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(unit.api.doxygen PROPERTIES LABELS unit TIMEOUT 120)
+
+# The examples, linked against librockstream.so, run end to end; and an
+# application builds against an installed copy with pkg-config and CMake.
+add_test(NAME integration.api.examples
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/api/test_examples.sh ${PROJECT_BINARY_DIR}/examples)
+if(RS_SANITIZE)
+  set(RS_CONSUMER_FLAGS "-fsanitize=address,undefined")
+endif()
+add_test(NAME integration.api.install
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/api/test_install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}
+                 ${CMAKE_C_COMPILER} "${RS_CONSUMER_FLAGS}")
+set_tests_properties(integration.api.examples integration.api.install PROPERTIES LABELS integration TIMEOUT 600
+                     ENVIRONMENT "${RS_TEST_ENV}")
