@@ -853,15 +853,18 @@ typedef struct rs_store_batch_info {
     size_t   chain_offset;   /**< where the chain record starts */
 } rs_store_batch_info;
 
-/** Parses raw WriteBatch bytes (a WAL record, a replicated payload)
- * without a database.
- * @param rep the bytes
- * @param len their length
- * @param out receives what the batch holds
- * @param err why it failed
+/** Parses raw WriteBatch bytes (a WAL record, a replicated payload).
+ * @param store the database the batch belongs to, which says where its
+ *              chain records go; NULL for a database rockstream created
+ *              (family 1), as in tests and fuzzing
+ * @param rep   the bytes
+ * @param len   their length
+ * @param out   receives what the batch holds
+ * @param err   why it failed
  * @return RS_OK; RS_E_CORRUPT (truncated record, unknown record type,
  *         header count that does not match the records) */
-RS_API rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err);
+RS_API rs_code rs_store_batch_inspect(const rs_store *store, const uint8_t *rep, size_t len, rs_store_batch_info *out,
+                                      rs_err *err);
 
 /** The chain value after the newest write, and a sequence it stands at,
  * read together.
