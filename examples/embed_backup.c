@@ -19,15 +19,10 @@
 #include <unistd.h>
 
 #include "snapshot/snapshot.h"
+#include "example.h"
 #include "store/store.h"
 
-static int fail(const char *what, const rs_err *err)
-{
-    fprintf(stderr, "embed_backup: %s: %s\n", what, err->msg);
-    if (err->hint != NULL)
-        fprintf(stderr, "  hint: %s\n", err->hint);
-    return 1;
-}
+static int fail(const char *what, const rs_err *err) { return example_fail("embed_backup", what, err); }
 
 static void path_in(const char *dir, const char *name, char *out, size_t cap)
 {

@@ -15,18 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "example.h"
 #include "store/store.h"
 #include "wal/wal.h"
 
 #define WAIT_MS 30000
 
-static int fail(const char *what, const rs_err *err)
-{
-    fprintf(stderr, "embed_replicate: %s: %s\n", what, err->msg);
-    if (err->hint != NULL)
-        fprintf(stderr, "  hint: %s\n", err->hint);
-    return 1;
-}
+static int fail(const char *what, const rs_err *err) { return example_fail("embed_replicate", what, err); }
 
 static void path_in(const char *dir, const char *name, char *out, size_t cap)
 {

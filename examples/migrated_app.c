@@ -12,15 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "example.h"
 #include "store/store.h"
 
-static int fail(const char *what, const rs_err *err)
-{
-    fprintf(stderr, "migrated_app: %s: %s\n", what, err->msg);
-    if (err->hint != NULL)
-        fprintf(stderr, "  hint: %s\n", err->hint);
-    return 1;
-}
+static int fail(const char *what, const rs_err *err) { return example_fail("migrated_app", what, err); }
 
 /* was: rocksdb_writebatch_put in a loop, then rocksdb_write */
 static rs_code add_orders(rs_store *db, int from, int to, rs_err *err)

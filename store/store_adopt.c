@@ -78,7 +78,11 @@ rs_code store_foreign_load(rs_store *s, rs_err *err)
     char *errptr = NULL;
     char **have = rocksdb_list_column_families(s->opts, s->path, &n_have, &errptr);
     if (errptr != NULL) {
-        rocksdb_free(errptr); /* a new database: nothing to adopt */
+        /* a new database: nothing to adopt (RocksDB allocates the list
+         * even then) */
+        rocksdb_free(errptr);
+        if (have != NULL)
+            rocksdb_list_column_families_destroy(have, n_have);
         return RS_OK;
     }
     char names[200] = "";

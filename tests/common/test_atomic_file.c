@@ -18,25 +18,15 @@
 #include "common/atomic_file.h"
 #include "testlib/testlib.h"
 
-struct fx {
-    char *dir, *path;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("atomic");
-    f->path = rs_test_path(f->dir, "port");
-    *state = f;
+    *state = rs_test_file_create("atomic", "port");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    free(f->path);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_file_destroy(*state);
     return 0;
 }
 
@@ -66,25 +56,31 @@ static int count_entries(const char *dir, char *tmp_name, size_t cap)
     return n;
 }
 
+/* The directory holds path alone (no temporary left), with text in it. */
+static void assert_only_file(const struct rs_test_file *f, const char *text)
+{
+    char buf[64];
+    slurp(f->path, buf, sizeof buf);
+    assert_string_equal(buf, text);
+    assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+}
+
 static void put_writes_the_bytes_with_the_exact_mode(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     mode_t old = umask(077);
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_put(f->path, "127.0.0.1:6379\n", 15, 0644, 0, &err), RS_OK);
     umask(old);
-    char buf[64];
-    slurp(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "127.0.0.1:6379\n");
+    assert_only_file(f, "127.0.0.1:6379\n");
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0644);
-    assert_int_equal(count_entries(f->dir, NULL, 0), 1);
 }
 
 static void replaces_by_default_and_shows_the_old_file_until_commit(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_put(f->path, "old\n", 4, 0600, 0, &err), RS_OK);
     rs_atomic_file *af = NULL;
@@ -103,14 +99,12 @@ static void replaces_by_default_and_shows_the_old_file_until_commit(void **state
     assert_int_equal(rs_atomic_file_commit(af, &err), RS_OK);
     assert_int_equal(rs_atomic_file_named(af), 1);
     rs_atomic_file_close(af);
-    slurp(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "new file\n");
-    assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+    assert_only_file(f, "new file\n");
 }
 
 static void abandoned_write_leaves_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_atomic_file *af = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_open(f->path, 0600, 0, &af, &err), RS_OK);
@@ -122,23 +116,20 @@ static void abandoned_write_leaves_nothing(void **state)
 
 static void no_replace_refuses_an_existing_file(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_put(f->path, "first\n", 6, 0600, RS_ATOMIC_FILE_NO_REPLACE, &err), RS_OK);
     assert_int_equal(rs_atomic_file_put(f->path, "second\n", 7, 0600, RS_ATOMIC_FILE_NO_REPLACE, &err),
                      RS_E_EXISTS);
     assert_non_null(strstr(err.msg, "/port' already exists: refusing to replace it"));
-    char buf[64];
-    slurp(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "first\n");
-    assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+    assert_only_file(f, "first\n");
 }
 
 /* The name appears while the file is written (another keygen, say): the
  * commit refuses, the newcomer stays, the temporary goes. */
 static void no_replace_holds_against_a_race(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_atomic_file *af = NULL;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_open(f->path, 0600, RS_ATOMIC_FILE_NO_REPLACE, &af, &err), RS_OK);
@@ -150,15 +141,12 @@ static void no_replace_holds_against_a_race(void **state)
     assert_non_null(strstr(err.msg, "already exists"));
     assert_int_equal(rs_atomic_file_named(af), 0);
     rs_atomic_file_close(af);
-    char buf[64];
-    slurp(f->path, buf, sizeof buf);
-    assert_string_equal(buf, "theirs\n");
-    assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+    assert_only_file(f, "theirs\n");
 }
 
 static void missing_directory_and_refused_writes_are_io_errors(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     char *bad = rs_test_path(f->dir, "no/such/dir/file");
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_atomic_file_put(bad, "x", 1, 0600, 0, &err), RS_E_IO);

@@ -16,25 +16,15 @@
 
 #define SECRET "s3cr3t-passw0rd\n"
 
-struct fx {
-    char *dir, *path;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("secret");
-    f->path = rs_test_path(f->dir, "pass");
-    *state = f;
+    *state = rs_test_file_create("secret", "pass");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    free(f->path);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_file_destroy(*state);
     return 0;
 }
 
@@ -64,7 +54,7 @@ static void assert_refused(const char *path, size_t max, unsigned flags, rs_code
 
 static void private_file_is_read_whole(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     write_file(f->path, SECRET, 0600);
     rs_secret_file s;
     rs_err err = RS_ERR_INIT;
@@ -80,7 +70,7 @@ static void private_file_is_read_whole(void **state)
 
 static void exactly_the_bound_is_read_one_more_is_refused(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     write_file(f->path, SECRET, 0400);
     rs_secret_file s;
     rs_err err = RS_ERR_INIT;
@@ -92,7 +82,7 @@ static void exactly_the_bound_is_read_one_more_is_refused(void **state)
 
 static void accessible_by_group_or_others_is_refused(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     write_file(f->path, SECRET, 0640);
     assert_refused(f->path, 64, 0, RS_E_AUTH, "accessible by group or others (mode 0640)");
     write_file(f->path, SECRET, 0604);
@@ -105,7 +95,7 @@ static void accessible_by_group_or_others_is_refused(void **state)
 
 static void shared_file_is_read_then_checked_by_the_caller(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     write_file(f->path, "public key\n", 0644);
     rs_secret_file s;
     rs_err err = RS_ERR_INIT;
@@ -122,7 +112,7 @@ static void shared_file_is_read_then_checked_by_the_caller(void **state)
 
 static void symbolic_link_is_refused_not_followed(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     char *real = rs_test_path(f->dir, "real");
     write_file(real, SECRET, 0600);
     assert_int_equal(symlink(real, f->path), 0);
@@ -132,7 +122,7 @@ static void symbolic_link_is_refused_not_followed(void **state)
 
 static void missing_directory_and_fifo_are_refused(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     assert_refused(f->path, 64, 0, RS_E_NOTFOUND, "No such file");
     assert_int_equal(mkdir(f->path, 0700), 0);
     assert_refused(f->path, 64, 0, RS_E_INVALID, "is not a regular file");

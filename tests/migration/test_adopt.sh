@@ -8,48 +8,20 @@
 # are the ones it chose. Refused, untouched: the database without its
 # OPTIONS file; a key file of format version 2. Last, the program as moved
 # to rs_store (examples/migrated_app.c) opens the unsealed copy and goes on.
-set -euo pipefail
-: "${ROCKSTREAM:?set by ctest}" "${RS_TEST_HELPERS:?set by ctest}"
+# temporary directory, daemons on free ports stopped by PID, assertions
+source "$(dirname "$0")/../cli/serve_lib.sh"
 app=$RS_TEST_HELPERS/rs_rocksdb_app
 migrated=$(dirname "$RS_TEST_HELPERS")/examples/migrated_app
-T=$(mktemp -d "${TMPDIR:-/tmp}/rs-adopt.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+# on failure, show the end of every daemon's log
 fail() {
   echo "FAIL: $*" >&2
   for f in "$T"/*.log; do [[ -f "$f" ]] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
   exit 1
 }
-check_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
-
-# poll_until DESCRIPTION SECONDS COMMAND...
-poll_until() {
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq $((secs * 10))); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  fail "$what: not within $secs s"
-}
-
-# start NAME COMMAND ARGS...: a daemon on a free port; sets PID and PORT
-start() {
-  local name=$1; shift
-  "$ROCKSTREAM" "$@" --listen 127.0.0.1:0 --port-file "$T/$name.port" 2>"$T/$name.log" &
-  PID=$!
-  PIDS+=("$PID")
-  poll_until "$name starts" 60 test -s "$T/$name.port"
-  PORT=$(sed 's/.*://' "$T/$name.port")
-}
-stop() { # stop PID: SIGTERM, and a clean exit
+stop() { # stop PID NAME: SIGTERM, and a clean exit
   kill -TERM "$1"
-  local rc=0
-  wait "$1" || rc=$?
-  check_eq "$rc" 0 "exit status of $2"
+  wait_exit "$1"
+  check_eq "$EXIT_RC" 0 "exit status of $2"
 }
 
 # the accounts family's options as the latest OPTIONS file records them
@@ -86,13 +58,13 @@ check_eq "$("$app" verify "$T/bare" 1000)" "orders=1000 accounts=100" "the refus
 
 # ---- rockstream serves it, a follower replicates it ----------------------
 "$ROCKSTREAM" keygen --repl --out "$T/repl.key" >/dev/null
-start primary serve --db "$T/db" --repl-listen 127.0.0.1:0 --repl-key "$T/repl.key"
-P_PID=$PID P_PORT=$PORT
+start_rockstream primary serve --db "$T/db" --repl-listen 127.0.0.1:0 --repl-key "$T/repl.key"
+P_PID=$SERVE_PID P_PORT=$PORT
 check_eq "$(redis-cli -p "$P_PORT" get order:000042)" "qty=1" "an order the raw program flushed to an SST file"
 check_eq "$(redis-cli -p "$P_PORT" get order:000999)" "qty=6" "an order it left in the WAL"
 RPORT=$(redis-cli -p "$P_PORT" info replication | tr -d '\r' | sed -n 's/^repl_listen_port://p')
-start standby follow --db "$T/standby" --primary "127.0.0.1:$RPORT" --repl-key "$T/repl.key"
-S_PID=$PID S_PORT=$PORT
+start_rockstream standby follow --db "$T/standby" --primary "127.0.0.1:$RPORT" --repl-key "$T/repl.key"
+S_PID=$SERVE_PID S_PORT=$PORT
 check_eq "$(redis-cli -p "$P_PORT" set order:001000 qty=9)" "OK" "a write through rockstream"
 has_new() { [[ "$(redis-cli -p "$S_PORT" get order:001000)" == "qty=9" ]]; }
 poll_until "the standby applies the write" 60 has_new
