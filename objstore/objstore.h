@@ -65,7 +65,7 @@ typedef struct rs_objstore_options {
     const char *s3_region;     /**< default $AWS_REGION, $AWS_DEFAULT_REGION, then us-east-1 */
     const char *s3_profile;    /**< credentials file profile: default $AWS_PROFILE, then "default" */
     const char *s3_ca_file;    /**< PEM CA bundle for HTTPS; default the system's */
-    rs_objstore_addressing s3_addressing;
+    rs_objstore_addressing s3_addressing; /**< default auto */
     const char *s3_storage_class;  /**< x-amz-storage-class of new objects; default none */
     const char *s3_sse;            /**< x-amz-server-side-encryption: "AES256" or "aws:kms" */
     const char *s3_sse_kms_key_id; /**< the KMS key of "aws:kms" */
@@ -85,7 +85,7 @@ typedef struct rs_objstore_options {
 
 /** What the store knows about an object. */
 typedef struct rs_objstore_info {
-    uint64_t size_bytes;
+    uint64_t size_bytes;                 /**< the object's length */
     int64_t  mtime_unix_ms;              /**< last modified; 0 if unknown */
     char     etag[RS_OBJSTORE_ETAG_MAX]; /**< without quotes; "" if unknown */
 } rs_objstore_info;
@@ -96,8 +96,9 @@ typedef struct rs_objstore_info {
  * failure it returns stops the transfer and is returned as is.
  */
 typedef struct rs_objstore_sink {
+    /** takes len bytes at p (borrowed for the call); arg is the sink's */
     rs_code (*write)(void *arg, const uint8_t *p, size_t len, rs_err *err);
-    void *arg;
+    void *arg; /**< passed to write */
 } rs_objstore_sink;
 
 /**

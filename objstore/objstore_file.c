@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/fs.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "objstore/objstore_int.h"
 
@@ -201,23 +203,6 @@ static rs_code open_upload(const struct file_be *f, const char *id, int flags, c
     return rc;
 }
 
-/* Writes a small file whole: temporary beside it, fsync, rename. */
-static rs_code write_whole(const char *path, const char *text, const char *key, rs_err *err)
-{
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    rs_code rc = fd < 0 ? rs_err_sys(err, RS_E_IO, errno, "starting an upload of '%s'", key)
-                        : write_all(fd, (const uint8_t *)text, strlen(text), 0, key, err);
-    if (rc == RS_OK && (fsync(fd) != 0 || rename(tmp, path) != 0))
-        rc = rs_err_sys(err, RS_E_IO, errno, "starting an upload of '%s'", key);
-    if (fd >= 0)
-        close(fd);
-    if (rc != RS_OK && fd >= 0)
-        unlink(tmp);
-    return rc;
-}
-
 static rs_code file_mpu_begin(void *be, const char *key, char **upload_id, rs_err *err)
 {
     struct file_be *f = be;
@@ -225,8 +210,7 @@ static rs_code file_mpu_begin(void *be, const char *key, char **upload_id, rs_er
     char id[UPLOAD_ID_HEX + 1];
     if (getentropy(raw, sizeof raw) != 0)
         return rs_err_sys(err, RS_E_IO, errno, "random upload id");
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    rs_hex_encode(raw, sizeof raw, id, sizeof id);
     struct upload_files u;
     rs_code rc = upload_files(f, id, &u, err);
     int fd = rc == RS_OK ? open(u.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
@@ -235,7 +219,7 @@ static rs_code file_mpu_begin(void *be, const char *key, char **upload_id, rs_er
     if (fd >= 0)
         close(fd);
     /* the key file appears whole, so a listing never reads half a key */
-    if (rc == RS_OK && (rc = write_whole(u.key, key, key, err)) != RS_OK)
+    if (rc == RS_OK && (rc = rs_atomic_file_put(u.key, key, strlen(key), 0600, 0, err)) != RS_OK)
         unlink(u.data);
     if (rc == RS_OK && (*upload_id = strdup(id)) == NULL)
         rc = rs_err_set(err, RS_E_NOMEM, "out of memory");

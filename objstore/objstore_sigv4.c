@@ -14,24 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "objstore/objstore_int.h"
-
-static const char hexdigits[] = "0123456789abcdef";
-
-static void to_hex(const uint8_t *p, size_t len, char *out)
-{
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hexdigits[p[i] >> 4];
-        out[2 * i + 1] = hexdigits[p[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
 
 void objstore_sha256_hex(const uint8_t *p, size_t len, char out[OBJSTORE_SHA256_HEX])
 {
     uint8_t md[SHA256_DIGEST_LENGTH];
     SHA256(p, len, md);
-    to_hex(md, sizeof md, out);
+    rs_hex_encode(md, sizeof md, out, OBJSTORE_SHA256_HEX);
 }
 
 /* ------------------------------------------------------------------ */
@@ -207,8 +197,8 @@ rs_code objstore_sigv4_authorization(const struct objstore_sigv4_req *r, const s
     hmac(b, 32, k->service, a);
     hmac(a, 32, "aws4_request", b);
     hmac(b, 32, to_sign, a);
-    char sig[65];
-    to_hex(a, 32, sig);
+    char sig[RS_HEX_LEN(32)];
+    rs_hex_encode(a, 32, sig, sizeof sig);
     OPENSSL_cleanse(key, sizeof key);
     OPENSSL_cleanse(b, sizeof b);
     int n = snprintf(out, cap, "AWS4-HMAC-SHA256 Credential=%s/%s,SignedHeaders=%s,Signature=%s", k->access_key_id,

@@ -32,6 +32,7 @@ test_pkgs=(
   procps
   psmisc
   python3-nacl
+  doxygen
   python3
   curl
   openssl

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "objstore/objstore.h"
 
 struct hashing {
@@ -47,10 +48,8 @@ static void hash_print(struct hashing *h, FILE *out)
     unsigned int n = 0;
     EVP_DigestFinal_ex(h->md, md, &n);
     EVP_MD_CTX_free(h->md);
-    fprintf(out, "size=%llu sha256=", (unsigned long long)h->bytes);
-    for (unsigned i = 0; i < n; i++)
-        fprintf(out, "%02x", md[i]);
-    fprintf(out, "\n");
+    char hex[RS_HEX_LEN(32)];
+    fprintf(out, "size=%llu sha256=%s\n", (unsigned long long)h->bytes, rs_hex_encode(md, n, hex, sizeof hex));
 }
 
 static rs_code hash_write(void *arg, const uint8_t *p, size_t len, rs_err *err)
