@@ -61,5 +61,20 @@ for kind in 503 reset; do
   stop_proxy
 done
 
+# the storage class and server-side encryption headers go with every new
+# object: a one-request put and a multipart upload's start (whether the
+# server then keeps objects encrypted is its configuration's business)
+start_proxy headers --log-headers x-amz-storage-class,x-amz-server-side-encryption
+"$TOOL" --endpoint "$PROXY" --part-size $((5 * MIB)) --storage-class STANDARD --sse AES256 \
+  gen "$URL" sse-small 1000 1 >/dev/null 2>&1 || true
+"$TOOL" --endpoint "$PROXY" --part-size $((5 * MIB)) --storage-class STANDARD --sse AES256 \
+  gen "$URL" sse-big $((6 * MIB)) 1 >/dev/null 2>&1 || true
+for h in "PUT /$RS_S3_BUCKET/$PREFIX/sse-small x-amz-storage-class: STANDARD" \
+  "PUT /$RS_S3_BUCKET/$PREFIX/sse-small x-amz-server-side-encryption: AES256" \
+  "POST /$RS_S3_BUCKET/$PREFIX/sse-big?uploads= x-amz-server-side-encryption: AES256"; do
+  grep -qF "header $h" "$T/headers.faults" || fail "not sent: $h (seen: $(cat "$T/headers.faults"))"
+done
+stop_proxy
+
 "$TOOL" --endpoint "$RS_S3_ENDPOINT" rm "$URL" "through proxy.bin" m/1 m/2 m/3 m/4 m/5 m/6 m/7 m/8 2>/dev/null
 echo "ok: uploads and downloads survive 500s, SlowDowns, resets and stalls; a dead endpoint fails in bounded time"

@@ -12,8 +12,10 @@ signatures still match) and, on a schedule, answers or breaks them instead:
 
   fault_proxy.py --upstream 127.0.0.1:PORT --port-file F --log F
                  [--every N --faults 500,503,reset,stall | --always KIND]
-                 [--stall-s SECONDS] [--delay-ms MS]
+                 [--stall-s SECONDS] [--delay-ms MS] [--log-headers NAME,...]
 
+--log-headers logs the named request headers of every request ("header
+METHOD PATH NAME: VALUE"), so a test can see what a client sent.
 --delay-ms holds every request that long before forwarding it: a slow
 link, so a test can act while a transfer is under way. With --every N,
 request number k (counting from 1) gets a fault when k is a
@@ -109,6 +111,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        for name in filter(None, self.server.state.args.log_headers.split(",")):
+            if self.headers.get(name) is not None:
+                self.server.state.log("header %s %s %s: %s" % (self.command, self.path, name.lower(),
+                                                               self.headers.get(name)))
         if self.server.state.args.delay_ms:
             time.sleep(self.server.state.args.delay_ms / 1000)
         k, fault = self.server.state.next_fault()
@@ -152,6 +158,7 @@ def main():
     p.add_argument("--always", default="")
     p.add_argument("--stall-s", type=float, default=5.0)
     p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--log-headers", default="")
     args = p.parse_args()
     server = Server(State(args))
     with open(args.port_file + ".tmp", "w") as f:
