@@ -130,6 +130,7 @@ for ((r = 0; r < rounds; r++)); do
       echo "round $((r + 1)): snapshot --out s3://" >&2
       timed snap.url "$rs" snapshot --db "$tmp/db" --out "$remote/snap-$r.rsa" --key "$tmp/k.key" \
         --s3-endpoint "$RS_S3_ENDPOINT"
+      /usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 rm --recursive "$remote/" --only-show-errors
       ;;
     1)
       echo "round $((r + 1)): snapshot --out FILE, then aws s3 cp" >&2
@@ -141,11 +142,12 @@ set -e
 /usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 cp "$tmp/snap.rsa.manifest" "$remote/file-$r.rsa.manifest" --only-show-errors
 EOS
       timed snap.file bash "$tmp/two-steps.sh"
+      # radosgw keeps objects in memory (memstore): none left between runs
+      /usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 rm --recursive "$remote/" --only-show-errors
       ;;
     esac
   done
 done
-/usr/bin/aws --endpoint-url "$RS_S3_ENDPOINT" s3 rm --recursive "$remote/" --only-show-errors
 url_s=$(median snap.url '$1')
 file_s=$(median snap.file '$1')
 printf "\nsnapshot of a %s MiB database, %d rounds, medians\n" "$db_mib" "$rounds"

@@ -295,9 +295,10 @@ static rs_code record_field(struct list_state *st, const char *name, const char 
         snprintf(st->upload_id, sizeof st->upload_id, "%s", text);
     else if (strcmp(name, "ETag") == 0)
         objstore_etag_copy(st->info.etag, text, strlen(text));
-    else if (strcmp(name, "LastModified") == 0 || strcmp(name, "Initiated") == 0)
-        st->info.mtime_unix_ms = objstore_iso8601_ms(text) > 0 ? objstore_iso8601_ms(text) : 0;
-    else if (strcmp(name, "Size") == 0) {
+    else if (strcmp(name, "LastModified") == 0 || strcmp(name, "Initiated") == 0) {
+        int64_t ms = objstore_iso8601_ms(text);
+        st->info.mtime_unix_ms = ms > 0 ? ms : 0;
+    } else if (strcmp(name, "Size") == 0) {
         char *end;
         st->info.size_bytes = strtoull(text, &end, 10);
         if (end == text || *end != '\0')

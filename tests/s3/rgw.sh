@@ -34,7 +34,7 @@ stop_state() {
   source "$state"
   local alive=()
   for pid in $RS_S3_PIDS; do
-    if [[ -n "$RS_S3_DIR" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$RS_S3_DIR"; then
+    if [[ -n "$RS_S3_DIR" ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$RS_S3_DIR"; then
       kill -TERM "$pid" 2>/dev/null && alive+=("$pid")
     fi
   done
