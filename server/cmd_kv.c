@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/server_int.h"
+#include "server/server_int.h"
 
 /* Reads key argument i. Returns 1 (found: release *v), 0 (missing) or -1
  * (failed, error replied). Counts hits and misses for INFO. */
@@ -32,7 +32,7 @@ static int read_key(struct cmd_ctx *x, size_t i, rs_store_value *v)
         x->srv->stats.keyspace_misses++;
         return 0;
     }
-    reply_rs_err(x, &err);
+    server_reply_rs_err(x, &err);
     return -1;
 }
 
@@ -62,27 +62,27 @@ void server_flush_reads(struct server *srv)
     rs_err err = RS_ERR_INIT;
     rs_code rc = rs_store_multi_get(srv->store, NULL, n, g->keys, g->lens, vals, codes, &err);
     for (size_t i = 0; i < n; i++) {
-        if (x.c->flags & CLIENT_CLOSED || client_close_if_over_output(srv, x.c)) {
+        if (x.c->flags & CLIENT_CLOSED || server_client_close_if_over_output(srv, x.c)) {
             /* the bound each GET had before it was gathered */
             for (; rc == RS_OK && i < n; i++)
                 rs_store_value_release(&vals[i]);
             break;
         }
         if (rc != RS_OK) {
-            reply_rs_err(&x, &err);
+            server_reply_rs_err(&x, &err);
         } else if (codes[i] == RS_OK) {
             srv->stats.keyspace_hits++;
-            resp_add_bulk(reply_buf(&x), vals[i].data, vals[i].len);
+            server_resp_add_bulk(reply_buf(&x), vals[i].data, vals[i].len);
             rs_store_value_release(&vals[i]);
         } else if (codes[i] == RS_E_NOTFOUND) {
             srv->stats.keyspace_misses++;
-            resp_add_null(reply_buf(&x));
+            server_resp_add_null(reply_buf(&x));
         } else {
-            reply_rs_err(&x, &err); /* the first per-key error: a damaged block, most likely */
+            server_reply_rs_err(&x, &err); /* the first per-key error: a damaged block, most likely */
         }
     }
     if (!(x.c->flags & CLIENT_CLOSED) && x.c->out.oom)
-        client_close(srv, x.c, "out of memory for replies");
+        server_client_close(srv, x.c, "out of memory for replies");
 }
 
 /* GETAT key version: the value key had at that version of the versioned
@@ -91,10 +91,10 @@ void server_flush_reads(struct server *srv)
 static void getat_cmd(struct cmd_ctx *x)
 {
     int64_t version = 0;
-    if (arg_int64(x, 2, &version) != 0)
+    if (server_arg_int64(x, 2, &version) != 0)
         return;
     if (version < 1) {
-        reply_errorf(x, "ERR version %lld: versions start at 1", (long long)version);
+        server_reply_errorf(x, "ERR version %lld: versions start at 1", (long long)version);
         return;
     }
     rs_store_value v = {0};
@@ -102,12 +102,12 @@ static void getat_cmd(struct cmd_ctx *x)
     rs_code rc = rs_store_get_at(server_reader(x), (uint64_t)version, arg_ptr(x, 1), arg_len(x, 1), &v, &err);
     if (rc == RS_OK) {
         x->srv->stats.keyspace_hits++;
-        resp_add_bulk(reply_buf(x), v.data, v.len);
+        server_resp_add_bulk(reply_buf(x), v.data, v.len);
     } else if (rc == RS_E_NOTFOUND && err.code == RS_OK) {
         x->srv->stats.keyspace_misses++;
-        resp_add_null(reply_buf(x));
+        server_resp_add_null(reply_buf(x));
     } else {
-        reply_rs_err(x, &err);
+        server_reply_rs_err(x, &err);
     }
     rs_store_value_release(&v);
 }
@@ -122,26 +122,26 @@ static int set_options(struct cmd_ctx *x, int *flags)
     static const char *const expiry[] = {"EX", "PX", "EXAT", "PXAT", "KEEPTTL"};
     *flags = 0;
     for (size_t i = 3; i < x->argc; i++) {
-        if (arg_is(x, i, "NX")) {
+        if (server_arg_is(x, i, "NX")) {
             *flags |= SET_NX;
             continue;
         }
-        if (arg_is(x, i, "XX")) {
+        if (server_arg_is(x, i, "XX")) {
             *flags |= SET_XX;
             continue;
         }
         for (size_t e = 0; e < sizeof expiry / sizeof expiry[0]; e++) {
-            if (arg_is(x, i, expiry[e])) {
-                reply_errorf(x, "ERR SET %s is not supported: rockstream keeps no expiry, keys live until deleted",
+            if (server_arg_is(x, i, expiry[e])) {
+                server_reply_errorf(x, "ERR SET %s is not supported: rockstream keeps no expiry, keys live until deleted",
                              expiry[e]);
                 return -1;
             }
         }
-        reply_syntax_error(x);
+        server_reply_syntax_error(x);
         return -1;
     }
     if (*flags == (SET_NX | SET_XX)) {
-        reply_syntax_error(x);
+        server_reply_syntax_error(x);
         return -1;
     }
     return 0;
@@ -159,25 +159,25 @@ static void set_cmd(struct cmd_ctx *x)
         if (found < 0)
             return;
         if ((flags == SET_NX && found) || (flags == SET_XX && !found)) {
-            resp_add_null(reply_buf(x));
+            server_resp_add_null(reply_buf(x));
             return;
         }
     }
     rs_store_batch_put(x->srv->batch, arg_ptr(x, 1), arg_len(x, 1), arg_ptr(x, 2), arg_len(x, 2));
     server_write_defer(x);
-    reply_ok(x);
+    server_reply_ok(x);
 }
 
 static void mset_cmd(struct cmd_ctx *x)
 {
     if (x->argc % 2 != 1) {
-        reply_errorf(x, "ERR wrong number of arguments for 'mset' command");
+        server_reply_errorf(x, "ERR wrong number of arguments for 'mset' command");
         return;
     }
     for (size_t i = 1; i < x->argc; i += 2)
         rs_store_batch_put(x->srv->batch, arg_ptr(x, i), arg_len(x, i), arg_ptr(x, i + 1), arg_len(x, i + 1));
     server_write_defer(x);
-    reply_ok(x);
+    server_reply_ok(x);
 }
 
 /* ---- many keys at once ------------------------------------------------ */
@@ -210,7 +210,7 @@ static int multi_get(struct cmd_ctx *x, struct multi *m)
     m->vals = calloc(m->n, sizeof *m->vals);
     m->codes = malloc(m->n * sizeof *m->codes);
     if (m->keys == NULL || m->lens == NULL || m->vals == NULL || m->codes == NULL) {
-        reply_errorf(x, "ERR out of memory reading %zu keys", m->n);
+        server_reply_errorf(x, "ERR out of memory reading %zu keys", m->n);
         return -1;
     }
     for (size_t i = 0; i < m->n; i++) {
@@ -220,7 +220,7 @@ static int multi_get(struct cmd_ctx *x, struct multi *m)
     rs_err err = RS_ERR_INIT;
     if (rs_store_multi_get(server_reader(x), NULL, m->n, m->keys, m->lens, m->vals, m->codes, &err) != RS_OK ||
         err.code != RS_OK) {
-        reply_rs_err(x, &err);
+        server_reply_rs_err(x, &err);
         return -1;
     }
     for (size_t i = 0; i < m->n; i++) {
@@ -236,12 +236,12 @@ static void mget_cmd(struct cmd_ctx *x)
 {
     struct multi m = {0};
     if (multi_get(x, &m) == 0) {
-        resp_add_array(reply_buf(x), m.n);
+        server_resp_add_array(reply_buf(x), m.n);
         for (size_t i = 0; i < m.n; i++) {
             if (m.codes[i] == RS_OK)
-                resp_add_bulk(reply_buf(x), m.vals[i].data, m.vals[i].len);
+                server_resp_add_bulk(reply_buf(x), m.vals[i].data, m.vals[i].len);
             else
-                resp_add_null(reply_buf(x));
+                server_resp_add_null(reply_buf(x));
         }
     }
     multi_release(&m);
@@ -254,7 +254,7 @@ static void exists_cmd(struct cmd_ctx *x)
         int64_t n = 0;
         for (size_t i = 0; i < m.n; i++)
             n += m.codes[i] == RS_OK; /* a key named twice counts twice, as in Redis */
-        resp_add_int(reply_buf(x), n);
+        server_resp_add_int(reply_buf(x), n);
     }
     multi_release(&m);
 }
@@ -291,7 +291,7 @@ static void del_cmd(struct cmd_ctx *x)
     if (multi_get(x, &m) == 0) {
         found = malloc(m.n * sizeof *found);
         if (found == NULL) {
-            reply_errorf(x, "ERR out of memory deleting %zu keys", m.n);
+            server_reply_errorf(x, "ERR out of memory deleting %zu keys", m.n);
         } else {
             size_t distinct = count_distinct_found(&m, found);
             for (size_t i = 0; i < m.n; i++)
@@ -299,7 +299,7 @@ static void del_cmd(struct cmd_ctx *x)
                     rs_store_batch_delete(x->srv->batch, m.keys[i], m.lens[i]);
             if (distinct > 0)
                 server_write_defer(x);
-            resp_add_int(reply_buf(x), (int64_t)distinct);
+            server_resp_add_int(reply_buf(x), (int64_t)distinct);
         }
     }
     free(found);
@@ -315,21 +315,21 @@ static void incr_by(struct cmd_ctx *x, int64_t delta)
     if (found < 0)
         return;
     int64_t cur = 0;
-    int bad = found && parse_int64(v.data, v.len, &cur) != 0;
+    int bad = found && server_parse_int64(v.data, v.len, &cur) != 0;
     rs_store_value_release(&v);
     if (bad) {
-        reply_errorf(x, "ERR value is not an integer or out of range");
+        server_reply_errorf(x, "ERR value is not an integer or out of range");
         return;
     }
     if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta)) {
-        reply_errorf(x, "ERR increment or decrement would overflow");
+        server_reply_errorf(x, "ERR increment or decrement would overflow");
         return;
     }
     char num[24];
     int len = snprintf(num, sizeof num, "%lld", (long long)(cur + delta));
     rs_store_batch_put(x->srv->batch, arg_ptr(x, 1), arg_len(x, 1), (const uint8_t *)num, (size_t)len);
     server_write_defer(x);
-    resp_add_int(reply_buf(x), cur + delta);
+    server_resp_add_int(reply_buf(x), cur + delta);
 }
 
 static void incr_cmd(struct cmd_ctx *x) { incr_by(x, 1); }
@@ -338,17 +338,17 @@ static void decr_cmd(struct cmd_ctx *x) { incr_by(x, -1); }
 static void incrby_cmd(struct cmd_ctx *x)
 {
     int64_t delta = 0;
-    if (arg_int64(x, 2, &delta) == 0)
+    if (server_arg_int64(x, 2, &delta) == 0)
         incr_by(x, delta);
 }
 
 static void decrby_cmd(struct cmd_ctx *x)
 {
     int64_t delta = 0;
-    if (arg_int64(x, 2, &delta) != 0)
+    if (server_arg_int64(x, 2, &delta) != 0)
         return;
     if (delta == INT64_MIN) {
-        reply_errorf(x, "ERR decrement would overflow");
+        server_reply_errorf(x, "ERR decrement would overflow");
         return;
     }
     incr_by(x, -delta);

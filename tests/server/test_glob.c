@@ -1,15 +1,15 @@
 /*
- * cli/glob.c: Redis-style glob matching, binary safe, and the literal
+ * server/glob.c: Redis-style glob matching, binary safe, and the literal
  * prefix a SCAN seeks to.
  */
 #include <string.h>
 
-#include "cli/glob.h"
+#include "server/glob.h"
 #include "testlib/testlib.h"
 
 static int m(const char *pat, const char *s)
 {
-    return glob_match((const uint8_t *)pat, strlen(pat), (const uint8_t *)s, strlen(s));
+    return server_glob_match((const uint8_t *)pat, strlen(pat), (const uint8_t *)s, strlen(s));
 }
 
 static void stars_and_question_marks_match(void **state)
@@ -49,8 +49,8 @@ static void matching_is_binary_safe(void **state)
 {
     (void)state;
     const uint8_t key[] = {'k', 0, 0xff, 'z'};
-    assert_true(glob_match((const uint8_t *)"k*z", 3, key, sizeof key));
-    assert_true(glob_match((const uint8_t *)"k??z", 4, key, sizeof key));
+    assert_true(server_glob_match((const uint8_t *)"k*z", 3, key, sizeof key));
+    assert_true(server_glob_match((const uint8_t *)"k??z", 4, key, sizeof key));
 }
 
 static void pathological_patterns_finish_quickly(void **state)
@@ -67,11 +67,11 @@ static void literal_prefix_stops_at_the_first_wildcard(void **state)
 {
     (void)state;
     uint8_t out[32];
-    assert_int_equal(glob_literal_prefix((const uint8_t *)"user:*", 6, out), 5);
+    assert_int_equal(server_glob_literal_prefix((const uint8_t *)"user:*", 6, out), 5);
     assert_memory_equal(out, "user:", 5);
-    assert_int_equal(glob_literal_prefix((const uint8_t *)"a\\*b?", 5, out), 3);
+    assert_int_equal(server_glob_literal_prefix((const uint8_t *)"a\\*b?", 5, out), 3);
     assert_memory_equal(out, "a*b", 3);
-    assert_int_equal(glob_literal_prefix((const uint8_t *)"*x", 2, out), 0);
+    assert_int_equal(server_glob_literal_prefix((const uint8_t *)"*x", 2, out), 0);
 }
 
 int main(void)

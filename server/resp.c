@@ -7,25 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/resp.h"
+#include "server/resp.h"
 #include "common/array.h"
 
 /* ---- parsing ---------------------------------------------------------- */
 
-void resp_parser_init(struct resp_parser *p)
+void server_resp_parser_init(struct resp_parser *p)
 {
     memset(p, 0, sizeof *p);
     p->n_expected = -1;
     p->bulk_len = -1;
 }
 
-void resp_parser_release(struct resp_parser *p)
+void server_resp_parser_release(struct resp_parser *p)
 {
     free(p->args);
-    resp_parser_init(p);
+    server_resp_parser_init(p);
 }
 
-void resp_parser_next(struct resp_parser *p)
+void server_resp_parser_next(struct resp_parser *p)
 {
     p->pos = 0;
     p->seen = 0;
@@ -153,7 +153,7 @@ static enum resp_status parse_bulk_header(struct resp_parser *p, const uint8_t *
     return RESP_DONE;
 }
 
-enum resp_status resp_parse(struct resp_parser *p, const uint8_t *buf, size_t len, const struct resp_limits *lim)
+enum resp_status server_resp_parse(struct resp_parser *p, const uint8_t *buf, size_t len, const struct resp_limits *lim)
 {
     p->seen = len;
     if (p->n_expected < 0) {
@@ -186,7 +186,7 @@ enum resp_status resp_parse(struct resp_parser *p, const uint8_t *buf, size_t le
     return RESP_DONE;
 }
 
-size_t resp_parser_need(const struct resp_parser *p)
+size_t server_resp_parser_need(const struct resp_parser *p)
 {
     if (p->bulk_len < 0)
         return 0;
@@ -196,13 +196,13 @@ size_t resp_parser_need(const struct resp_parser *p)
 
 /* ---- replies ---------------------------------------------------------- */
 
-void resp_buf_release(struct resp_buf *b)
+void server_resp_buf_release(struct resp_buf *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
 }
 
-int resp_buf_reserve(struct resp_buf *b, size_t n)
+int server_resp_buf_reserve(struct resp_buf *b, size_t n)
 {
     if (b->oom)
         return -1;
@@ -226,15 +226,15 @@ int resp_buf_reserve(struct resp_buf *b, size_t n)
     return 0;
 }
 
-void resp_buf_append(struct resp_buf *b, const void *p, size_t n)
+void server_resp_buf_append(struct resp_buf *b, const void *p, size_t n)
 {
-    if (n == 0 || resp_buf_reserve(b, n) != 0)
+    if (n == 0 || server_resp_buf_reserve(b, n) != 0)
         return;
     memcpy(b->data + b->len, p, n);
     b->len += n;
 }
 
-size_t resp_buf_compact(struct resp_buf *b)
+size_t server_resp_buf_compact(struct resp_buf *b)
 {
     size_t shift = b->off;
     if (shift == 0)
@@ -250,7 +250,7 @@ size_t resp_buf_compact(struct resp_buf *b)
 static void add_line(struct resp_buf *b, char type, const char *s)
 {
     size_t n = strlen(s);
-    if (resp_buf_reserve(b, n + 3) != 0)
+    if (server_resp_buf_reserve(b, n + 3) != 0)
         return;
     b->data[b->len++] = (uint8_t)type;
     for (size_t i = 0; i < n; i++)
@@ -267,15 +267,15 @@ static void add_number(struct resp_buf *b, char type, int64_t v)
     add_line(b, type, num);
 }
 
-void resp_add_simple(struct resp_buf *b, const char *s) { add_line(b, '+', s); }
-void resp_add_error(struct resp_buf *b, const char *msg) { add_line(b, '-', msg); }
-void resp_add_int(struct resp_buf *b, int64_t v) { add_number(b, ':', v); }
-void resp_add_array(struct resp_buf *b, size_t n) { add_number(b, '*', (int64_t)n); }
-void resp_add_null(struct resp_buf *b) { resp_buf_append(b, "$-1\r\n", 5); }
+void server_resp_add_simple(struct resp_buf *b, const char *s) { add_line(b, '+', s); }
+void server_resp_add_error(struct resp_buf *b, const char *msg) { add_line(b, '-', msg); }
+void server_resp_add_int(struct resp_buf *b, int64_t v) { add_number(b, ':', v); }
+void server_resp_add_array(struct resp_buf *b, size_t n) { add_number(b, '*', (int64_t)n); }
+void server_resp_add_null(struct resp_buf *b) { server_resp_buf_append(b, "$-1\r\n", 5); }
 
-void resp_add_bulk(struct resp_buf *b, const void *p, size_t len)
+void server_resp_add_bulk(struct resp_buf *b, const void *p, size_t len)
 {
-    if (resp_buf_reserve(b, len + 32) != 0)
+    if (server_resp_buf_reserve(b, len + 32) != 0)
         return;
     add_number(b, '$', (int64_t)len);
     memcpy(b->data + b->len, p, len);
@@ -284,4 +284,4 @@ void resp_add_bulk(struct resp_buf *b, const void *p, size_t len)
     b->data[b->len++] = '\n';
 }
 
-void resp_add_bulk_str(struct resp_buf *b, const char *s) { resp_add_bulk(b, s, strlen(s)); }
+void server_resp_add_bulk_str(struct resp_buf *b, const char *s) { server_resp_add_bulk(b, s, strlen(s)); }

@@ -4,11 +4,11 @@
  * inline ones ("GET key\r\n", what a person types into telnet), bounds every
  * length before it allocates, and keeps its state between calls so that a
  * request arriving in many reads is parsed once. No I/O here: the server
- * (server_conn.c) owns sockets and buffers; the fuzz target drives this file
+ * (client.c) owns sockets and buffers; the fuzz target drives this file
  * alone.
  */
-#ifndef RS_CLI_RESP_H
-#define RS_CLI_RESP_H
+#ifndef RS_SERVER_RESP_H
+#define RS_SERVER_RESP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +37,7 @@ enum resp_status {
 };
 
 struct resp_parser {
-    /* the request being parsed; reset by resp_parser_next() */
+    /* the request being parsed; reset by server_resp_parser_next() */
     size_t   pos;        /* bytes of the request consumed so far */
     size_t   seen;       /* bytes of it given in the last call */
     int64_t  n_expected; /* multibulk: announced count, -1 before the header */
@@ -49,21 +49,22 @@ struct resp_parser {
     char     error[128]; /* "Protocol error: ..." without the leading '-' */
 };
 
-void resp_parser_init(struct resp_parser *p);
-void resp_parser_release(struct resp_parser *p);
+void server_resp_parser_init(struct resp_parser *p);
+void server_resp_parser_release(struct resp_parser *p);
 
 /* Parses the request at buf[0..len). buf must hold the same bytes (moved is
  * fine) on every call until DONE, EMPTY or ERROR. On DONE and EMPTY, p->pos
  * is the number of bytes the request used: drop them and call
- * resp_parser_next(). Returns RESP_ERROR also when out of memory. */
-enum resp_status resp_parse(struct resp_parser *p, const uint8_t *buf, size_t len, const struct resp_limits *lim);
+ * server_resp_parser_next(). Returns RESP_ERROR also when out of memory. */
+enum resp_status server_resp_parse(struct resp_parser *p, const uint8_t *buf, size_t len,
+                                   const struct resp_limits *lim);
 
 /* How many more bytes the request needs at least (the rest of a bulk
  * argument being read), so a reader can size one large read; 0 if unknown. */
-size_t resp_parser_need(const struct resp_parser *p);
+size_t server_resp_parser_need(const struct resp_parser *p);
 
 /* Forgets the finished request, keeps the argument array for the next. */
-void resp_parser_next(struct resp_parser *p);
+void server_resp_parser_next(struct resp_parser *p);
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -78,20 +79,20 @@ struct resp_buf {
     int      oom;
 };
 
-void resp_buf_release(struct resp_buf *b);
+void server_resp_buf_release(struct resp_buf *b);
 /* Makes room for n more bytes; returns 0, or -1 (and sets oom). */
-int resp_buf_reserve(struct resp_buf *b, size_t n);
-void resp_buf_append(struct resp_buf *b, const void *p, size_t n);
+int server_resp_buf_reserve(struct resp_buf *b, size_t n);
+void server_resp_buf_append(struct resp_buf *b, const void *p, size_t n);
 /* Drops the sent bytes [0, off) by moving the rest to the front; returns
  * how far the bytes moved, so marks into the buffer can follow. */
-size_t resp_buf_compact(struct resp_buf *b);
+size_t server_resp_buf_compact(struct resp_buf *b);
 
-void resp_add_simple(struct resp_buf *b, const char *s);      /* +s */
-void resp_add_error(struct resp_buf *b, const char *msg);     /* -msg */
-void resp_add_int(struct resp_buf *b, int64_t v);             /* :v */
-void resp_add_bulk(struct resp_buf *b, const void *p, size_t len); /* $len p */
-void resp_add_bulk_str(struct resp_buf *b, const char *s);
-void resp_add_null(struct resp_buf *b);                       /* $-1 */
-void resp_add_array(struct resp_buf *b, size_t n);            /* *n */
+void server_resp_add_simple(struct resp_buf *b, const char *s);           /* +s */
+void server_resp_add_error(struct resp_buf *b, const char *msg);          /* -msg */
+void server_resp_add_int(struct resp_buf *b, int64_t v);                  /* :v */
+void server_resp_add_bulk(struct resp_buf *b, const void *p, size_t len); /* $len p */
+void server_resp_add_bulk_str(struct resp_buf *b, const char *s);
+void server_resp_add_null(struct resp_buf *b);                            /* $-1 */
+void server_resp_add_array(struct resp_buf *b, size_t n);                 /* *n */
 
 #endif

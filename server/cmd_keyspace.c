@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "cli/glob.h"
-#include "cli/server_int.h"
+#include "server/glob.h"
+#include "server/server_int.h"
 
 #define CURSOR_SLOT_BITS 12
 #define CURSOR_SLOTS (1u << CURSOR_SLOT_BITS)
@@ -39,7 +39,7 @@ struct scan_cursors {
     size_t   next_slot;
 };
 
-rs_code scan_cursors_create(struct scan_cursors **out, rs_err *err)
+rs_code server_scan_cursors_create(struct scan_cursors **out, rs_err *err)
 {
     struct scan_cursors *cur = calloc(1, sizeof *cur);
     if (cur == NULL)
@@ -54,7 +54,7 @@ rs_code scan_cursors_create(struct scan_cursors **out, rs_err *err)
     return RS_OK;
 }
 
-void scan_cursors_destroy(struct scan_cursors *cur)
+void server_scan_cursors_destroy(struct scan_cursors *cur)
 {
     if (cur == NULL)
         return;
@@ -114,28 +114,28 @@ static int scan_parse(struct cmd_ctx *x, struct scan_req *q)
 {
     *q = (struct scan_req){.count = 10};
     if (parse_cursor(arg_ptr(x, 1), arg_len(x, 1), &q->cursor) != 0) {
-        reply_errorf(x, "ERR invalid cursor");
+        server_reply_errorf(x, "ERR invalid cursor");
         return -1;
     }
     for (size_t i = 2; i < x->argc; i += 2) {
         if (i + 1 >= x->argc) {
-            reply_syntax_error(x);
+            server_reply_syntax_error(x);
             return -1;
         }
-        if (arg_is(x, i, "MATCH")) {
+        if (server_arg_is(x, i, "MATCH")) {
             q->match = arg_ptr(x, i + 1);
             q->match_len = arg_len(x, i + 1);
-        } else if (arg_is(x, i, "COUNT")) {
-            if (arg_int64(x, i + 1, &q->count) != 0)
+        } else if (server_arg_is(x, i, "COUNT")) {
+            if (server_arg_int64(x, i + 1, &q->count) != 0)
                 return -1;
             if (q->count < 1) {
-                reply_syntax_error(x);
+                server_reply_syntax_error(x);
                 return -1;
             }
-        } else if (arg_is(x, i, "TYPE")) {
-            q->none = !arg_is(x, i + 1, "string"); /* every rockstream value is a string */
+        } else if (server_arg_is(x, i, "TYPE")) {
+            q->none = !server_arg_is(x, i + 1, "string"); /* every rockstream value is a string */
         } else {
-            reply_syntax_error(x);
+            server_reply_syntax_error(x);
             return -1;
         }
     }
@@ -154,7 +154,7 @@ static int64_t scan_keys(struct cmd_ctx *x, const struct scan_req *q, const stru
     rs_store_range r = {0};
     if (prefix != NULL) {
         r.prefix = prefix;
-        r.prefix_len = glob_literal_prefix(q->match, q->match_len, prefix);
+        r.prefix_len = server_glob_literal_prefix(q->match, q->match_len, prefix);
     }
     if (start != NULL) {
         r.start = start->key;
@@ -173,8 +173,8 @@ static int64_t scan_keys(struct cmd_ctx *x, const struct scan_req *q, const stru
                     rs_err_set(&err, RS_E_NOMEM, "out of memory for the cursor");
                 break;
             }
-            if (!q->none && (q->match == NULL || glob_match(q->match, q->match_len, k, klen))) {
-                resp_add_bulk(keys, k, klen);
+            if (!q->none && (q->match == NULL || server_glob_match(q->match, q->match_len, k, klen))) {
+                server_resp_add_bulk(keys, k, klen);
                 (*n)++;
             }
         }
@@ -183,7 +183,7 @@ static int64_t scan_keys(struct cmd_ctx *x, const struct scan_req *q, const stru
     }
     free(prefix);
     if (err.code != RS_OK) {
-        reply_rs_err(x, &err);
+        server_reply_rs_err(x, &err);
         return -1;
     }
     return next;
@@ -196,7 +196,7 @@ static void scan_cmd(struct cmd_ctx *x)
         return;
     const struct cursor_slot *start = NULL;
     if (q.cursor != 0 && (start = cursor_find(x->srv->cursors, q.cursor)) == NULL) {
-        reply_errorf(x, "ERR invalid cursor: unknown to this server (expired, or from before a restart); "
+        server_reply_errorf(x, "ERR invalid cursor: unknown to this server (expired, or from before a restart); "
                         "start again from 0");
         return;
     }
@@ -204,16 +204,16 @@ static void scan_cmd(struct cmd_ctx *x)
     size_t n = 0;
     int64_t next = scan_keys(x, &q, start, &keys, &n);
     if (next >= 0 && keys.oom) {
-        reply_errorf(x, "ERR out of memory for the SCAN reply");
+        server_reply_errorf(x, "ERR out of memory for the SCAN reply");
     } else if (next >= 0) {
         char num[24];
         snprintf(num, sizeof num, "%llu", (unsigned long long)next);
-        resp_add_array(reply_buf(x), 2);
-        resp_add_bulk_str(reply_buf(x), num);
-        resp_add_array(reply_buf(x), n);
-        resp_buf_append(reply_buf(x), keys.data, keys.len);
+        server_resp_add_array(reply_buf(x), 2);
+        server_resp_add_bulk_str(reply_buf(x), num);
+        server_resp_add_array(reply_buf(x), n);
+        server_resp_buf_append(reply_buf(x), keys.data, keys.len);
     }
-    resp_buf_release(&keys);
+    server_resp_buf_release(&keys);
 }
 
 /* ---- DBSIZE ----------------------------------------------------------- */
@@ -223,7 +223,7 @@ static void scan_cmd(struct cmd_ctx *x)
 static void dbsize_cmd(struct cmd_ctx *x)
 {
     char *v = rs_store_property(server_reader(x), "rocksdb.estimate-num-keys");
-    resp_add_int(reply_buf(x), v != NULL ? strtoll(v, NULL, 10) : 0);
+    server_resp_add_int(reply_buf(x), v != NULL ? strtoll(v, NULL, 10) : 0);
     free(v);
 }
 

@@ -1,11 +1,11 @@
 /*
- * cli/resp.c: the RESP2 request parser (multibulk, inline, split across
+ * server/resp.c: the RESP2 request parser (multibulk, inline, split across
  * reads, every bound) and the reply writer (golden bytes).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/resp.h"
+#include "server/resp.h"
 #include "testlib/testlib.h"
 
 static const struct resp_limits LIM = {.max_bulk = 1024, .max_args = 8};
@@ -15,7 +15,7 @@ static const struct resp_limits LIM = {.max_bulk = 1024, .max_args = 8};
 /* Parses all of s in one call; returns the status. */
 static enum resp_status parse_all(struct resp_parser *p, const char *s)
 {
-    return resp_parse(p, B(s), strlen(s), &LIM);
+    return server_resp_parse(p, B(s), strlen(s), &LIM);
 }
 
 static void assert_arg(const struct resp_parser *p, const char *buf, size_t i, const char *want)
@@ -29,7 +29,7 @@ static void multibulk_request_parses_into_args(void **state)
 {
     (void)state;
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     const char *req = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\nxy\r\n*1\r\n$4\r\nPING\r\n";
     assert_int_equal(parse_all(&p, req), RESP_DONE);
     assert_int_equal(p.n_args, 3);
@@ -37,10 +37,10 @@ static void multibulk_request_parses_into_args(void **state)
     assert_arg(&p, req, 2, "v\r\nxy"); /* binary safe: CRLF inside a value */
     size_t first = p.pos;
     assert_int_equal(first, strlen("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\nxy\r\n"));
-    resp_parser_next(&p);
+    server_resp_parser_next(&p);
     assert_int_equal(parse_all(&p, req + first), RESP_DONE);
     assert_arg(&p, req + first, 0, "PING");
-    resp_parser_release(&p);
+    server_resp_parser_release(&p);
 }
 
 static void request_split_at_every_byte_parses_the_same(void **state)
@@ -50,13 +50,13 @@ static void request_split_at_every_byte_parses_the_same(void **state)
     size_t len = strlen(req);
     for (size_t cut = 0; cut < len; cut++) {
         struct resp_parser p;
-        resp_parser_init(&p);
-        assert_int_equal(resp_parse(&p, B(req), cut, &LIM), RESP_MORE);
-        assert_int_equal(resp_parse(&p, B(req), len, &LIM), RESP_DONE);
+        server_resp_parser_init(&p);
+        assert_int_equal(server_resp_parse(&p, B(req), cut, &LIM), RESP_MORE);
+        assert_int_equal(server_resp_parse(&p, B(req), len, &LIM), RESP_DONE);
         assert_int_equal(p.n_args, 2);
         assert_arg(&p, req, 1, "0123456789");
         assert_int_equal(p.pos, len);
-        resp_parser_release(&p);
+        server_resp_parser_release(&p);
     }
 }
 
@@ -64,47 +64,47 @@ static void parser_reports_bytes_a_large_argument_still_needs(void **state)
 {
     (void)state;
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     const char *head = "*1\r\n$1000\r\nabc";
     assert_int_equal(parse_all(&p, head), RESP_MORE);
-    assert_int_equal(resp_parser_need(&p), 1000 - 3 + 2);
-    resp_parser_release(&p);
+    assert_int_equal(server_resp_parser_need(&p), 1000 - 3 + 2);
+    server_resp_parser_release(&p);
 }
 
 static void inline_request_splits_on_spaces(void **state)
 {
     (void)state;
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     const char *req = "  set  key\tvalue \r\n";
     assert_int_equal(parse_all(&p, req), RESP_DONE);
     assert_int_equal(p.n_args, 3);
     assert_arg(&p, req, 0, "set");
     assert_arg(&p, req, 2, "value");
     assert_int_equal(p.pos, strlen(req));
-    resp_parser_next(&p);
+    server_resp_parser_next(&p);
     assert_int_equal(parse_all(&p, "\r\n"), RESP_EMPTY);
-    resp_parser_release(&p);
+    server_resp_parser_release(&p);
 }
 
 static void empty_multibulk_is_skipped(void **state)
 {
     (void)state;
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     assert_int_equal(parse_all(&p, "*0\r\n"), RESP_EMPTY);
     assert_int_equal(p.pos, 4);
-    resp_parser_release(&p);
+    server_resp_parser_release(&p);
 }
 
 static void expect_error(const char *req, const char *msg)
 {
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     assert_int_equal(parse_all(&p, req), RESP_ERROR);
     assert_non_null(strstr(p.error, msg));
     assert_non_null(strstr(p.error, "Protocol error"));
-    resp_parser_release(&p);
+    server_resp_parser_release(&p);
 }
 
 static void malformed_requests_are_errors(void **state)
@@ -144,20 +144,20 @@ static void replies_have_the_redis_bytes(void **state)
 {
     (void)state;
     struct resp_buf b = {0};
-    resp_add_simple(&b, "OK");
-    resp_add_error(&b, "ERR bad\r\nthing");
-    resp_add_int(&b, -42);
-    resp_add_bulk(&b, "a\0b", 3);
-    resp_add_null(&b);
-    resp_add_array(&b, 2);
+    server_resp_add_simple(&b, "OK");
+    server_resp_add_error(&b, "ERR bad\r\nthing");
+    server_resp_add_int(&b, -42);
+    server_resp_add_bulk(&b, "a\0b", 3);
+    server_resp_add_null(&b);
+    server_resp_add_array(&b, 2);
     const char want[] = "+OK\r\n-ERR bad  thing\r\n:-42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n";
     assert_int_equal(b.len, sizeof want - 1);
     assert_memory_equal(b.data, want, b.len);
     assert_false(b.oom);
     b.off = 5;
-    assert_int_equal(resp_buf_compact(&b), 5);
+    assert_int_equal(server_resp_buf_compact(&b), 5);
     assert_memory_equal(b.data, "-ERR", 4);
-    resp_buf_release(&b);
+    server_resp_buf_release(&b);
 }
 
 int main(void)

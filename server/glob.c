@@ -1,7 +1,7 @@
 /*
  * Binary-safe glob matching (see glob.h).
  */
-#include "cli/glob.h"
+#include "server/glob.h"
 
 /* Matches byte c against the class starting at pat[p] == '['. Returns the
  * offset just past the class and sets *hit; an unterminated class returns
@@ -61,7 +61,7 @@ static int match_one(const uint8_t *pat, size_t plen, size_t *p, uint8_t c)
     return c == want;
 }
 
-int glob_match(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen)
+int server_glob_match(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen)
 {
     size_t p = 0, i = 0;
     size_t star_p = SIZE_MAX, star_i = 0;
@@ -89,7 +89,7 @@ int glob_match(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen)
     return p == plen;
 }
 
-size_t glob_literal_prefix(const uint8_t *pat, size_t plen, uint8_t *out)
+size_t server_glob_literal_prefix(const uint8_t *pat, size_t plen, uint8_t *out)
 {
     size_t n = 0;
     for (size_t p = 0; p < plen; p++) {
