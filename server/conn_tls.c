@@ -35,19 +35,28 @@ enum tls_want {
     TLS_WRITE_WANTS_READ = (1u << 1),
 };
 
+/* OpenSSL's reason for its last error (static text, or NULL), with the
+ * error queue cleared for the next call. */
+static const char *ssl_reason(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+    return why;
+}
+
 /* ---- the connection ---------------------------------------------------- */
 
 static void note_failure(struct server_conn *c, int ssl_error)
 {
-    unsigned long e = ERR_peek_last_error();
-    const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+    int e = errno;
+    const char *why = ssl_reason();
     if (why != NULL)
         snprintf(c->error, sizeof c->error, "TLS: %s", why);
-    else if (ssl_error == SSL_ERROR_SYSCALL && errno != 0)
-        snprintf(c->error, sizeof c->error, "TLS: %s", strerror(errno));
+    else if (ssl_error == SSL_ERROR_SYSCALL && e != 0)
+        snprintf(c->error, sizeof c->error, "TLS: %s", strerror(e));
     else
         snprintf(c->error, sizeof c->error, "TLS: error %d", ssl_error);
-    ERR_clear_error();
     errno = EPROTO;
 }
 
@@ -167,9 +176,7 @@ rs_code server_conn_tls(struct server_conn *c, int fd, struct server_tls *tls, r
 
 static rs_code ssl_failed(rs_err *err, const char *what, const char *path)
 {
-    unsigned long e = ERR_peek_last_error();
-    const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
-    ERR_clear_error();
+    const char *why = ssl_reason();
     return rs_err_set(err, RS_E_INVALID, "%s '%s': %s", what, path, why != NULL ? why : "rejected by OpenSSL");
 }
 
@@ -180,7 +187,8 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return 0;
 }
 
-static rs_code load_key(SSL_CTX *ctx, const char *path, rs_err *err)
+/* After the certificate: OpenSSL checks that the key is its. */
+static rs_code load_key(SSL_CTX *ctx, const char *path, const char *cert_file, rs_err *err)
 {
     rs_secret_file f = {0};
     rs_code rc = rs_secret_file_read(path, "TLS key file", TLS_KEY_MAX, 0, &f, err);
@@ -197,7 +205,11 @@ static rs_code load_key(SSL_CTX *ctx, const char *path, rs_err *err)
     }
     int ok = SSL_CTX_use_PrivateKey(ctx, key) == 1;
     EVP_PKEY_free(key);
-    return ok ? RS_OK : ssl_failed(err, "TLS key file", path);
+    if (ok)
+        return RS_OK;
+    const char *why = ssl_reason();
+    return rs_err_set(err, RS_E_INVALID, "TLS key file '%s' does not belong to the certificate in '%s' (%s)", path,
+                      cert_file, why != NULL ? why : "rejected by OpenSSL");
 }
 
 /* Clients must present a certificate the CA signed (Redis's default,
@@ -228,12 +240,7 @@ static rs_code configure(SSL_CTX *ctx, const char *cert_file, const char *key_fi
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
         return ssl_failed(err, "TLS certificate file", cert_file);
-    rs_code rc = load_key(ctx, key_file, err);
-    if (rc == RS_OK && SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        rc = rs_err_set(err, RS_E_INVALID, "TLS key file '%s' does not belong to the certificate in '%s'", key_file,
-                        cert_file);
-    }
+    rs_code rc = load_key(ctx, key_file, cert_file, err);
     if (rc == RS_OK && ca_file != NULL)
         rc = require_client_certs(ctx, ca_file, err);
     return rc;

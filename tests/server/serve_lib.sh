@@ -16,7 +16,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 check_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 check_has() { [[ "$1" == *"$2"* ]] || fail "$3: expected to contain '$2', got '$1'"; }
 
-# start_serve NAME ARGS...: sets SERVE_PID, ADDR, PORT; the log is $T/NAME.log
+# start_serve NAME ARGS...: sets SERVE_PID, ADDR, PORT (and TLS_ADDR,
+# TLS_PORT with --tls-port); the log is $T/NAME.log
 start_serve() { start_rockstream "$1" serve "${@:2}"; }
 
 # start_rockstream NAME COMMAND ARGS...: the same for any daemon (serve, follow)
@@ -32,8 +33,10 @@ start_rockstream() {
     sleep 0.1
   done
   [[ -s "$T/$name.port" ]] || fail "$cmd $name did not start within 60 s"
-  ADDR=$(cat "$T/$name.port")
+  ADDR=$(sed -n 1p "$T/$name.port")
   PORT=${ADDR##*:}
+  TLS_ADDR=$(sed -n 2p "$T/$name.port")
+  TLS_PORT=${TLS_ADDR##*:}
 }
 
 # wait_exit PID: waits up to 60 s for PID (a child) to exit; sets EXIT_RC
