@@ -233,8 +233,11 @@ rs_code cli_daemon_run(struct cli_daemon_args *d, rs_err *err)
     rs_code rc = load_secrets(d, &s, err);
     if (rc == RS_OK)
         rc = rs_server_create(&d->server, &srv, err);
-    /* the server keeps only the password's digest */
+    /* the server keeps only the password's digest: wipe the file's copy
+     * and the config file's (cli_config keeps it in our own memory) */
     rs_secret_file_release(&s.password);
+    if (d->password != NULL)
+        explicit_bzero((char *)d->password, strlen(d->password));
     if (rc == RS_OK)
         rc = serve(d, srv, err);
     rs_server_destroy(srv);
