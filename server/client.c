@@ -19,7 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* Bytes asked of read() at a time, unless a large argument is arriving. */
 #define READ_CHUNK (64 * 1024)

@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 #define AUTH_LOG_INTERVAL_NS 1000000000ull
 

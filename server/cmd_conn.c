@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 static void ping_cmd(struct cmd_ctx *x)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 static void info_server(struct server *srv, FILE *f)
 {

@@ -20,7 +20,7 @@
 #include <sys/random.h>
 
 #include "server/glob.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 #define CURSOR_SLOT_BITS 12
 #define CURSOR_SLOTS (1u << CURSOR_SLOT_BITS)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* Reads key argument i. Returns 1 (found: release *v), 0 (missing) or -1
  * (failed, error replied). Counts hits and misses for INFO. */

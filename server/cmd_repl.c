@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* ---- WAIT ------------------------------------------------------------------- */
 

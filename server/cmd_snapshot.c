@@ -24,7 +24,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* The seal's threads run at this nice value (see seal). */
 #define SNAPSHOT_NICE 10

@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "common/assert.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* Every family of commands. A new family is a new cmd_*.c and a line here. */
 static const struct server_cmd_set *const sets[] = {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* Redis 7's wording, so clients that match on it keep working. */
 static void reply_unknown(struct cmd_ctx *x)

@@ -9,7 +9,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* Called by the store after each group fsync, on its syncer thread or a
  * writer's (see rs_store_sync_listen): only wakes the loop. */

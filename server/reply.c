@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* ---- replies ------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /*
  * server/: declarations shared by the module's files; server.h is the
- * public API. The files, in the manner of Redis's server.c,
- * networking.c and replication.c:
+ * public API, cmd.h what the command families share, jobs.h the job
+ * table. The files, in the manner of Redis's server.c, networking.c and
+ * replication.c:
  *   server.c, setup.c     the public API; what every instance shares
  *   replication.c         the role (primary, follower, promotion) and the
  *                         loop that restarts instances; replication_info.c
@@ -27,11 +28,11 @@
 #define RS_SERVER_INT_H
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 #include "server/conn.h"
+#include "server/jobs.h"
 #include "server/resp.h"
 #include "server/server.h"
 
@@ -163,73 +164,6 @@ extern const size_t server_n_metrics;
 
 /* The counters with the gauges filled in, for a renderer. */
 void server_stats_collect(struct server *srv, struct server_stats *out);
-
-/* ---- background jobs (jobs.c) -------------------------------------------- */
-
-/*
- * A kind of work the server does beside serving requests: SNAPSHOT's seal
- * today; BACKUP, the WAL archiver and the metrics endpoint later. The loop
- * knows jobs only through this table (jobs.c lists the kinds), so a new
- * kind is one file exporting a struct server_job_type and one line there.
- * Every hook runs on the loop thread and may be NULL; a job's own threads
- * reach the loop only through server_wake() (struct server_worker).
- */
-struct server_job_type {
-    const char *name;    /* "snapshot": logs */
-    const char *section; /* the INFO section report writes into */
-    /* when the instance starts; *state is the job's from then on */
-    rs_code (*create)(struct server *srv, void **state, rs_err *err);
-    /* before the loop sleeps: finish what is done, answer waiting clients */
-    void (*poll)(struct server *srv, void *state);
-    /* the shutdown begins: stop early; clients still get their answers */
-    void (*cancel)(struct server *srv, void *state);
-    /* the shutdown waits while this says 1 */
-    int (*busy)(const void *state);
-    /* INFO's lines for section */
-    void (*report)(struct server *srv, void *state, FILE *f);
-    /* stops and frees; the instance is going away */
-    void (*destroy)(void *state);
-};
-
-extern const struct server_job_type server_job_snapshot, server_job_wait;
-
-#define SERVER_MAX_JOBS 8
-
-struct server_job {
-    const struct server_job_type *type;
-    void *state;
-};
-
-rs_code server_jobs_create(struct server *srv, rs_err *err);
-void server_jobs_poll(struct server *srv);
-void server_jobs_cancel(struct server *srv);
-int  server_jobs_busy(const struct server *srv);
-void server_jobs_report(struct server *srv, const char *section, FILE *f);
-void server_jobs_destroy(struct server *srv);
-/* The state of the instance's job of this type (a command starting it). */
-void *server_job_state(struct server *srv, const struct server_job_type *type);
-
-/* A job's thread. The loop starts it, the thread runs fn(arg) and returns;
- * the loop then sees it done (server_worker_reap joins it). cancel asks
- * fn to stop early: fn polls server_worker_cancelled. */
-struct server_worker {
-    struct server *srv;
-    pthread_t  thread;
-    int        running;     /* loop: a thread to join */
-    atomic_int cancel;      /* loop -> thread */
-    atomic_int done;        /* thread -> loop: fn returned */
-    void     (*fn)(void *arg);
-    void      *arg;
-};
-
-rs_code server_worker_start(struct server_worker *w, struct server *srv, const char *name, void (*fn)(void *arg),
-                            void *arg, rs_err *err);
-/* Loop: 1 when the thread has ended, and joins it. */
-int  server_worker_reap(struct server_worker *w);
-void server_worker_cancel(struct server_worker *w);
-int  server_worker_cancelled(struct server_worker *w);
-/* Cancels and joins a running thread. */
-void server_worker_stop(struct server_worker *w);
 
 /* ---- an instance: one served database (instance.c, loop.c) ------------- */
 
@@ -371,131 +305,5 @@ size_t server_client_unsent(const struct client *c);
  * holds at most max-output plus one reply. */
 int server_client_close_if_over_output(struct server *srv, struct client *c);
 void server_client_free(struct client *c);
-
-/* ---- commands (cmdtable.c, dispatch.c) ----------------------------------- */
-
-enum cmd_flag {
-    CMD_WRITE = (1u << 0),    /* changes data: refused when read-only */
-    CMD_DATA = (1u << 1),     /* reads or writes keys: its reply waits until
-                                 every write before it is durable */
-    CMD_GATHERED = (1u << 2), /* replies later, through server_flush_reads
-                                 (GET): the gathered reads stay pending */
-    CMD_NOAUTH = (1u << 3),   /* runs before AUTH (AUTH, HELLO, QUIT) */
-    CMD_ADMIN = (1u << 4),    /* may be renamed or disabled (rename-command) */
-};
-
-struct cmd_ctx {
-    struct server *srv;
-    struct client *c;
-    size_t reply_off;             /* where this command's reply starts */
-    const uint8_t *base;          /* the request; args are offsets into it */
-    const struct resp_arg *args;
-    size_t argc;
-};
-
-/* One command, in the manner of Redis's struct redisCommand. arity counts
- * the command name: N means exactly N arguments, -N at least N. Two rows
- * with the same proc are names of one command (REPLICAOF, SLAVEOF). */
-struct server_cmd {
-    const char *name;     /* lower case */
-    int         arity;
-    unsigned    flags;
-    void      (*proc)(struct cmd_ctx *x);
-    const char *group;    /* for COMMAND DOCS: "string", "keyspace", ... */
-    const char *summary;
-    const char *params;   /* the arguments, as in Redis's docs */
-};
-
-/* A file's commands. Each cmd_*.c exports one; cmdtable.c lists them, so
- * a new family of commands is one new file and one line there. */
-struct server_cmd_set {
-    const struct server_cmd *cmds;
-    size_t n;
-};
-
-extern const struct server_cmd_set server_cmds_kv, server_cmds_keyspace, server_cmds_conn, server_cmds_auth,
-    server_cmds_info, server_cmds_snapshot, server_cmds_repl;
-
-/* Builds the table every command of every set, named as renames say. */
-rs_code server_cmd_table_create(const rs_server_rename *renames, size_t n, struct server_cmd_table **out,
-                                rs_err *err);
-void server_cmd_table_destroy(struct server_cmd_table *t);
-/* The command called name (any case), or NULL. */
-const struct server_cmd *server_cmd_lookup(const struct server_cmd_table *t, const uint8_t *name, size_t len);
-/* Every callable command, in name order: its name here, and the command. */
-size_t server_cmd_count(const struct server_cmd_table *t);
-const struct server_cmd *server_cmd_at(const struct server_cmd_table *t, size_t i, const char **name);
-
-/* Runs one parsed request for c. */
-void server_dispatch(struct server *srv, struct client *c, const uint8_t *base, const struct resp_arg *args,
-                     size_t argc);
-
-/* A write command has put its writes into srv->batch and replies at once:
- * the writes are applied by server_flush_writes, and the reply (and every
- * reply after it) waits until they are durable. */
-void server_write_defer(struct cmd_ctx *x);
-/* Applies the gathered writes. Called before anything reads the store (so
- * reads see every earlier write) and after each client's requests. If the
- * store refuses the write, the client's connection is closed: its OK
- * replies are queued but must never be sent. */
-void server_flush_writes(struct server *srv);
-/* The store, for reading: flushes the gathered writes first. */
-rs_store *server_reader(struct cmd_ctx *x);
-/* Reads the gathered GETs and appends their replies (cmd_kv.c). */
-void server_flush_reads(struct server *srv);
-
-/* ---- arguments and replies (reply.c) -------------------------------------- */
-
-static inline const uint8_t *arg_ptr(const struct cmd_ctx *x, size_t i) { return x->base + x->args[i].off; }
-static inline size_t arg_len(const struct cmd_ctx *x, size_t i) { return x->args[i].len; }
-/* At most max bytes of argument i, for "%.*s" in a message. */
-static inline int arg_shown(const struct cmd_ctx *x, size_t i, size_t max)
-{
-    return (int)(arg_len(x, i) > max ? max : arg_len(x, i));
-}
-
-/* Non-zero if argument i equals s, ignoring case (option keywords). */
-int server_arg_is(const struct cmd_ctx *x, size_t i, const char *s);
-/* Parses argument i as a signed 64-bit integer, strictly as Redis does;
- * returns 0, or replies "value is not an integer or out of range" and -1. */
-int server_arg_int64(struct cmd_ctx *x, size_t i, int64_t *out);
-/* The same strict parse for any bytes (a stored value for INCR). */
-int server_parse_int64(const uint8_t *p, size_t len, int64_t *out);
-
-static inline struct resp_buf *reply_buf(struct cmd_ctx *x) { return &x->c->out; }
-void server_reply_ok(struct cmd_ctx *x);
-void server_reply_errorf(struct cmd_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void server_reply_syntax_error(struct cmd_ctx *x);
-/* Replies an rs_err with the Redis prefix its code maps to. */
-void server_reply_rs_err(struct cmd_ctx *x, const rs_err *err);
-/* A field and its value, the RESP2 shape of a map's entry (HELLO, SNAPSHOT). */
-void server_reply_field_str(struct resp_buf *b, const char *name, const char *value);
-void server_reply_field_int(struct resp_buf *b, const char *name, int64_t value);
-
-/* Names the client after argument i (CLIENT SETNAME, HELLO SETNAME):
- * returns 0, or -1 with the error replied (cmd_conn.c). */
-int server_client_setname(struct cmd_ctx *x, size_t i);
-
-/* ---- AUTH (cmd_auth.c) ---------------------------------------------------- */
-
-/* The keyed digest AUTH compares in constant time. */
-void server_auth_digest(const uint8_t key[SERVER_AUTH_DIGEST_BYTES], const uint8_t *p, size_t len,
-                        uint8_t out[SERVER_AUTH_DIGEST_BYTES]);
-
-/* ---- SCAN cursors (cmd_keyspace.c) ---------------------------------------- */
-
-rs_code server_scan_cursors_create(struct scan_cursors **out, rs_err *err);
-void server_scan_cursors_destroy(struct scan_cursors *cur);
-
-/* ---- SNAPSHOT's directory (snapshot_dir.c) --------------------------------- */
-
-/* Where SNAPSHOT may write: cfg->snapshot_dir made absolute, or the
- * database's parent (implicit). Fails if an explicit one is not a
- * directory. */
-rs_code server_snapshot_dir_init(struct server_setup *s, rs_err *err);
-/* The archive path SNAPSHOT's argument names, inside the directory, into
- * out; or an error a client may read (refused, "..", a link leaving it). */
-rs_code server_snapshot_path(const struct server_setup *s, const uint8_t *arg, size_t len, char *out, size_t cap,
-                             rs_err *err);
 
 #endif

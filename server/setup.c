@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 void rs_server_config_resolve(rs_server_config *cfg)
 {

@@ -27,7 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 
 /* path made absolute against the working directory, without a trailing '/'. */
 static rs_code absolute(const char *what, const char *path, char *out, size_t cap, rs_err *err)

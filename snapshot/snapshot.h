@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -70,7 +71,7 @@ rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *key);
 
 /* What kind of key it is, for people: "secret key", "key pair", "public
  * key" or "passphrase" (static text). */
-const char *rs_snapshot_key_describe(const rs_snapshot_key *key);
+RS_API const char *rs_snapshot_key_describe(const rs_snapshot_key *key);
 
 /* The key id as 16 hex digits ("" for a passphrase, whose id depends on
  * each archive's salt). Borrowed for the key's lifetime. */

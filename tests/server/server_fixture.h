@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 #include "testlib/testlib.h"
 #include "testlib/teststore.h"
 

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 #include "testlib/testlib.h"
 
 static const uint8_t PW[] = "pw";

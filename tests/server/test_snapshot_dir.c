@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/server_int.h"
+#include "server/cmd.h"
 #include "testlib/testlib.h"
 
 struct dirs {
