@@ -75,19 +75,18 @@ static int is_loopback(const struct sockaddr *sa)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
-rs_code server_listen_check(const char *spec, const char *what, int has_password, rs_err *err)
+rs_code server_listen_check(const char *spec, const char *what, int has_password, int *loopback, rs_err *err)
 {
     struct addrinfo *res = NULL;
     rs_code rc = resolve(what, spec, &res, err);
-    if (rc != RS_OK || has_password) {
-        freeaddrinfo(res);
+    if (rc != RS_OK)
         return rc;
-    }
     int open_to_others = 0;
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
         open_to_others |= !is_loopback(ai->ai_addr);
     freeaddrinfo(res);
-    if (!open_to_others)
+    *loopback = !open_to_others;
+    if (!open_to_others || has_password)
         return RS_OK;
     rs_err_set(err, RS_E_INVALID, "%s '%s' is not a loopback address and no password is set: anyone who can reach "
                "it could read, write and snapshot the database (protected mode)", what, spec);

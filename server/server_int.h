@@ -270,8 +270,8 @@ rs_code server_listeners_open(struct server *srv, rs_err *err);
 /* Stops accepting; idempotent. */
 void server_listeners_close(struct server *srv);
 /* Protected mode: without a password, every address spec (what) resolves
- * to must be loopback. */
-rs_code server_listen_check(const char *spec, const char *what, int has_password, rs_err *err);
+ * to must be loopback. *loopback says whether they all are. */
+rs_code server_listen_check(const char *spec, const char *what, int has_password, int *loopback, rs_err *err);
 /* The TLS listen spec: "PORT" means the port on cfg->listen's host. */
 rs_code server_tls_spec(const rs_server_config *cfg, char *out, size_t cap, rs_err *err);
 

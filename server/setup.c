@@ -51,9 +51,14 @@ static rs_code init_password(struct server_setup *s, rs_err *err)
 static rs_code init_listeners(struct server_setup *s, rs_err *err)
 {
     const rs_server_config *cfg = &s->cfg;
-    rs_code rc = server_listen_check(cfg->listen, "--listen", s->has_password, err);
+    int loopback = 1;
+    rs_code rc = server_listen_check(cfg->listen, "--listen", s->has_password, &loopback, err);
     if (rc != RS_OK)
         return rc;
+    if (!loopback)
+        RS_LOG_WARN("serve: --listen '%s' is not a loopback address and not TLS: the password and the data cross "
+                    "the network in the clear (serve them with --tls-port, and keep --listen on 127.0.0.1)",
+                    cfg->listen);
     if (cfg->tls_port == NULL) {
         if (cfg->tls_cert_file != NULL || cfg->tls_key_file != NULL || cfg->tls_ca_cert_file != NULL)
             return rs_err_set(err, RS_E_INVALID, "TLS files are given but no --tls-port to serve TLS on");
@@ -62,7 +67,7 @@ static rs_code init_listeners(struct server_setup *s, rs_err *err)
     char spec[300];
     rc = server_tls_spec(cfg, spec, sizeof spec, err);
     if (rc == RS_OK)
-        rc = server_listen_check(spec, "--tls-port", s->has_password, err);
+        rc = server_listen_check(spec, "--tls-port", s->has_password, &loopback, err);
     if (rc == RS_OK)
         rc = server_tls_create(cfg->tls_cert_file, cfg->tls_key_file, cfg->tls_ca_cert_file, &s->tls, err);
     return rc;

@@ -109,6 +109,8 @@ check_has "$(ra debug digest)" "ERR unknown command 'debug'" "DEBUG disabled"
 check_has "$(ra snapshot "$T/x.rsa")" "ERR unknown command 'snapshot'" "SNAPSHOT renamed"
 check_has "$(ra snap-9f2c "$T/renamed.rsa")" "$T/renamed.rsa" "SNAPSHOT under its new name"
 grep -q "snap-9f2c" "$T/renamed.log" && fail "the log names the renamed command"
+check_has "$(cat "$T/renamed.log")" "the password and the data cross the network in the clear" \
+  "a warning for a plaintext port on the network"
 stop_serve TERM
 
 # ---- TLS: a throwaway CA, a server certificate, a client certificate
