@@ -57,7 +57,7 @@ typedef enum rs_metric_format {
  * @param values  the struct its offset points into (borrowed)
  * @return the field's value
  */
-RS_API uint64_t rs_metric_value(const rs_metric *m, const void *values);
+uint64_t rs_metric_value(const rs_metric *m, const void *values);
 
 /**
  * Prints the metrics of a list that belong to a group.
@@ -69,7 +69,7 @@ RS_API uint64_t rs_metric_value(const rs_metric *m, const void *values);
  * @param group   print only the rows of this group; NULL prints every row
  * @return 0, or -1 if writing to f failed
  */
-RS_API int rs_metrics_write(FILE *f, rs_metric_format fmt, const rs_metric *list, size_t n, const void *values,
+int rs_metrics_write(FILE *f, rs_metric_format fmt, const rs_metric *list, size_t n, const void *values,
                             const char *group);
 
 #endif

@@ -34,6 +34,7 @@ test_pkgs=(
   python3-nacl
   python3-redis
   openssl
+  doxygen
 )
 
 want=("${build_pkgs[@]}")

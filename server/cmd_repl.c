@@ -7,10 +7,10 @@
  * through struct server_role; this file never sees its struct.
  */
 #include <stdio.h>
-#include <sodium.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "server/cmd.h"
 
@@ -139,7 +139,7 @@ static void debug_cmd(struct cmd_ctx *x)
         server_reply_rs_err(x, &err);
         return;
     }
-    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+    rs_hex_encode(d, sizeof d, hex, sizeof hex);
     server_resp_add_simple(reply_buf(x), hex);
 }
 

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "server/cmd.h"
 
@@ -130,8 +130,8 @@ static void record(struct snapshot_job *j, const rs_snapshot_info *in)
 static void reply_done(struct client *c, const struct snapshot_job *j, const rs_snapshot_info *in)
 {
     char digest[2 * RS_STORE_DIGEST_BYTES + 1], hash[2 * RS_SNAPSHOT_HASH_BYTES + 1];
-    sodium_bin2hex(digest, sizeof digest, in->content_digest, sizeof in->content_digest);
-    sodium_bin2hex(hash, sizeof hash, in->archive_hash, sizeof in->archive_hash);
+    rs_hex_encode(in->content_digest, sizeof in->content_digest, digest, sizeof digest);
+    rs_hex_encode(in->archive_hash, sizeof in->archive_hash, hash, sizeof hash);
     struct resp_buf *b = &c->out;
     server_resp_add_array(b, 2 * 13);
     server_reply_field_str(b, "id", in->id);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "server/server_int.h"
 
@@ -180,27 +181,18 @@ static rs_code listen_on(struct server *srv, const char *what, const char *spec,
     return RS_OK;
 }
 
-/* Writes the bound addresses (the plain one, then the TLS one) to a
- * temporary file and renames it into place, so a reader polling for the
- * file never sees half of it. */
+/* Writes the bound addresses (the plain one, then the TLS one) atomically,
+ * so a reader polling for the file never sees half of it. */
 static rs_code write_port_file(const char *path, const struct server *srv, rs_err *err)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return rs_err_set(err, RS_E_INVALID, "--port-file '%s': path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return rs_err_sys(err, RS_E_IO, errno, "--port-file '%s'", tmp);
-    int bad = 0;
+    char text[SERVER_MAX_LISTENERS * (sizeof srv->listeners[0].address + 1)];
+    size_t len = 0;
     for (size_t i = 0; i < srv->n_listeners; i++)
-        bad |= fprintf(f, "%s\n", srv->listeners[i].address) < 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return rs_err_sys(err, RS_E_IO, e, "--port-file '%s'", path);
-    }
-    return RS_OK;
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", srv->listeners[i].address);
+    rs_code rc = rs_atomic_file_put(path, text, len, 0644, 0, err);
+    if (rc != RS_OK)
+        rs_err_prefix(err, "--port-file");
+    return rc;
 }
 
 rs_code server_listeners_open(struct server *srv, rs_err *err)

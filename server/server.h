@@ -61,14 +61,14 @@ typedef struct rs_server_config {
     /* security (docs/server.md, Security) */
     const uint8_t *password;        /**< AUTH's password; NULL: none, and then only
                                          loopback addresses may be listened on */
-    size_t         password_len;
+    size_t         password_len; /**< its length in bytes */
     const char *tls_port;           /**< "PORT" (on listen's host) or "HOST:PORT":
                                          serve TLS there too; NULL: no TLS */
     const char *tls_cert_file;      /**< PEM certificate chain */
     const char *tls_key_file;       /**< PEM private key: readable by its owner only */
     const char *tls_ca_cert_file;   /**< if set, clients must present a certificate it signed */
-    rs_server_rename renames[RS_SERVER_MAX_RENAMES];
-    size_t           n_renames;
+    rs_server_rename renames[RS_SERVER_MAX_RENAMES]; /**< administrative commands renamed or disabled */
+    size_t           n_renames;                      /**< how many of renames are used */
     /* SNAPSHOT */
     const rs_snapshot_key *snapshot_key; /**< what SNAPSHOT seals with; NULL: SNAPSHOT is refused */
     const char *snapshot_dir;       /**< where SNAPSHOT may write; NULL: the database's
