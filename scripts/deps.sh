@@ -32,6 +32,8 @@ test_pkgs=(
   procps
   psmisc
   python3-nacl
+  python3-redis
+  openssl
   doxygen
   python3
   curl
