@@ -99,7 +99,7 @@ enum cli_prune_opt {
 /* Where archives at URLs are (cli_objstore.c), for the commands that read
  * or write them; numbered apart from the lists above. */
 enum cli_objstore_opt {
-    CLI_OPT_S3_ENDPOINT = 0x400,
+    CLI_OPT_S3_ENDPOINT = 0x500,
     CLI_OPT_S3_REGION,
     CLI_OPT_S3_PROFILE,
     CLI_OPT_S3_CA_FILE,

@@ -21,6 +21,7 @@ enum {
     OPT_KEY,
     OPT_PASSPHRASE,
     OPT_SNAPSHOT_DIR,
+    OPT_SNAPSHOT_URL,
 };
 
 static const struct option serve_longopts[] = {
@@ -37,6 +38,8 @@ static const struct option serve_longopts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
     {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
+    {"snapshot-url", required_argument, NULL, OPT_SNAPSHOT_URL},
+    CLI_OBJSTORE_LONGOPTS,
     {0},
 };
 
@@ -67,10 +70,14 @@ static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
     if (rc != RS_E_NOTFOUND)
         return rc;
     long l = 0;
+    int r = cli_objstore_option(opt, arg, &s->snapshot_store, err);
+    if (r != 0)
+        return r > 0 ? RS_OK : RS_E_INVALID;
     switch (opt) {
     case OPT_KEY: a->key.key_file = arg; return RS_OK;
     case OPT_PASSPHRASE: a->key.passphrase = 1; return RS_OK;
     case OPT_SNAPSHOT_DIR: s->snapshot_dir = arg; return RS_OK;
+    case OPT_SNAPSHOT_URL: s->snapshot_url = arg; return RS_OK;
     case OPT_CONFIG: return RS_OK; /* read before the flags, see parse */
     case OPT_READ_ONLY: s->read_only = 1; return RS_OK;
     case OPT_MAX_CLIENTS: return count_opt("max-clients", arg, 1000000, &s->max_clients, err);
@@ -165,7 +172,10 @@ const struct cli_cmd cli_cmd_serve = {
             "                         to it, or an absolute path in it); without it,\n"
             "                         only absolute paths in the database's parent\n"
             "                         directory\n"
-            CLI_KEY_OPTIONS_HELP "\n" CLI_DAEMON_SECURITY_HELP,
+            "  --snapshot-url URL     SNAPSHOT also takes URLs under this s3://BUCKET/DIR:\n"
+            "                         the archive streams into the bucket as it is\n"
+            "                         sealed (docs/storage.md); any other URL is refused\n"
+            CLI_KEY_OPTIONS_HELP CLI_OBJSTORE_OPTIONS_HELP "\n" CLI_DAEMON_SECURITY_HELP,
     .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
                "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
     .uses_store = 1,

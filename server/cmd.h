@@ -128,11 +128,12 @@ void server_scan_cursors_destroy(struct scan_cursors *cur);
 /* ---- SNAPSHOT's directory (snapshot_dir.c) --------------------------------- */
 
 /* Where SNAPSHOT may write: cfg->snapshot_dir made absolute, or the
- * database's parent (implicit). Fails if an explicit one is not a
- * directory. */
+ * database's parent (implicit), and cfg->snapshot_url. Fails if an explicit
+ * directory is not one, or the URL is not an s3:// URL. */
 rs_code server_snapshot_dir_init(struct server_setup *s, rs_err *err);
 /* The archive path SNAPSHOT's argument names, inside the directory, into
- * out; or an error a client may read (refused, "..", a link leaving it). */
+ * out, or its URL under --snapshot-url; or an error a client may read
+ * (refused, "..", a link leaving the directory, a URL outside). */
 rs_code server_snapshot_path(const struct server_setup *s, const uint8_t *arg, size_t len, char *out, size_t cap,
                              rs_err *err);
 

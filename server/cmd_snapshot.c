@@ -10,7 +10,9 @@
  * It is a job (jobs.c): its thread is a struct server_worker, which
  * writes only its results and the progress counters, then wakes the
  * loop, whose poll joins it, records the outcome and replies. The archive
- * goes only where snapshot_dir.c allows.
+ * goes only where snapshot_dir.c allows: a file, or an object under
+ * --snapshot-url (backup/'s exports), whose store the thread opens, as
+ * that talks to the network.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,7 +23,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backup/backup.h"
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "server/cmd.h"
@@ -48,7 +52,9 @@ struct snapshot_job {
     /* set by the loop before the thread starts; the thread only reads them */
     const rs_snapshot_key *key;
     rs_store *store;
-    rs_snapshot_files *files;
+    rs_backup_export *export;      /* a file's: opened on the loop; a URL's: by the thread */
+    char target[PATH_MAX];         /* the archive's path or URL */
+    const rs_objstore_options *store_opt;
     rs_snapshot_sink file_sink;
     uint64_t client_id;
     uint64_t started_ns;
@@ -89,11 +95,22 @@ static void seal(void *arg)
      * millisecond, takes longer instead of the clients' replies. */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SNAPSHOT_NICE) != 0)
         RS_LOG_DEBUG("serve: snapshot thread keeps its priority: %s", strerror(errno));
+    if (j->export == NULL) {
+        /* a URL: the names, the bucket and the credentials are checked before
+         * the checkpoint; the database's size sets the part size */
+        uint64_t db_bytes = 0;
+        rs_err ignored = RS_ERR_INIT;
+        rs_fs_tree_bytes(rs_store_path(j->store), &db_bytes, &ignored);
+        j->rc = rs_backup_export_open(j->target, NULL, j->store_opt, db_bytes, &j->export, &j->err);
+        if (j->rc != RS_OK)
+            return;
+        j->file_sink = rs_backup_export_sink(j->export);
+    }
     rs_snapshot_sink sink = {.write = cancellable_write, .arg = j};
     rs_snapshot_options opt = {.key = j->key, .progress = on_progress, .progress_arg = j};
     j->rc = rs_snapshot_take(j->store, &opt, &sink, &j->manifest, NULL, &j->err);
     if (j->rc == RS_OK)
-        j->rc = rs_snapshot_files_commit(j->files, j->manifest, &j->err);
+        j->rc = rs_backup_export_commit(j->export, j->manifest, &j->err);
 }
 
 /* ---- finishing, on the loop ------------------------------------------- */
@@ -102,7 +119,7 @@ static void record(struct snapshot_job *j, const rs_snapshot_info *in)
 {
     struct snapshot_last *l = &j->last;
     l->duration_ms = (int64_t)((rs_clock_mono_ns() - j->started_ns) / 1000000);
-    snprintf(l->path, sizeof l->path, "%s", rs_snapshot_files_archive_path(j->files));
+    snprintf(l->path, sizeof l->path, "%s", j->target);
     if (j->rc != RS_OK) {
         l->status = -1;
         l->n_failed++;
@@ -143,8 +160,8 @@ static void reply_done(struct client *c, const struct snapshot_job *j, const rs_
     server_reply_field_int(b, "file_bytes", in->file_bytes);
     server_reply_field_int(b, "archive_bytes", in->archive_bytes);
     server_reply_field_str(b, "archive_hash", hash);
-    server_reply_field_str(b, "archive", rs_snapshot_files_archive_path(j->files));
-    server_reply_field_str(b, "manifest", rs_snapshot_files_manifest_path(j->files));
+    server_reply_field_str(b, "archive", rs_backup_export_archive_name(j->export));
+    server_reply_field_str(b, "manifest", rs_backup_export_manifest_name(j->export));
     server_reply_field_str(b, "key_id", in->key_id);
     server_reply_field_int(b, "duration_ms", j->last.duration_ms);
 }
@@ -181,8 +198,8 @@ static void poll_job(struct server *srv, void *state)
         rs_snapshot_manifest_info(j->manifest, &in);
     record(j, &in);
     reply_to_client(srv, j, &in);
-    rs_snapshot_files_close(j->files); /* removes the temporaries of a failed one */
-    j->files = NULL;
+    rs_backup_export_close(j->export); /* removes what a failed one left */
+    j->export = NULL;
     rs_snapshot_manifest_destroy(j->manifest);
     j->manifest = NULL;
 }
@@ -201,7 +218,7 @@ static void snapshot_cmd(struct cmd_ctx *x)
     if (j->worker.running) {
         server_reply_errorf(x, "BUSY a snapshot is already in progress (to '%.200s', for %llu s): wait for it to "
                                "end (INFO persistence, snapshot_in_progress)",
-                            rs_snapshot_files_archive_path(j->files),
+                            j->target,
                             (unsigned long long)((rs_clock_mono_ns() - j->started_ns) / 1000000000ull));
         return;
     }
@@ -211,7 +228,9 @@ static void snapshot_cmd(struct cmd_ctx *x)
         return;
     }
     j->store = server_reader(x); /* applies this client's earlier writes: the snapshot holds them */
-    if (rs_snapshot_files_open(path, NULL, &j->files, &err) != RS_OK) {
+    snprintf(j->target, sizeof j->target, "%s", path);
+    j->store_opt = &x->srv->cfg->snapshot_store;
+    if (!rs_objstore_is_url(path) && rs_backup_export_open(path, NULL, NULL, 0, &j->export, &err) != RS_OK) {
         server_reply_rs_err(x, &err);
         return;
     }
@@ -221,10 +240,11 @@ static void snapshot_cmd(struct cmd_ctx *x)
     j->err = (rs_err)RS_ERR_INIT;
     atomic_store(&j->sealed_bytes, 0);
     atomic_store(&j->total_bytes, 0);
-    j->file_sink = rs_snapshot_files_sink(j->files);
+    if (j->export != NULL)
+        j->file_sink = rs_backup_export_sink(j->export);
     if (server_worker_start(&j->worker, x->srv, "rs-snapshot", seal, j, &err) != RS_OK) {
-        rs_snapshot_files_close(j->files);
-        j->files = NULL;
+        rs_backup_export_close(j->export);
+        j->export = NULL;
         server_reply_rs_err(x, &err);
         return;
     }
@@ -262,7 +282,7 @@ static void cancel_job(struct server *srv, void *state)
     struct snapshot_job *j = state;
     if (!j->worker.running)
         return;
-    RS_LOG_INFO("serve: cancelling the snapshot in progress path=%s", rs_snapshot_files_archive_path(j->files));
+    RS_LOG_INFO("serve: cancelling the snapshot in progress path=%s", j->target);
     server_worker_cancel(&j->worker);
 }
 
@@ -274,7 +294,7 @@ static void destroy_job(void *state)
     if (j == NULL)
         return;
     server_worker_stop(&j->worker);
-    rs_snapshot_files_close(j->files);
+    rs_backup_export_close(j->export);
     rs_snapshot_manifest_destroy(j->manifest);
     free(j);
 }
@@ -286,7 +306,7 @@ static void info_current(const struct snapshot_job *j, FILE *f)
     int64_t current_ms = running ? (int64_t)((rs_clock_mono_ns() - j->started_ns) / 1000000) : -1;
     fprintf(f, "snapshot_in_progress:%d\r\nsnapshot_current_path:%s\r\nsnapshot_current_duration_ms:%lld\r\n"
                "snapshot_current_sealed_bytes:%llu\r\nsnapshot_current_total_bytes:%llu\r\n",
-            running, running ? rs_snapshot_files_archive_path(j->files) : "", (long long)current_ms,
+            running, running ? j->target : "", (long long)current_ms,
             running ? (unsigned long long)atomic_load(&j->sealed_bytes) : 0,
             running ? (unsigned long long)atomic_load(&j->total_bytes) : 0);
 }

@@ -24,6 +24,7 @@
 #include "common/api.h"
 #include "common/err.h"
 #include "common/metrics.h"
+#include "objstore/objstore.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
 #include "wal/wal.h"
@@ -73,6 +74,10 @@ typedef struct rs_server_config {
     const rs_snapshot_key *snapshot_key; /**< what SNAPSHOT seals with; NULL: SNAPSHOT is refused */
     const char *snapshot_dir;       /**< where SNAPSHOT may write; NULL: the database's
                                          parent directory, absolute paths only */
+    const char *snapshot_url;       /**< an s3:// URL SNAPSHOT may also write under
+                                         (docs/storage.md); NULL: no URLs */
+    rs_objstore_options snapshot_store; /**< how snapshot_url's store is opened
+                                             (its strings borrowed) */
     /* replication (docs/replication.md) */
     const rs_wal_key *repl_key;     /**< the pre-shared key; NULL: no replication */
     const char *repl_listen;        /**< accept followers here, or NULL */

@@ -58,6 +58,7 @@ struct server_setup {
     /* SNAPSHOT writes only below this directory (snapshot_dir.c) */
     char snapshot_dir[PATH_MAX];   /* "": none known; SNAPSHOT is refused */
     int  snapshot_dir_implicit;    /* the database's parent: absolute paths only */
+    char snapshot_url[PATH_MAX];   /* "s3://bucket/dir/" SNAPSHOT may write under; "": none */
 };
 
 /* Checks cfg and prepares a setup; on failure nothing is left to release. */

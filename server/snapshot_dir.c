@@ -15,6 +15,11 @@
  * in /var/lib/rockstream/db keep working, and a relative name, which would
  * land in a directory the client cannot see, is refused.
  *
+ * --snapshot-url s3://BUCKET/DIR: SNAPSHOT also takes a URL under it (the
+ * archive streams into the bucket, docs/storage.md), with the same rule
+ * against "..". Any other URL is refused: a client never makes the server
+ * write, with the server's credentials, anywhere else.
+ *
  * What is left: someone who can already write inside the directory could
  * swap a subdirectory for a link between the check and the seal's open.
  * The directory must not be writable by whom the server does not trust.
@@ -58,9 +63,30 @@ static rs_code explicit_dir(struct server_setup *s, const char *dir, rs_err *err
     return RS_OK;
 }
 
+/* --snapshot-url: an s3:// URL prefix, kept with one trailing '/'. A
+ * directory is --snapshot-dir's: it alone resolves names beneath it. */
+static rs_code url_init(struct server_setup *s, const char *url, rs_err *err)
+{
+    size_t n = strlen(url);
+    while (n > 5 && url[n - 1] == '/')
+        n--;
+    if (strncmp(url, "s3://", 5) != 0 || n <= 5)
+        return rs_err_set(err, RS_E_INVALID, "--snapshot-url '%s': expected s3://BUCKET[/DIR] (a local directory is "
+                          "--snapshot-dir's)", url);
+    if (n + 2 > sizeof s->snapshot_url)
+        return rs_err_set(err, RS_E_INVALID, "--snapshot-url '%.64s...' is too long", url);
+    snprintf(s->snapshot_url, sizeof s->snapshot_url, "%.*s/", (int)n, url);
+    return RS_OK;
+}
+
 rs_code server_snapshot_dir_init(struct server_setup *s, rs_err *err)
 {
     const rs_server_config *cfg = &s->cfg;
+    if (cfg->snapshot_url != NULL) {
+        rs_code rc = url_init(s, cfg->snapshot_url, err);
+        if (rc != RS_OK)
+            return rc;
+    }
     if (cfg->snapshot_dir != NULL)
         return explicit_dir(s, cfg->snapshot_dir, err);
     s->snapshot_dir_implicit = 1;
@@ -143,6 +169,23 @@ static rs_code check_parent(const struct server_setup *s, const char *path, cons
     return rs_err_sys(err, RS_E_IO, e, "snapshot path '%.200s'", path);
 }
 
+/* A URL names an object under --snapshot-url, or is refused: a client
+ * never makes the server write with its credentials anywhere else. */
+static rs_code url_target(const struct server_setup *s, const char *url, char *out, size_t cap, rs_err *err)
+{
+    size_t plen = strlen(s->snapshot_url);
+    if (plen == 0)
+        return rs_err_set(err, RS_E_INVALID, "snapshot URL '%.200s': this server writes no URLs (start serve with "
+                          "--snapshot-url s3://BUCKET/DIR)", url);
+    if (strncmp(url, s->snapshot_url, plen) != 0)
+        return rs_err_set(err, RS_E_INVALID, "snapshot URL '%.200s' is outside --snapshot-url '%s'", url,
+                          s->snapshot_url);
+    rs_code rc = check_components(url, url + plen, err);
+    if (rc == RS_OK)
+        snprintf(out, cap, "%s", url);
+    return rc;
+}
+
 rs_code server_snapshot_path(const struct server_setup *s, const uint8_t *arg, size_t len, char *out, size_t cap,
                              rs_err *err)
 {
@@ -155,6 +198,8 @@ rs_code server_snapshot_path(const struct server_setup *s, const uint8_t *arg, s
     char path[PATH_MAX];
     memcpy(path, arg, len);
     path[len] = '\0';
+    if (rs_objstore_is_url(path))
+        return url_target(s, path, out, cap, err);
     if (s->snapshot_dir[0] == '\0')
         return rs_err_set(err, RS_E_INVALID, "no snapshot directory: start serve with --snapshot-dir DIR");
     const char *rel = NULL;
