@@ -24,6 +24,16 @@ print("\n".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# runs_from PID DIR: whether PID is one of our daemons. Their command lines
+# do not name DIR (the configuration comes from CEPH_CONF in their
+# environment), so the environment is what tells them from a reused PID.
+# grep reads to the end: under pipefail an early exit would fail tr.
+runs_from() {
+  local n
+  n=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -cxF "CEPH_CONF=$2/ceph.conf") || true
+  [[ "${n:-0}" -gt 0 ]]
+}
+
 # stop_state STATE: kills the daemons STATE names (only if they still run
 # from its directory: a PID may have been reused) and removes the directory.
 stop_state() {
@@ -34,7 +44,7 @@ stop_state() {
   source "$state"
   local alive=()
   for pid in $RS_S3_PIDS; do
-    if [[ -n "$RS_S3_DIR" ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$RS_S3_DIR"; then
+    if [[ -n "$RS_S3_DIR" ]] && runs_from "$pid" "$RS_S3_DIR"; then
       kill -TERM "$pid" 2>/dev/null && alive+=("$pid")
     fi
   done
