@@ -221,6 +221,8 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
         rc = store_versions_open(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
+    if (rc == RS_OK)
+        rc = store_walkeep_start(s, err);
     if (rc != RS_OK) {
         rs_store_close(s);
         return rc;
@@ -235,6 +237,7 @@ void rs_store_close(rs_store *s)
 {
     if (s == NULL)
         return;
+    store_walkeep_stop(s);
     store_versions_close(s);
     store_syncer_stop(s);
     store_commit_release(s);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 
 typedef struct rs_store rs_store;
@@ -103,8 +104,10 @@ typedef struct rs_store_config {
     uint32_t group_commit_us;     /* GROUP: minimum microseconds between the
                                      starts of two fsyncs, so more writers
                                      join each; default 0 (back to back) */
-    uint64_t wal_keep_seconds;    /* keep WAL files this long for shipping, default 3600 */
-    uint64_t wal_keep_bytes;      /* and at most this many bytes, default 1 GiB */
+    uint64_t wal_keep_seconds;    /* keep archived WAL files this long for shipping,
+                                     default 3600 (longer while a pin needs them) */
+    uint64_t wal_keep_bytes;      /* and at most this many bytes, whatever pins
+                                     (plus the file being archived), default 1 GiB */
     int      disable_statistics;  /* turn off RocksDB statistics (cache hits...) */
     rs_store_prune_policy prune;  /* versioned history; default: as recorded */
 } rs_store_config;
@@ -608,6 +611,51 @@ rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const
 /* The sequence the next batch must start at. */
 uint64_t rs_store_wal_iter_position(const rs_store_wal_iter *it);
 void rs_store_wal_iter_close(rs_store_wal_iter *it);
+
+/**
+ * @brief A consumer's hold on the WAL: the oldest sequence it still needs.
+ *
+ * The store keeps archived WAL files within the budget, enforcing it itself
+ * on a thread of its own ("rs-wal-keep") each time RocksDB archives a file
+ * and once a second: oldest first, a file is removed when the archive is
+ * over wal_keep_bytes (whatever any pin says: the disk bound), or when it is
+ * older than wal_keep_seconds and no pin needs it. A pin needs the files
+ * that may hold sequences at or after its own. A consumer past the byte
+ * budget loses its files and finds a gap (rs_store_wal_iter_next says so).
+ * In memory or read-only, nothing is archived and a pin holds nothing.
+ */
+typedef struct rs_store_wal_pin rs_store_wal_pin;
+
+/**
+ * @brief Pins the WAL from seq on.
+ * @param store the database; must outlive the pin
+ * @param seq the oldest sequence the consumer needs
+ * @param out the pin, removed with rs_store_wal_pin_remove
+ * @param err filled on failure
+ * @return RS_OK, or RS_E_NOMEM
+ */
+RS_API rs_code rs_store_wal_pin_add(rs_store *store, uint64_t seq, rs_store_wal_pin **out, rs_err *err);
+
+/**
+ * @brief Moves a pin forward (never back): the consumer no longer needs
+ * what is before seq. Safe from any thread, lock-free.
+ * @param pin the pin (NULL: nothing)
+ * @param seq the oldest sequence still needed
+ */
+RS_API void rs_store_wal_pin_move(rs_store_wal_pin *pin, uint64_t seq);
+
+/**
+ * @brief The sequence a pin holds.
+ * @param pin the pin
+ * @return its sequence
+ */
+RS_API uint64_t rs_store_wal_pin_seq(const rs_store_wal_pin *pin);
+
+/**
+ * @brief Releases a pin and frees it.
+ * @param pin the pin (NULL allowed)
+ */
+RS_API void rs_store_wal_pin_remove(rs_store_wal_pin *pin);
 
 /* Bytes of WAL on disk (live and archived files): what the retention
  * budget (wal_keep_bytes) is measured against. */

@@ -120,6 +120,35 @@ struct store_commit {
     int             ready;
 };
 
+/* The WAL archive's budget, enforced (store_walkeep.c). */
+struct store_wal_file {          /* one WAL file, live or archived */
+    uint64_t number;             /* RocksDB's name for it */
+    uint64_t bytes;
+    int64_t  mtime_s;
+    uint64_t first_seq;          /* of its first batch; 0: not known (empty, unreadable) */
+    int      archived;
+};
+
+struct store_wal_list {
+    struct store_wal_file *items;
+    size_t                 n, cap;
+};
+
+struct store_walkeep {
+    pthread_t               thread;     /* "rs-wal-keep" */
+    int                     started;    /* store_walkeep_start was called */
+    int                     running;
+    atomic_int              stopping;
+    int                     stop_fd;    /* eventfd: wakes the thread to stop */
+    int                     inotify_fd; /* the archive directory, or -1 */
+    char                   *archive;    /* <db>/archive */
+    pthread_mutex_t         mu;         /* the pins */
+    int                     mu_ready;
+    struct rs_store_wal_pin *pins;
+    struct store_wal_list   last;       /* the previous pass's listing (thread only) */
+    _Atomic uint64_t        n_removed;  /* archived files removed */
+};
+
 struct rs_store {
     char                         *path;
     rs_store_config               cfg;
@@ -137,6 +166,7 @@ struct rs_store {
     rocksdb_compactionfilter_t   *history_filter;
     struct store_versions         v;
     struct store_commit           commit;
+    struct store_walkeep          walkeep;
 };
 
 struct rs_store_batch {
@@ -157,6 +187,16 @@ struct rs_store_view {
  * compares the store with raw RocksDB under the very same options. */
 rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t *mem_env,
                                        rocksdb_cache_t **cache);
+
+/* A WAL TTL RocksDB never reaches (a century): it archives WAL files and
+ * leaves them to the keeper. */
+#define STORE_WAL_TTL_NEVER (100ull * 365 * 86400)
+
+/* The WAL keeper (store_walkeep.c): start after the database opened (not
+ * for a memory env or a read-only open, where it does nothing), stop before
+ * it closes. */
+rs_code store_walkeep_start(rs_store *store, rs_err *err);
+void store_walkeep_stop(rs_store *store);
 
 /* How rs_store_compact compacts: every file rewritten down to the bottom
  * level, so it gets the bottom's compression. The caller destroys it.
