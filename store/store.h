@@ -605,7 +605,9 @@ rs_code rs_store_wal_iter_open(rs_store *store, uint64_t from_seq, rs_store_wal_
  * close. Returns RS_OK; RS_E_NOTFOUND when no newer batch is committed yet
  * (err untouched: wait with rs_store_wait_for_write and call again); RS_E_GAP
  * when the WAL no longer holds the next batch (RocksDB would silently skip
- * ahead: this reader refuses to); or an RS_E_STORE/RS_E_IO failure. */
+ * ahead: this reader refuses to); RS_E_CORRUPT when the position falls
+ * inside a batch (a reader there holds other batches than this database);
+ * or an RS_E_STORE/RS_E_IO failure. */
 rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const uint8_t **rep, size_t *len,
                                rs_err *err);
 /* The sequence the next batch must start at. */

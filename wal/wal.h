@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/api.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -96,6 +97,108 @@ rs_code rs_wal_frame_decode(const uint8_t *buf, size_t len, rs_wal_frame *f, siz
  * f->payload. */
 rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8_t *rep, size_t len,
                                 rs_wal_frame *f, rs_err *err);
+
+/* ------------------------------------------------------------------ */
+/* The WAL tail (tail.c): committed batches as frames, for every consumer */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief One consumer's reader of a store's committed batches, in order,
+ * each as a BATCH frame.
+ *
+ * The replication shipper opens one per follower; the WAL archiver opens
+ * one for itself. Two kinds of consumers, one contract:
+ *  - a tail is read (rs_wal_tail_next, rs_wal_tail_wait) by one thread at
+ *    a time, the consumer's own;
+ *  - its pin, the oldest sequence the consumer still needs, is moved with
+ *    rs_wal_tail_release from any thread, and only when the consumer no
+ *    longer needs what is before: a follower's session moves it when the
+ *    follower acknowledges (it resumes from there after a reconnect), the
+ *    archiver once a segment is safely uploaded (it may have to read its
+ *    batches again until then). Reading does not move it.
+ *
+ * While the tail is open the store keeps the archived WAL from the pin on
+ * past wal_keep_seconds, but never past wal_keep_bytes (store.h,
+ * rs_store_wal_pin): a consumer that falls that far behind finds a gap and
+ * must start again from a checkpoint or backup. Nearing the budget, the
+ * tail logs a warning naming the consumer (at most once a minute).
+ */
+typedef struct rs_wal_tail rs_wal_tail;
+
+/**
+ * @brief Opens a tail whose first batch starts exactly at from_seq, and
+ * pins the WAL from there.
+ * @param store the database; borrowed, must outlive the tail
+ * @param from_seq the first sequence wanted (1 or more)
+ * @param name who reads, for logs ("follower-a", "archiver"); copied
+ * @param out the tail, closed with rs_wal_tail_close
+ * @param err filled on failure
+ * @return RS_OK, RS_E_INVALID (from_seq 0), RS_E_NOMEM
+ */
+RS_API rs_code rs_wal_tail_open(rs_store *store, uint64_t from_seq, const char *name, rs_wal_tail **out,
+                                rs_err *err);
+
+/**
+ * @brief The next batch as a BATCH frame (rs_wal_frame_from_batch).
+ * @param tail the tail
+ * @param frame filled; its payload is borrowed until the next call or close
+ * @param err filled on failure
+ * @return RS_OK; RS_E_NOTFOUND when no newer batch is committed yet (err
+ * untouched: rs_wal_tail_wait, then call again); RS_E_GAP when the WAL no
+ * longer holds the next batch, or it was written unchained (the chain
+ * cannot be continued from it); RS_E_CORRUPT when the position falls inside
+ * a batch (whoever stands there holds other batches than this database);
+ * the store's errors otherwise. After an error other than RS_E_NOTFOUND
+ * the consumer starts again from a checkpoint or backup.
+ */
+RS_API rs_code rs_wal_tail_next(rs_wal_tail *tail, rs_wal_frame *frame, rs_err *err);
+
+/**
+ * @brief Waits until a batch past the tail's position is committed, or
+ * timeout_ms passes. Writers wake it: no polling.
+ * @param tail the tail
+ * @param timeout_ms how long at most
+ * @return the store's latest sequence
+ */
+RS_API uint64_t rs_wal_tail_wait(rs_wal_tail *tail, uint32_t timeout_ms);
+
+/**
+ * @brief The sequence the next batch starts at.
+ * @param tail the tail
+ * @return the position
+ */
+RS_API uint64_t rs_wal_tail_position(const rs_wal_tail *tail);
+
+/**
+ * @brief The chain value after the last batch returned: what a segment of
+ * frames ending there carries, what a follower there holds.
+ * @param tail the tail
+ * @param seq the sequence the chain stands at (from_seq - 1 before the
+ * first batch, then the last batch's last sequence)
+ * @param chain its value (zeros before the first batch)
+ */
+RS_API void rs_wal_tail_chain(const rs_wal_tail *tail, uint64_t *seq, uint8_t chain[RS_WAL_CHAIN_BYTES]);
+
+/**
+ * @brief Moves the tail's pin forward: the consumer no longer needs the
+ * batches before seq. Never moves back. Safe from any thread.
+ * @param tail the tail
+ * @param seq the oldest sequence still needed
+ */
+RS_API void rs_wal_tail_release(rs_wal_tail *tail, uint64_t seq);
+
+/**
+ * @brief The oldest sequence the tail's pin holds.
+ * @param tail the tail
+ * @return the pinned sequence
+ */
+RS_API uint64_t rs_wal_tail_pinned(const rs_wal_tail *tail);
+
+/**
+ * @brief Closes the tail and releases its pin.
+ * @param tail the tail (NULL allowed)
+ */
+RS_API void rs_wal_tail_close(rs_wal_tail *tail);
 
 /* ------------------------------------------------------------------ */
 /* The pre-shared replication key (keyfile.c)                          */

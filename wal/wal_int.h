@@ -175,6 +175,12 @@ rs_code wal_ack_decode(const rs_wal_frame *f, wal_ack *a, rs_err *err);
 rs_code wal_send_heartbeat(wal_conn *c, uint64_t latest_seq, rs_err *err);
 uint64_t wal_heartbeat_seq(const rs_wal_frame *f);
 
+/* ---- the WAL tail (tail.c) ------------------------------------------- */
+
+/* Whether the tail's last RS_E_GAP was a batch written unchained (rather
+ * than WAL no longer kept): the two are logged differently. */
+int wal_tail_unchained(const rs_wal_tail *tail);
+
 /* ---- history (history.c) ---------------------------------------------- */
 
 #define WAL_HISTORY_MAX 16
@@ -236,6 +242,7 @@ void wal_retention_note(wal_retention *r, rs_store *store, const char *who, uint
 struct wal_peer {
     struct rs_wal_primary *p;
     wal_conn             *conn;
+    rs_wal_tail          *tail;       /* while streaming; its pin follows the acks */
     pthread_t             ship_thread, ack_thread;
     int                   ack_running;
     atomic_int            stop;       /* end this session */

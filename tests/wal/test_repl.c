@@ -282,6 +282,43 @@ static void resync_that_cannot_catch_up_stops_instead_of_looping(void **state)
     rs_wal_follower_stop(fo);
 }
 
+static void follower_with_writes_of_its_own_is_named_diverged_not_behind(void **state)
+{
+    struct fx *f = *state;
+    write_keys(f->store, 0, 50);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    rs_wal_follower_stop(fo);
+    /* the follower's database served on its own takes a batch of two puts:
+     * with its chain restart, three sequences, so its latest falls inside
+     * one of the primary's two-sequence batches */
+    rs_store *own = open_store(f->fdb);
+    rs_store_batch *b = NULL;
+    rs_err err = RS_ERR_INIT;
+    assert_int_equal(rs_store_batch_create(&b, &err), RS_OK);
+    rs_store_batch_put(b, B("mine-1"), 6, B("x"), 1);
+    rs_store_batch_put(b, B("mine-2"), 6, B("y"), 1);
+    assert_int_equal(rs_store_write(own, b, &err), RS_OK);
+    rs_store_batch_destroy(b);
+    uint64_t own_latest = rs_store_latest_seq(own);
+    rs_store_close(own);
+    write_keys(f->store, 50, 20);
+    fo = start_follower(f, &f->key, 0);
+    caught_up(fo, f->store);
+    same_content(fo, f->store);
+    char want[96];
+    snprintf(want, sizeof want, "diverged: its latest seq %llu is not the end of a batch",
+             (unsigned long long)own_latest);
+    assert_true(log_says(f, want));
+    /* not blamed on retention: the WAL still holds everything */
+    assert_false(log_has(f, "fell past the WAL"));
+    assert_false(log_has(f, "no longer kept"));
+    rs_wal_primary_stats ps;
+    rs_wal_primary_stats_get(f->primary, &ps);
+    assert_int_equal(ps.n_divergences, 1);
+    rs_wal_follower_stop(fo);
+}
+
 /* ---- a hand-driven follower, for what a real one never does ------------- */
 
 
@@ -360,6 +397,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(old_primary_with_extra_writes_is_refused_as_diverged, setup, teardown),
         cmocka_unit_test_setup_teardown(sibling_follower_follows_the_promoted_one_without_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(resync_that_cannot_catch_up_stops_instead_of_looping, setup, teardown),
+        cmocka_unit_test_setup_teardown(follower_with_writes_of_its_own_is_named_diverged_not_behind, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
     };
