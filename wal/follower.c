@@ -127,7 +127,11 @@ static rs_code connect_once(rs_wal_follower *f, rs_err *err)
     pthread_mutex_lock(&f->mu);
     f->conn = NULL;
     f->last_refusal = c->refusal;
+    f->st.n_auth_failures += c->auth_failed;
     pthread_mutex_unlock(&f->mu);
+    if (c->auth_failed && rc != RS_OK)
+        rs_err_hint(err, "possible tampering on the path to the primary: the follower reconnects, and never "
+                         "applies what failed");
     wal_conn_close(c);
     return rc;
 }
@@ -157,7 +161,8 @@ static void *follower_main(void *arg)
                 f->cfg.stopped_fn(f->cfg.stopped_arg);
             return NULL;
         }
-        RS_LOG_WARN("follower of %s: %s; retrying in %u ms", f->primary_addr, err.msg, delay);
+        RS_LOG_WARN("follower of %s: %s; retrying in %u ms%s%s", f->primary_addr, err.msg, delay,
+                    err.hint != NULL ? ": " : "", err.hint != NULL ? err.hint : "");
         backoff(f, &delay);
         pthread_mutex_lock(&f->mu);
         if (f->st.state == RS_WAL_FOLLOWER_STREAMING)

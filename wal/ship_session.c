@@ -176,23 +176,16 @@ static rs_code send_checkpoint(struct wal_peer *pe, int *resynced, rs_err *err)
     return RS_OK;
 }
 
-/* Handshake, then IDENTIFY/WELCOME until the follower can stream. */
+/* IDENTIFY/WELCOME until the follower can stream (the listener ran the
+ * handshake: the follower has proved it holds the key). */
 static rs_code open_session(struct wal_peer *pe, struct start *out, rs_err *err)
 {
     rs_wal_primary *p = pe->p;
-    rs_code rc = wal_handshake_primary(pe->conn, &p->cfg.key, p->cfg.require_encryption, p->cfg.timeout_ms, err);
-    if (rc != RS_OK) {
-        atomic_fetch_add(&p->n_refused, 1);
-        return rc;
-    }
-    if (wal_primary_n_streaming(p) > p->cfg.max_followers) {
-        refuse(pe, WAL_REFUSE_BUSY, "too many followers");
-        return rs_err_set(err, RS_E_BUSY, "follower '%s': too many followers", pe->addr);
-    }
     int resynced = 0;
     for (;;) {
         rs_wal_frame f;
         wal_identity id;
+        rs_code rc;
         rc = wal_conn_expect(pe->conn, RS_WAL_FRAME_IDENTIFY, &f, p->cfg.timeout_ms, err);
         if (rc == RS_OK)
             rc = wal_identity_decode(f.payload, f.payload_len, &id, err);
@@ -283,6 +276,20 @@ static rs_code on_ack(struct wal_peer *pe, const rs_wal_frame *f, rs_err *err)
     return RS_OK;
 }
 
+/* Once per session (whoever sets pe->stop first says it). A message that
+ * failed authentication is a transport fault, and possibly an attack: the
+ * follower reconnects, and the operator sees it counted. */
+static void say_disconnected(struct wal_peer *pe, const rs_err *err)
+{
+    if (!pe->conn->auth_failed) {
+        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err->msg);
+        return;
+    }
+    atomic_fetch_add(&pe->p->n_auth_failures, 1);
+    RS_LOG_WARN("follower=%s disconnected: %s; possible tampering on the path (the follower reconnects)",
+                pe->name, err->msg);
+}
+
 static void *ack_main(void *arg)
 {
     struct wal_peer *pe = arg;
@@ -302,7 +309,7 @@ static void *ack_main(void *arg)
     /* the session thread sees the flag within a heartbeat and says why to
      * the follower before it closes: the socket stays open until then */
     if (!atomic_exchange(&pe->stop, 1) && err.code != RS_OK)
-        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err.msg);
+        say_disconnected(pe, &err);
     return NULL;
 }
 
@@ -391,7 +398,7 @@ static void end_session(struct wal_peer *pe, rs_err *err)
     else if (err->code == RS_E_GAP)
         send_behind(pe, err);
     if (!atomic_exchange(&pe->stop, 1) && err->code != RS_OK)
-        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err->msg);
+        say_disconnected(pe, err);
     wal_conn_shutdown(pe->conn);
     if (pe->ack_running)
         pthread_join(pe->ack_thread, NULL);

@@ -246,6 +246,10 @@ typedef struct rs_wal_primary_config {
     uint64_t    queue_bytes;        /* per-follower send queue, default 4 MiB */
     uint64_t    resync_bytes_per_sec; /* checkpoint transfer rate, default 100 MiB/s */
     uint32_t    max_followers;      /* default 16 */
+    uint32_t    max_handshakes;     /* connections authenticating at once; more are
+                                       closed at once, default 32 */
+    uint32_t    handshake_ms;       /* an unauthenticated connection is closed after,
+                                       default 2000 */
     const char *work_dir;           /* checkpoints for resyncs; default "<db>.repl" */
     /* Called from a replication thread whenever acks move (or a follower
      * comes or goes): how an event loop is woken to finish its WAITs.
@@ -294,6 +298,11 @@ typedef struct rs_wal_primary_stats {
     uint64_t n_checkpoints;  /* checkpoints sent */
     uint64_t n_divergences;  /* acks whose chain differed */
     uint64_t n_slow_drops;   /* followers dropped for missing the send deadline */
+    uint64_t n_unauth_dropped; /* connections closed before authenticating: too many
+                                  at once, too slow, or not speaking the protocol */
+    uint64_t n_auth_failures;  /* sessions ended by a message that failed
+                                  authentication (changed, replayed, reordered or
+                                  dropped in transit: possible tampering) */
     uint64_t frames_sent;
     uint64_t bytes_sent;
 } rs_wal_primary_stats;
@@ -372,6 +381,8 @@ typedef struct rs_wal_follower_status {
     uint64_t n_connects;
     uint64_t n_resyncs;      /* checkpoints installed */
     uint64_t n_divergences;  /* batches refused because the chain differed */
+    uint64_t n_auth_failures; /* connections ended by a message that failed
+                                 authentication (possible tampering: retried) */
     uint8_t  history[RS_WAL_HISTORY_BYTES];
     rs_err   last_error;     /* why it last disconnected or stopped */
 } rs_wal_follower_status;
