@@ -383,6 +383,8 @@ typedef struct rs_wal_follower_status {
     uint64_t n_divergences;  /* batches refused because the chain differed */
     uint64_t n_auth_failures; /* connections ended by a message that failed
                                  authentication (possible tampering: retried) */
+    uint64_t n_local_errors; /* connections ended by its own database failing
+                                to write (a full disk: retried, no resync) */
     uint8_t  history[RS_WAL_HISTORY_BYTES];
     rs_err   last_error;     /* why it last disconnected or stopped */
 } rs_wal_follower_status;

@@ -380,6 +380,8 @@ struct rs_wal_follower {
     int                    has_store;      /* store is open (under mu, for wait_store) */
     int                    fresh_install;  /* a checkpoint was installed and the
                                               primary has not streamed since */
+    int                    local_fault;    /* the last session ended on a write of
+                                              its own store failing (under mu) */
 };
 
 /* One connection's life: handshake, identify, checkpoint or stream, until
@@ -388,8 +390,17 @@ rs_code wal_follower_session(rs_wal_follower *f, wal_conn *c, rs_err *err);
 /* Receives a checkpoint and puts it in place of the database (install.c).
  * Takes the store lock for writing while it swaps. */
 rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome *w, rs_err *err);
+/* Replaces the follower's open store: tells readers to let go (swap_fn),
+ * holds them off, closes it, runs between (if any: a checkpoint moved into
+ * its place), and opens the database at its path again (follower.c). On
+ * failure the follower has no store. */
+rs_code wal_follower_swap_store(rs_wal_follower *f, rs_code (*between)(rs_wal_follower *f, void *arg, rs_err *err),
+                                void *arg, rs_err *err);
 /* Opens the follower's database at its path as a replica (follower.c). */
 rs_code wal_follower_open_store(rs_wal_follower *f, rs_store **out, rs_err *err);
 void wal_follower_set_state(rs_wal_follower *f, rs_wal_follower_state state);
+/* The session is ending on the follower's own store failing to write
+ * (counted; the next connection resumes, after a backoff). */
+void wal_follower_note_local_fault(rs_wal_follower *f);
 
 #endif
