@@ -160,13 +160,14 @@ static void info_follower(struct repl *r, FILE *f)
     fprintf(f, "role:slave\r\nmaster_host:%.*s\r\nmaster_port:%s\r\nmaster_link_status:%s\r\n"
                "master_sync_in_progress:%d\r\nslave_repl_offset:%llu\r\nslave_read_only:1\r\n"
                "master_repl_offset:%llu\r\nrepl_lag_ms:%llu\r\nrepl_connects:%llu\r\nrepl_resyncs:%llu\r\n"
-               "repl_divergences:%llu\r\nrepl_auth_failures:%llu\r\nrepl_history_id:%s\r\nrepl_version:%llu\r\n"
-               "repl_last_error:%s\r\n",
+               "repl_divergences:%llu\r\nrepl_auth_failures:%llu\r\nrepl_local_errors:%llu\r\n"
+               "repl_history_id:%s\r\nrepl_version:%llu\r\nrepl_last_error:%s\r\n",
             colon != NULL ? (int)(colon - r->follow_addr) : 0, r->follow_addr, colon != NULL ? colon + 1 : "",
             link_status(st.state), st.state == RS_WAL_FOLLOWER_BOOTSTRAPPING,
             (unsigned long long)st.applied_seq, (unsigned long long)st.primary_seq, (unsigned long long)st.lag_ms,
             (unsigned long long)st.n_connects, (unsigned long long)st.n_resyncs,
-            (unsigned long long)st.n_divergences, (unsigned long long)st.n_auth_failures, hist,
+            (unsigned long long)st.n_divergences, (unsigned long long)st.n_auth_failures,
+            (unsigned long long)st.n_local_errors, hist,
             (unsigned long long)st.applied_version, st.last_error.msg);
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "repl_fixture.h"
 
 /* Fills the file system holding dir to the last byte; returns the file. */
@@ -84,10 +86,48 @@ static void full_disk_is_retried_then_resumed_without_a_checkpoint(void **state)
     rs_test_unmount(mnt);
 }
 
+static int failed_for_space(void *arg)
+{
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(arg, &st);
+    return strstr(st.last_error.msg, "write checkpoint file") != NULL;
+}
+
+/* Issue 11: a short write of a checkpoint file was reported with a stale
+ * errno ("Resource temporarily unavailable", from the socket). */
+static void checkpoint_into_a_disk_too_small_says_no_space(void **state)
+{
+    struct fx *f = *state;
+    char *mnt = rs_test_mount_tmpfs(f->dir, "tiny", 2);
+    if (mnt == NULL)
+        skip();
+    free(f->fdb);
+    f->fdb = rs_test_path(mnt, "db");
+    /* 4 MB that do not compress: the checkpoint cannot fit */
+    rs_err err = RS_ERR_INIT;
+    uint8_t val[4096];
+    for (int i = 0; i < 1000; i++) {
+        char k[16];
+        randombytes_buf(val, sizeof val);
+        int kl = snprintf(k, sizeof k, "rnd-%d", i);
+        assert_int_equal(rs_store_put(f->store, B(k), (size_t)kl, val, sizeof val, &err), RS_OK);
+    }
+    assert_int_equal(rs_store_flush(f->store, &err), RS_OK);
+    rs_wal_follower *fo = start_follower(f, &f->key, 0);
+    assert_true(rs_test_poll(failed_for_space, fo, WAIT_MS));
+    rs_wal_follower_status st;
+    rs_wal_follower_status_get(fo, &st);
+    print_message("      %s\n", st.last_error.msg);
+    assert_non_null(strstr(st.last_error.msg, "No space left on device"));
+    rs_wal_follower_stop(fo);
+    rs_test_unmount(mnt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(full_disk_is_retried_then_resumed_without_a_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_into_a_disk_too_small_says_no_space, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
