@@ -208,6 +208,7 @@ rs_code cli_daemon_run(struct cli_store_args *st, struct server_config *scfg, co
     rs_code rc = load_snapshot_key(key_args, &key, err);
     if (rc != RS_OK)
         return rc;
+    rs_snapshot_sweep(st->db, NULL); /* what a crash mid-SNAPSHOT left */
     scfg->snapshot_key = key;
     struct repl r;
     rc = repl_init(&r, rcfg, st->db, &st->cfg, err);

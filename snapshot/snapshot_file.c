@@ -34,7 +34,7 @@ rs_code rs_snapshot_file_out_open(const char *path, rs_snapshot_file_out **out, 
     if (f == NULL)
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
     strcpy(f->path, path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-XXXXXX", path);
+    snprintf(f->tmp, sizeof f->tmp, "%s" SNAPSHOT_TEMP_MARK "%ld-XXXXXX", path, (long)getpid());
     f->fd = mkostemp(f->tmp, O_CLOEXEC);
     if (f->fd < 0) {
         int e = errno;
@@ -124,6 +124,10 @@ rs_code rs_snapshot_files_open(const char *archive_path, const char *manifest_pa
         (manifest_path != NULL && strlen(manifest_path) >= PATH_MAX))
         rc = rs_err_set(err, RS_E_INVALID, "path '%s' is too long", archive_path);
     if (rc == RS_OK) {
+        /* a crashed writer's temporaries in the same place go first */
+        char dir[PATH_MAX];
+        strcpy(dir, archive_path);
+        rs_snapshot_sweep(NULL, dirname(dir));
         strcpy(f->archive_path, archive_path);
         if (manifest_path != NULL)
             strcpy(f->manifest_path, manifest_path);

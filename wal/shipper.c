@@ -155,6 +155,8 @@ rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, 
     p->cfg.listen_addr = p->listen_addr;
     p->cfg.work_dir = p->work_dir;
     p->lfd = -1;
+    if (p->work_dir != NULL)
+        wal_ckpt_sweep(p->work_dir);
     p->ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->acked, NULL);

@@ -279,6 +279,11 @@ void wal_hex(const uint8_t *p, size_t len, char *out); /* out: 2*len+1 */
 rs_code wal_ckpt_send(wal_conn *c, rs_store *store, const char *work_dir, uint64_t bytes_per_sec,
                       uint64_t *seq_out, const atomic_int *stop, rs_err *err);
 
+/* Removes the checkpoints a primary that died mid-send left in work_dir
+ * (named with its pid, hard links pinning the database's files); logged;
+ * returns how many. */
+size_t wal_ckpt_sweep(const char *work_dir);
+
 /* Receives a checkpoint into a new directory dir (which must not exist),
  * fsyncs it, and returns its sequence. Only plain files, no paths. */
 rs_code wal_ckpt_recv(wal_conn *c, const char *dir, uint32_t timeout_ms, uint64_t *seq_out, rs_err *err);
