@@ -91,6 +91,18 @@ static rs_code validate(const char *path, const rs_store_config *cfg, rs_err *er
     return RS_OK;
 }
 
+/* A new database is private, as a follower's and an unsealed one are:
+ * RocksDB would make its directories 0755 (issue 11). A directory that
+ * cannot be made here is left to RocksDB, which says why. */
+static void make_private_dirs(const char *path, const rs_store_config *cfg)
+{
+    if (!cfg->create_if_missing || cfg->in_memory || cfg->read_only)
+        return;
+    (void)mkdir(path, 0700);
+    for (size_t i = 0; i < cfg->n_tiers; i++)
+        (void)mkdir(cfg->tiers[i].path, 0700);
+}
+
 /* RocksDB creates the directory (and its LOG and LOCK files) before it
  * notices there is no database, so a mistyped path would leave litter
  * behind; look for CURRENT first, when nothing may be created. */
@@ -191,6 +203,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     if (rc != RS_OK)
         return rc;
     rs_store_config_resolve(&c);
+    make_private_dirs(path, &c);
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
 
