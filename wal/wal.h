@@ -7,9 +7,16 @@
  * checkpoint over the same connection first. docs/replication.md explains
  * the design, docs/format.md specifies the frame and the protocol.
  *
- * Threads: the primary runs a listener thread and two threads per follower
- * ("rs-ship", "rs-acks"); a follower runs "rs-follow" and "rs-ack". Every
- * function here is safe to call from any thread unless it says otherwise.
+ * Every message after the handshake is authenticated both ways (a MAC, or
+ * sealed when encrypted): docs/replication.md, "Security". Every consumer
+ * of the WAL (a follower's session, the WAL archiver) reads it through a
+ * WAL tail (rs_wal_tail below).
+ *
+ * Threads: the primary runs a listener thread, which also runs every
+ * handshake (an unauthenticated peer gets no thread of its own), and two
+ * threads per authenticated follower ("rs-ship", "rs-acks"); a follower
+ * runs "rs-follow" and "rs-ack". Every function here is safe to call from
+ * any thread unless it says otherwise.
  */
 #ifndef RS_WAL_H
 #define RS_WAL_H
@@ -325,7 +332,7 @@ int rs_wal_primary_ack_fd(const rs_wal_primary *p);
 void rs_wal_primary_ack_fd_drain(rs_wal_primary *p);
 
 /* ------------------------------------------------------------------ */
-/* The follower (applier.c)                                            */
+/* The follower (follower.c, apply.c, install.c)                      */
 /* ------------------------------------------------------------------ */
 
 typedef struct rs_wal_follower rs_wal_follower;
