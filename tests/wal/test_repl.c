@@ -375,6 +375,26 @@ static void stalled_follower_is_dropped_at_its_send_deadline(void **state)
     wal_conn_close(c);
 }
 
+/* A follower of protocol 2 (no MAC after the handshake) is told which
+ * versions the two speak, before anything else. */
+static void old_protocol_is_refused_naming_both_versions(void **state)
+{
+    struct fx *f = *state;
+    rs_err err = RS_ERR_INIT;
+    int fd = -1;
+    wal_conn *c = NULL;
+    assert_int_equal(wal_net_connect(f->addr, 3000, &fd, &err), RS_OK);
+    assert_int_equal(wal_conn_create(fd, f->addr, 1u << 16, 3000, &c, &err), RS_OK);
+    uint8_t hello[WAL_HELLO_BYTES] = {2, 0}; /* version 2, no flags, a nonce of zeros */
+    assert_int_equal(wal_conn_send_msg(c, RS_WAL_FRAME_HELLO, hello, sizeof hello, &err), RS_OK);
+    rs_wal_frame fr;
+    assert_int_equal(wal_conn_expect(c, RS_WAL_FRAME_CHALLENGE, &fr, 3000, &err), RS_E_PROTOCOL);
+    assert_non_null(strstr(err.msg, "refused by peer: replication protocol version 2 is not supported: this "
+                                    "primary speaks version 3"));
+    wal_conn_close(c);
+    assert_true(log_says(f, "replication protocol version 2 is not supported"));
+}
+
 static int diverged_counted(void *arg)
 {
     rs_wal_primary_stats ps;
@@ -425,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stalled_follower_never_holds_up_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(stalled_follower_is_dropped_at_its_send_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(ack_with_another_chain_is_a_divergence, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_protocol_is_refused_naming_both_versions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
