@@ -171,6 +171,37 @@ static void open_read_only(rs_store *s, const rocksdb_options_t **cf_opts, char 
         s->cf[index[k]] = handles[k];
 }
 
+/* For writing, RocksDB wants every family the database has: rockstream's
+ * (it creates those missing) and those another program made, adopted with
+ * their own options (store_adopt.c). */
+static rs_code open_read_write(rs_store *s, const rocksdb_options_t **cf_opts, char **errptr, rs_err *err)
+{
+    struct store_foreign *f = &s->foreign;
+    size_t n = STORE_CF__COUNT + f->n;
+    const char **names = calloc(n, sizeof *names);
+    const rocksdb_options_t **opts = calloc(n, sizeof *opts);
+    rocksdb_column_family_handle_t **handles = calloc(n, sizeof *handles);
+    if (names != NULL && opts != NULL && handles != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = i < STORE_CF__COUNT ? store_cf_names[i] : f->names[i - STORE_CF__COUNT];
+            opts[i] = i < STORE_CF__COUNT ? cf_opts[i] : f->opts[i - STORE_CF__COUNT];
+        }
+        s->db = rocksdb_open_column_families(s->opts, s->path, (int)n, names, opts, handles, errptr);
+        for (size_t i = 0; *errptr == NULL && i < n; i++) {
+            if (i < STORE_CF__COUNT)
+                s->cf[i] = handles[i];
+            else
+                f->cf[i - STORE_CF__COUNT] = handles[i];
+        }
+    }
+    rs_code rc = names == NULL || opts == NULL || handles == NULL
+                     ? rs_err_set(err, RS_E_NOMEM, "open '%s': out of memory", s->path) : RS_OK;
+    free(names);
+    free(opts);
+    free(handles);
+    return rc;
+}
+
 static rs_code open_db(rs_store *s, rs_err *err)
 {
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
@@ -182,13 +213,17 @@ static rs_code open_db(rs_store *s, rs_err *err)
     rocksdb_options_set_compaction_filter(s->history_opts, s->history_filter);
     cf_opts[STORE_CF_HISTORY] = s->history_opts;
     char *errptr = NULL;
+    rs_code rc = store_foreign_load(s, err);
+    if (rc != RS_OK)
+        return rc;
     if (s->cfg.read_only)
         open_read_only(s, cf_opts, &errptr);
-    else
-        s->db = rocksdb_open_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names, cf_opts, s->cf,
-                                             &errptr);
+    else if ((rc = open_read_write(s, cf_opts, &errptr, err)) != RS_OK)
+        return rc;
     if (errptr != NULL)
         return store_err_from(err, errptr, "open", s->path);
+    s->meta_cf_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
+                                                 : STORE_META_CF_ID;
     return RS_OK;
 }
 
@@ -257,8 +292,10 @@ void rs_store_close(rs_store *s)
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
             rocksdb_column_family_handle_destroy(s->cf[i]);
+    store_foreign_close(s);
     if (s->db != NULL)
         rocksdb_close(s->db);
+    store_foreign_release(s);
     if (s->write_nosync != NULL)
         rocksdb_writeoptions_destroy(s->write_nosync);
     if (s->write_sync != NULL)

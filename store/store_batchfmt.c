@@ -37,6 +37,7 @@ struct cursor {
     const uint8_t *p;
     size_t         left;
     const uint8_t *base; /* the batch's first byte, for offsets */
+    uint32_t       meta_cf; /* the id of the family chain records go to */
 };
 
 static int get_varint32(struct cursor *c, uint32_t *out)
@@ -110,13 +111,15 @@ static void note_stamp(const uint8_t *blob, uint32_t len, rs_store_batch_info *o
         out->commit_time_ns = rs_le64_get(blob + 4);
 }
 
-/* The chain record: a put of the chain key into the meta family. */
+/* The chain record: a put of the chain key into the meta family (its id
+ * is the database's: 1 unless the database was adopted with families of its
+ * own, docs/format.md). */
 static void note_chain(const uint8_t *rec, struct cursor c, rs_store_batch_info *out)
 {
     uint32_t cf;
     const uint8_t *key, *val;
     uint32_t key_len, val_len;
-    if (get_varint32(&c, &cf) != 0 || cf != STORE_META_CF_ID || get_slice(&c, &key, &key_len) != 0 ||
+    if (get_varint32(&c, &cf) != 0 || cf != c.meta_cf || get_slice(&c, &key, &key_len) != 0 ||
         get_slice(&c, &val, &val_len) != 0)
         return;
     if (key_len != sizeof STORE_CHAIN_KEY - 1 || memcmp(key, STORE_CHAIN_KEY, key_len) != 0 ||
@@ -161,7 +164,8 @@ truncated:
                       (size_t)(rec - c->base));
 }
 
-rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err)
+rs_code rs_store_batch_inspect(const rs_store *store, const uint8_t *rep, size_t len, rs_store_batch_info *out,
+                               rs_err *err)
 {
     memset(out, 0, sizeof *out);
     if (len < STORE_BATCH_HEADER)
@@ -169,7 +173,8 @@ rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_in
                           STORE_BATCH_HEADER);
     out->first_seq = rs_le64_get(rep);
     out->count = rs_le32_get(rep + 8);
-    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep};
+    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep,
+                       store != NULL ? store->meta_cf_id : STORE_META_CF_ID};
     uint32_t n_counted = 0;
     while (c.left > 0) {
         rs_code rc = parse_record(&c, out, &n_counted, err);

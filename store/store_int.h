@@ -149,6 +149,28 @@ struct store_walkeep {
     _Atomic uint64_t        n_removed;  /* archived files removed */
 };
 
+/* Column families another program made, adopted (store_adopt.c). */
+struct store_foreign {
+    size_t                          n;
+    char                          **names;    /* n, malloc'd */
+    rocksdb_options_t             **opts;     /* n, pointing into loaded_opts */
+    rocksdb_column_family_handle_t **cf;      /* n, once open */
+    rocksdb_options_t              *db_opts;  /* what rocksdb_load_latest_options */
+    char                          **loaded_names; /* returned: every family's */
+    rocksdb_options_t             **loaded_opts;
+    size_t                          n_loaded;
+};
+
+/* Lists the families the database has that rockstream does not know and
+ * loads the options each was last opened with, for a read-write open (none
+ * for a new, read-only or in-memory database). RS_E_STORE when their
+ * options cannot be read. */
+rs_code store_foreign_load(rs_store *store, rs_err *err);
+/* Destroys the adopted families' handles (before the database closes). */
+void store_foreign_close(rs_store *store);
+/* Frees the rest (after it closed). */
+void store_foreign_release(rs_store *store);
+
 struct rs_store {
     char                         *path;
     rs_store_config               cfg;
@@ -166,6 +188,10 @@ struct rs_store {
     rocksdb_compactionfilter_t   *history_filter;
     struct store_versions         v;
     struct store_commit           commit;
+    struct store_foreign          foreign;
+    uint32_t                      meta_cf_id; /* rs_meta's family id: 1 unless
+                                                 the database was adopted with
+                                                 families of its own */
     struct store_walkeep          walkeep;
 };
 
