@@ -4,7 +4,7 @@
 # primary's memory within a small bound, and 40 that say nothing hold no
 # thread; meanwhile its Redis clients are served, and afterwards a real
 # follower connects and catches up. Real processes on 127.0.0.1.
-source "$(dirname "$0")/../cli/serve_lib.sh"
+source "$(dirname "$0")/../server/serve_lib.sh"
 
 "$ROCKSTREAM" keygen --repl --out "$T/repl.key" >/dev/null
 start_serve p --db "$T/p" --create --sync none --repl-listen 127.0.0.1:0 --repl-key "$T/repl.key"

@@ -2,11 +2,12 @@
 # A crash leaks nothing (issue 11): kill -9 of serve at random moments
 # during SNAPSHOT and during a checkpoint sent to a follower leaves
 # temporaries (hard links that pin the database's files, half-written
-# archives); the next serve removes them when it starts (the archives'
-# at the next SNAPSHOT into their directory) and says so, and leaves alone
+# archives); the next serve removes them when it starts (archives in its
+# --snapshot-dir; elsewhere, at the next SNAPSHOT into their directory) and
+# says so, and leaves alone
 # what is not a dead process's own: a live process's temporaries, and
 # names that are not rockstream's.
-source "$(dirname "$0")/../cli/serve_lib.sh"
+source "$(dirname "$0")/../server/serve_lib.sh"
 # on failure, show the end of every daemon's log
 fail() {
   echo "FAIL: $*" >&2
@@ -30,7 +31,8 @@ mkdir -p "$T/p.repl" "$T/.p.snapshot-$LIVE-keepme" "$T/p.repl/ckpt-$LIVE-0" "$T/
 touch "$T/snaps/x.rsa.tmp-$LIVE-abcdef" "$T/snaps/mine.tmp-data" "$T/p.repl/notes"
 
 start_p() {
-  start_serve p --db "$T/p" --sync none --key "$T/snap.key" --repl-listen "127.0.0.1:${RPORT:-0}" \
+  start_serve p --db "$T/p" --sync none --key "$T/snap.key" --snapshot-dir "$T/snaps" \
+    --repl-listen "127.0.0.1:${RPORT:-0}" \
     --repl-key "$T/repl.key" --resync-rate 2M
   P_PID=$SERVE_PID
   RPORT=$(info_field repl_listen_port)
@@ -63,6 +65,8 @@ for i in 1 2 3 4; do
   start_p
   check_eq "$(ls -a "$T" | grep -cE '^\.p\.snapshot-[0-9]+-' | tr -d ' ')" 1 \
     "snapshot checkpoints after restart $i (the planted live one only)"
+  check_eq "$(ls "$T/snaps" | grep -cE '\.tmp-[0-9]+-' | tr -d ' ')" 1 \
+    "archive temporaries after restart $i (the planted live one only)"
   if [[ -n "$left" ]]; then
     LEFT=$((LEFT + 1))
     check_has "$(cat "$T/p.log")" "removed stale snapshot checkpoint path=$T/$left" "serve's log after restart $i"
@@ -70,7 +74,13 @@ for i in 1 2 3 4; do
   planted_intact
 done
 (( LEFT > 0 )) || fail "no kill left a checkpoint to sweep: the test tested nothing"
-# the archives' temporaries go at the next SNAPSHOT into their directory
+# outside --snapshot-dir, the archives' temporaries go at the next
+# SNAPSHOT into their directory
+mkdir "$T/snaps/sub"
+touch "$T/snaps/sub/y.rsa.tmp-999999999-abcdef"
+redis-cli -p "$PORT" snapshot "$T/snaps/sub/last.rsa" >/dev/null
+[[ -e "$T/snaps/sub/last.rsa.manifest" ]] || fail "a SNAPSHOT after the crashes did not complete"
+[[ -e "$T/snaps/sub/y.rsa.tmp-999999999-abcdef" ]] && fail "a dead process's archive temporary outlived a SNAPSHOT"
 redis-cli -p "$PORT" snapshot "$T/snaps/last.rsa" >/dev/null
 [[ -e "$T/snaps/last.rsa.manifest" ]] || fail "a SNAPSHOT after the crashes did not complete"
 check_eq "$(ls "$T/snaps" | grep -cE '\.tmp-[0-9]+-' | tr -d ' ')" 1 "archive temporaries (the planted one only)"
