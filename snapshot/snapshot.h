@@ -354,7 +354,8 @@ RS_API void rs_snapshot_files_close(rs_snapshot_files *f);
  * blocks on disk: each can pin a whole copy of the database) and archive
  * temporaries in a directory archives are written to ("*.tmp-<pid>-*"),
  * only those whose process is gone. Each removal is logged. serve calls it
- * when it starts; rs_snapshot_files_open, for the directory it writes into.
+ * when it starts (with its --snapshot-dir); rs_snapshot_files_open, for the
+ * directory it writes into.
  * @param db_path the database whose checkpoints to sweep, or NULL
  * @param archive_dir a directory of archives to sweep, or NULL
  * @return how many were removed

@@ -174,7 +174,8 @@ static void pass(rs_store *s)
         free(l.items);
         return;
     }
-    qsort(l.items, l.n, sizeof *l.items, by_number);
+    if (l.n > 1)
+        qsort(l.items, l.n, sizeof *l.items, by_number);
     uint64_t pin = min_pin(k);
     uint64_t needed_from = pin == UINT64_MAX ? UINT64_MAX : oldest_needed(&l, pin);
     /* live WAL counts too: it is archived in bursts (every file a flush
