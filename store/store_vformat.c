@@ -15,9 +15,13 @@ const char STORE_META_POLICY[] = "prune_policy";
 const size_t STORE_META_POLICY_LEN = sizeof STORE_META_POLICY - 1;
 static const char VRECORD_PREFIX[8] = "version/";
 
-/* Record format versions; a reader refuses others. */
-#define VSTATE_FORMAT 1
-#define VRECORD_FORMAT 1
+/* Record format versions; a reader refuses others. The versions record's
+ * format is the layout's: 1 kept history as the values each version
+ * overwrote (the rs_history family), 2 keeps every value at its tick in the
+ * state family, and adds the tick epoch (docs/format.md). A version record
+ * of format 1 (layout 1's) has no tick: its tick is its version. */
+#define VSTATE_FORMAT 2
+#define VRECORD_FORMAT 2
 #define POLICY_FORMAT 1
 
 void store_put_be64(uint8_t *p, uint64_t v)
@@ -53,16 +57,27 @@ void store_vstate_encode(const struct store_vstate *st, uint8_t out[STORE_VSTATE
     out[1] = st->kind;
     store_put_be64(out + 2, st->latest);
     store_put_be64(out + 10, st->earliest);
+    store_put_be64(out + 18, st->epoch_start);
+    store_put_be64(out + 26, st->delta);
 }
 
 int store_vstate_decode(const uint8_t *p, size_t len, struct store_vstate *st)
 {
-    if (len != STORE_VSTATE_BYTES || p[0] != VSTATE_FORMAT)
+    if (len == STORE_VSTATE_V1_BYTES && p[0] == STORE_LAYOUT_HISTORY) {
+        st->epoch_start = 1; /* layout 1 had no ticks: each version's is itself */
+        st->delta = 0;
+    } else if (len == STORE_VSTATE_BYTES && p[0] == VSTATE_FORMAT) {
+        st->epoch_start = store_get_be64(p + 18);
+        st->delta = store_get_be64(p + 26);
+    } else {
         return -1;
+    }
+    st->format = p[0];
     st->kind = p[1];
     st->latest = store_get_be64(p + 2);
     st->earliest = store_get_be64(p + 10);
-    if (st->kind < RS_STORE_VERSION_COMMIT || st->kind > RS_STORE_VERSION_PRUNE || st->earliest > st->latest)
+    if (st->kind < RS_STORE_VERSION_COMMIT || st->kind > RS_STORE_VERSION_PRUNE || st->earliest > st->latest ||
+        st->delta > UINT64_MAX / 2)
         return -1;
     return 0;
 }
@@ -82,11 +97,16 @@ void store_vrecord_encode(const struct store_vrecord *r, uint8_t out[STORE_VRECO
     put_be32(out + 9, r->n_writes);
     store_put_be64(out + 13, r->history_bytes);
     memcpy(out + 21, r->digest, STORE_DIGEST_BYTES);
+    store_put_be64(out + 21 + STORE_DIGEST_BYTES, r->tick);
 }
 
-int store_vrecord_decode(const uint8_t *p, size_t len, struct store_vrecord *r)
+int store_vrecord_decode(const uint8_t *p, size_t len, uint64_t version, struct store_vrecord *r)
 {
-    if (len != STORE_VRECORD_BYTES || p[0] != VRECORD_FORMAT)
+    if (len == STORE_VRECORD_V1_BYTES && p[0] == 1)
+        r->tick = version;
+    else if (len == STORE_VRECORD_BYTES && p[0] == VRECORD_FORMAT)
+        r->tick = store_get_be64(p + 21 + STORE_DIGEST_BYTES);
+    else
         return -1;
     r->commit_seq = store_get_be64(p + 1);
     r->n_writes = get_be32(p + 9);
