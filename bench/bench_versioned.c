@@ -11,7 +11,9 @@
  *   3. disk use at block N/10 and N (default 100,000) with keep-recent 100
  *      vs an archive node ("nothing") and vs a plain store given the same
  *      writes, blocks of 20 writes, at rest and compacted;
- *   4. get_at latency 1, 100 and 10,000 versions back (the archive);
+ *   4. get_at latency 1, 100 and 10,000 versions back (the archive) vs a
+ *      get on the plain store of part 3; a depth past the first version
+ *      (fewer blocks) is skipped and said so;
  *   5. pruning throughput: the archive pruned to keep-recent N/2, then to
  *      keep-recent 100 with keep-every 1000.
  *
@@ -323,8 +325,9 @@ static uint64_t small_blocks(struct bench *b, rs_store *s, rs_store_batch *batch
 
 /* Three stores get the same blocks, in turns: keep-recent 100, an archive
  * node, and a plain store (no versions) whose figures are what RocksDB
- * itself does with the same writes. */
-static rs_store *disk_flat(struct bench *b)
+ * itself does with the same writes. The archive and the plain store stay
+ * open for part 4 (*plain). */
+static rs_store *disk_flat(struct bench *b, rs_store **plain)
 {
     static const char *const names[3] = {"keep-recent 100", "archive (nothing)", "plain (no versions)"};
     rs_store *s[3] = {
@@ -359,7 +362,7 @@ static rs_store *disk_flat(struct bench *b)
            SMALL_BLOCK, b->blocks / secs(t[0]), b->blocks / secs(t[1]), b->blocks / secs(t[2]));
     rs_store_batch_destroy(batch);
     rs_store_close(s[0]);
-    rs_store_close(s[2]);
+    *plain = s[2];
     return s[1];
 }
 
@@ -383,24 +386,36 @@ static uint64_t time_depth(struct bench *b, rs_store *s, uint64_t version, int n
 }
 
 /* The depths take turns, after a warm-up of each, so no depth pays for a
- * cold cache or a busy minute alone. */
-static void read_depths(struct bench *b, rs_store *s)
+ * cold cache or a busy minute alone. A depth the archive does not reach
+ * (latest - depth would be before version 1: --blocks below it) is
+ * skipped, and said so. */
+static void read_depths(struct bench *b, rs_store *s, rs_store *plain_store)
 {
     static const uint64_t depths[] = {0, 1, 100, 10000};
     enum { N_DEPTHS = sizeof depths / sizeof depths[0], ROUNDS = 10 };
     uint64_t latest = rs_store_version_latest(s), total[N_DEPTHS] = {0}, plain = 0;
+    size_t n = 0;
+    while (n < N_DEPTHS && depths[n] < latest)
+        n++;
     settle(s);
-    for (size_t d = 0; d < N_DEPTHS; d++)
+    settle(plain_store);
+    time_reads(b, plain_store, DEPTH_READS / ROUNDS, 0);
+    for (size_t d = 0; d < n; d++)
         time_depth(b, s, latest - depths[d], DEPTH_READS / ROUNDS);
     for (int r = 0; r < ROUNDS; r++) {
-        for (size_t d = 0; d < N_DEPTHS; d++)
+        for (size_t d = 0; d < n; d++)
             total[d] += time_depth(b, s, latest - depths[d], DEPTH_READS / ROUNDS);
-        plain += time_reads(b, s, DEPTH_READS / ROUNDS, 0);
+        plain += time_reads(b, plain_store, DEPTH_READS / ROUNDS, 0);
     }
+    double p = secs(plain) * 1e6 / DEPTH_READS;
     printf("get_at on the archive (%" PRIu64 " versions):", latest);
-    for (size_t d = 0; d < N_DEPTHS; d++)
-        printf(" depth %" PRIu64 " %.2f us", depths[d], secs(total[d]) * 1e6 / DEPTH_READS);
-    printf(" | plain get %.2f us\n", secs(plain) * 1e6 / DEPTH_READS);
+    for (size_t d = 0; d < n; d++)
+        printf(" depth %" PRIu64 " %.2f us (x%.2f)", depths[d], secs(total[d]) * 1e6 / DEPTH_READS,
+               secs(total[d]) * 1e6 / DEPTH_READS / p);
+    printf(" | plain get (a plain store, the same data) %.2f us", p);
+    for (size_t d = n; d < N_DEPTHS; d++)
+        printf(" | depth %" PRIu64 " skipped: only %" PRIu64 " versions", depths[d], latest);
+    printf("\n");
 }
 
 static void prune_once(rs_store *s, const char *what)
@@ -475,8 +490,10 @@ int main(int argc, char **argv)
     commit_ratio(&b, RS_STORE_SYNC_GROUP, "group");
     commit_ratio(&b, RS_STORE_SYNC_NONE, "none");
     read_ratio(&b);
-    rs_store *archive = disk_flat(&b);
-    read_depths(&b, archive);
+    rs_store *plain = NULL;
+    rs_store *archive = disk_flat(&b, &plain);
+    read_depths(&b, archive, plain);
+    rs_store_close(plain);
     prune_throughput(&b, &archive);
     rs_store_close(archive);
     if (own_dir && rs_fs_remove_tree(b.dir, &err) != RS_OK)

@@ -80,6 +80,8 @@ struct store_pruner {
     int             stopping;
     pthread_mutex_t round_mu;      /* one round at a time (thread or rs_store_prune) */
     _Atomic uint64_t garbage_bytes; /* history made prunable since the last reclaim */
+    uint64_t        kept_last;     /* round_mu: the largest kept version below earliest */
+    atomic_int      kept_last_valid; /* cleared when another node's prune is applied */
     _Atomic uint64_t n_rounds, n_versions, n_kept_entries, n_compactions, reclaimed_bytes;
 };
 

@@ -62,7 +62,7 @@ struct conv {
     uint8_t             *hkey;     /* scratch: a history key decoded or encoded */
     size_t               hkey_cap;
     uint64_t             prev;     /* the key's last history entry converted */
-    uint64_t             n_keys, n_entries, total_keys, last_log_ns, start_ns;
+    uint64_t             n_keys, n_entries, total_records, last_log_ns, start_ns;
     rs_err              *err;
 };
 
@@ -129,7 +129,9 @@ static void log_progress(struct conv *c, int last)
     if (!last && now - c->last_log_ns < LOG_EVERY_NS)
         return;
     c->last_log_ns = now;
-    double pct = c->total_keys > 0 ? 100.0 * (double)c->n_keys / (double)c->total_keys : 100.0;
+    /* records read so far against RocksDB's estimate of both families' */
+    double done = (double)(c->n_keys + c->n_entries);
+    double pct = c->total_records > 0 && !last ? 100.0 * done / (double)c->total_records : 100.0;
     RS_LOG_INFO("converting versioned state to layout 2 path=%s keys=%" PRIu64 " history_entries=%" PRIu64
                 " done=%.0f%% elapsed_s=%.1f%s",
                 c->s->path, c->n_keys, c->n_entries, pct > 100.0 ? 100.0 : pct, (double)(now - c->start_ns) / 1e9,
@@ -146,6 +148,8 @@ static rs_code flush(struct conv *c)
     uint64_t seq = 0;
     rs_code rc = store_commit_batch(c->s, c->wb, !c->s->cfg.in_memory, &seq, c->err);
     rocksdb_writebatch_clear(c->wb);
+    if (rc == RS_OK)
+        RS_LOG_DEBUG("conversion batch written path=%s keys=%" PRIu64 " seq=%" PRIu64, c->s->path, c->n_keys, seq);
     log_progress(c, 0);
     return rc;
 }
@@ -328,12 +332,15 @@ static int resume(struct conv *c, const struct progress *p)
     return !p->done;
 }
 
-static uint64_t estimate_keys(rs_store *s)
+/* RocksDB's estimate: good enough for a percentage. */
+static uint64_t estimate_records(rs_store *s)
 {
     uint64_t a = 0, b = 0;
-    rocksdb_property_int_cf(s->db, s->cf[STORE_CF_DEFAULT], "rocksdb.estimate-num-keys", &a);
-    rocksdb_property_int_cf(s->db, s->cf[STORE_CF_HISTORY], "rocksdb.estimate-num-keys", &b);
-    return a + b / 2; /* history: a few entries per key; a rough figure for the percentage */
+    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_DEFAULT], "rocksdb.estimate-num-keys", &a) != 0)
+        a = 0;
+    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_HISTORY], "rocksdb.estimate-num-keys", &b) != 0)
+        b = 0;
+    return a + b;
 }
 
 static rs_code convert(struct conv *c)
@@ -349,7 +356,7 @@ static rs_code convert(struct conv *c)
     c->hist = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_HISTORY]);
     c->wb = rocksdb_writebatch_create();
     c->start_ns = c->last_log_ns = rs_clock_mono_ns();
-    c->total_keys = estimate_keys(s);
+    c->total_records = estimate_records(s);
     RS_LOG_INFO("converting versioned state to layout 2 path=%s latest=%" PRIu64 " earliest=%" PRIu64
                 " kept_versions=%zu resumed=%d",
                 s->path, c->st.latest, c->st.earliest, c->n_kept, p.found);

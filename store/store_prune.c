@@ -206,27 +206,38 @@ static int keep_one(void *arg, uint64_t version, const uint8_t *key, size_t key_
     return 0;
 }
 
-/* The largest kept version below e_old: records below earliest are only
- * those of kept versions. */
+static int note_kept(void *arg, uint64_t version)
+{
+    *(uint64_t *)arg = version;
+    return 0;
+}
+
+/* The largest kept version below e_old (the earliest as written): records
+ * below earliest are only those of kept versions. Kept in memory between
+ * rounds (round_mu): finding it means walking past the deleted records of
+ * every pruned version until a compaction drops them. */
 static rs_code find_kept_below(rs_store *s, uint64_t e_old, uint64_t *out, rs_err *err)
 {
-    *out = 0;
-    if (e_old <= 1)
-        return RS_OK;
-    uint8_t key[STORE_VRECORD_KEY_BYTES];
-    store_vrecord_key(e_old - 1, key);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_META]);
-    rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
-    if (rocksdb_iter_valid(it)) {
-        size_t len = 0;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &len);
-        if (len == sizeof key && memcmp(k, key, 8) == 0)
-            *out = store_get_be64(k + 8);
+    struct store_pruner *p = &s->v.pruner;
+    if (!atomic_load(&p->kept_last_valid)) {
+        uint64_t last = 0;
+        rs_code rc = e_old <= 1 ? RS_OK : store_kept_scan(s, e_old, note_kept, &last, err);
+        if (rc != RS_OK)
+            return rc;
+        p->kept_last = last;
+        atomic_store(&p->kept_last_valid, 1);
     }
-    char *errptr = NULL;
-    rocksdb_iter_get_error(it, &errptr);
-    rocksdb_iter_destroy(it);
-    return errptr == NULL ? RS_OK : store_err_from(err, errptr, "find kept versions", s->path);
+    *out = p->kept_last;
+    return RS_OK;
+}
+
+/* After a round moved earliest from e_old to e_new. */
+static void kept_last_update(rs_store *s, uint64_t e_old, uint64_t e_new)
+{
+    uint64_t every = s->v.policy.keep_every;
+    uint64_t last = every > 0 && e_new > 1 ? (e_new - 1) / every * every : 0;
+    if (last >= e_old && last >= 1)
+        s->v.pruner.kept_last = last;
 }
 
 static rs_code keep_history(rs_store *s, const struct store_vstate *st, uint64_t e_new, uint64_t every,
@@ -363,6 +374,7 @@ static rs_code round_run(rs_store *s, struct round *r, int *progress, rs_err *er
         rc = round_write(s, r, err);
     if (rc != RS_OK)
         return rc;
+    kept_last_update(s, r->e_old, r->e_new);
     struct store_pruner *p = &s->v.pruner;
     atomic_fetch_add(&p->n_rounds, 1);
     atomic_fetch_add(&p->n_versions, r->n_pruned);

@@ -658,6 +658,8 @@ rs_code rs_store_version_reload(rs_store *s, rs_err *err)
         return rc;
     if (st.latest > 0)
         atomic_store(&s->v.versioned, 1); /* promoted, it refuses plain writes */
+    /* a primary's prune may have kept versions */
+    atomic_store(&s->v.pruner.kept_last_valid, 0);
     pthread_mutex_lock(&s->v.floor_mu);
     if (st.earliest > s->v.pending_earliest)
         s->v.pending_earliest = st.earliest;
