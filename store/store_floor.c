@@ -89,25 +89,32 @@ static uint64_t gc_floor_update_locked(rs_store *s)
     return atomic_load(&s->v.gc_floor);
 }
 
-/* Tells RocksDB the floor version's tick, outside floor_mu (it writes the
- * MANIFEST), one raise at a time (gc_mu), each higher than the last. A
- * floor whose record is gone (an earliest a kept read held, pruned since)
- * is skipped: the next raise goes past it. */
-static void gc_floor_apply(rs_store *s, uint64_t floor)
+/* Each raise writes RocksDB's MANIFEST (and fsyncs it), and compactions
+ * need no fresher floor than a few dozen versions back: the floor goes to
+ * RocksDB once it has moved this many versions, and whenever a compaction
+ * is asked for (store_gc_floor_apply). */
+#define GC_RAISE_STEP 64u
+
+/* Tells RocksDB the floor version's tick, outside floor_mu, one raise at a
+ * time (gc_mu), each higher than the last. A floor whose record is gone
+ * (an earliest a kept read held, pruned since) is skipped: the next raise
+ * goes past it. */
+static void gc_floor_tell(rs_store *s, uint64_t floor, int now)
 {
     struct store_vstate st;
     uint64_t tick = 0;
     if (s->cfg.read_only || s->cf[STORE_CF_STATE] == NULL || floor == 0)
         return;
     pthread_mutex_lock(&s->v.gc_mu);
-    if (store_vstate_read(s, NULL, &st, NULL) == RS_OK && floor <= st.latest &&
-        store_version_tick(s, NULL, &st, floor, &tick, NULL) == RS_OK && tick > s->v.gc_applied) {
+    int due = now ? floor > s->v.gc_told : floor >= s->v.gc_told + GC_RAISE_STEP;
+    if (due && store_vstate_read(s, NULL, &st, NULL) == RS_OK && floor <= st.latest &&
+        store_version_tick(s, NULL, &st, floor, &tick, NULL) == RS_OK) {
         uint8_t ts[STORE_TS_BYTES];
         store_put_be64(ts, tick);
         char *errptr = NULL;
         rocksdb_increase_full_history_ts_low(s->db, s->cf[STORE_CF_STATE], (const char *)ts, sizeof ts, &errptr);
         if (errptr == NULL)
-            s->v.gc_applied = tick;
+            s->v.gc_told = floor;
         else
             RS_LOG_WARN("versioned state: garbage collection floor not raised floor=%" PRIu64 " error=%s "
                         "why=old versions stay on disk until the next raise",
@@ -124,8 +131,10 @@ void store_gc_floor_raise(rs_store *s, uint64_t written)
         s->v.floor_written = written;
     uint64_t floor = gc_floor_update_locked(s);
     pthread_mutex_unlock(&s->v.floor_mu);
-    gc_floor_apply(s, floor);
+    gc_floor_tell(s, floor, 0);
 }
+
+void store_gc_floor_apply(rs_store *s) { gc_floor_tell(s, atomic_load(&s->v.gc_floor), 1); }
 
 int store_kept_reader_enter(rs_store *s, uint64_t snap_earliest)
 {
@@ -145,7 +154,7 @@ void store_kept_reader_leave(rs_store *s, uint64_t snap_earliest)
     counts_remove(&s->v.kept_readers, snap_earliest);
     uint64_t floor = gc_floor_update_locked(s);
     pthread_mutex_unlock(&s->v.floor_mu);
-    gc_floor_apply(s, floor);
+    gc_floor_tell(s, floor, 0);
 }
 
 /* ---- versioned readers ----------------------------------------------- */

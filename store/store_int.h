@@ -103,7 +103,7 @@ struct store_versions {
     atomic_int            versioned;        /* a version was committed: plain writes refused,
                                                the user's keys read from the state family */
     pthread_mutex_t       gc_mu;            /* one raise of full_history_ts_low at a time */
-    uint64_t              gc_applied;       /* gc_mu: the tick RocksDB was given last */
+    uint64_t              gc_told;          /* gc_mu: the floor RocksDB was given last */
     int                   default_dirty;    /* write_mu: the default family holds keys the
                                                state family has taken over */
     struct store_pruner   pruner;
@@ -438,9 +438,12 @@ uint64_t store_floor_locked(rs_store *store, uint64_t target);
  * it (take a new snapshot), -1 out of memory. */
 int store_kept_reader_enter(rs_store *store, uint64_t snap_earliest);
 void store_kept_reader_leave(rs_store *store, uint64_t snap_earliest);
-/* After earliest is written (durably): raises full_history_ts_low, so
- * compactions collect the versions below it. */
+/* After earliest is written (durably): raises the floor, and with it,
+ * every few dozen versions, full_history_ts_low, so compactions collect
+ * the versions below it. _apply gives RocksDB the floor now (before a
+ * compaction that should collect all it can). */
 void store_gc_floor_raise(rs_store *store, uint64_t written);
+void store_gc_floor_apply(rs_store *store);
 /* What pruning has decided (floor_mu taken inside). */
 uint64_t store_pending_earliest(rs_store *store);
 

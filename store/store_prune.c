@@ -436,6 +436,7 @@ static rs_code reclaim(rs_store *s, int force, uint64_t *reclaimed, rs_err *err)
                                     sizeof hi, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "prune: drop change-list files", s->path);
+    store_gc_floor_apply(s);
     /* forced to the bottom level: a lone file there holds pruned versions
      * too, and would otherwise be moved, not rewritten */
     rocksdb_compactoptions_t *co = store_compact_options_create();

@@ -130,6 +130,7 @@ rocksdb_compactoptions_t *store_compact_options_create(void)
 rs_code rs_store_compact(rs_store *s, rs_err *err)
 {
     (void)err;
+    store_gc_floor_apply(s); /* collect every pruned version */
     rocksdb_compactoptions_t *o = store_compact_options_create();
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
