@@ -1,12 +1,12 @@
 /*
- * Reads as of a version. The state family holds every value at the version
- * that wrote it, so the value of a key at H is one lookup at timestamp H,
- * and a scan at H one iterator. Below earliest, a version keep-every kept
- * reads the kept family first: pruning copied there, for each key a later
- * pruned version changed, the value it had at the kept version; any other
- * key has not changed since, and reads as of earliest. Every read runs on
- * one RocksDB snapshot and registers its version so that pruning cannot
- * pass it meanwhile (store_floor.c).
+ * Reads as of a version. The state family holds every value at its
+ * version's tick, so the value of a key at H is one lookup at H's tick, and
+ * a scan at H one iterator. Below earliest, a version keep-every kept reads
+ * the kept family first: pruning copied there, for each key a later pruned
+ * version changed, the value it had at the kept version; any other key has
+ * not changed since, and reads as of earliest. Every read registers its
+ * version so that pruning cannot pass it meanwhile (store_floor.c); a read
+ * of a kept version also runs on one RocksDB snapshot.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -88,9 +88,11 @@ static rs_code vread_kept(struct vread *r, const char *what, rs_err *err)
     return rs_err_set(err, RS_E_BUSY, "%s version %" PRIu64 ": pruning kept moving; retry", what, r->version);
 }
 
-/* Holds the version, takes the snapshot, and checks the version is
- * readable in it: in [earliest, latest] and not below what pruning has
- * decided, or a version keep-every kept. */
+/* Holds the version and checks it is readable: in [earliest, latest] and
+ * not below what pruning has decided, or a version keep-every kept. A held
+ * version needs no snapshot: whatever is written meanwhile takes newer
+ * ticks than its, and pruning does not pass it. A kept one is read from a
+ * snapshot, in which the versions record and both families agree. */
 static rs_code vread_begin(rs_store *s, uint64_t version, const char *what, struct vread *r, rs_err *err)
 {
     *r = (struct vread){.s = s, .version = version};
@@ -98,7 +100,11 @@ static rs_code vread_begin(rs_store *s, uint64_t version, const char *what, stru
     if (reg < 0)
         return rs_err_set(err, RS_E_NOMEM, "%s version %" PRIu64 ": out of memory", what, version);
     r->registered = reg;
-    rs_code rc = vread_snapshot(r, err);
+    rs_code rc = store_vstate_read(s, NULL, &r->st, err);
+    if (rc == RS_OK && r->registered && version >= r->st.earliest && version <= r->st.latest)
+        return RS_OK;
+    if (rc == RS_OK)
+        rc = vread_snapshot(r, err);
     if (rc != RS_OK)
         return rc;
     if (version == 0 || version > r->st.latest)

@@ -208,7 +208,8 @@ rs_code store_iter_open_at(rs_store *s, const rocksdb_snapshot_t *snap, uint64_t
     rs_code rc = iter_prepare(s, range, &it, err);
     if (rc != RS_OK)
         return rc;
-    rocksdb_readoptions_set_snapshot(it->read_opts, snap);
+    if (snap != NULL)
+        rocksdb_readoptions_set_snapshot(it->read_opts, snap);
     store_put_be64(it->ts, tick);
     rocksdb_readoptions_set_timestamp(it->read_opts, (const char *)it->ts, sizeof it->ts);
     it->it = rocksdb_create_iterator_cf(s->db, it->read_opts, s->cf[STORE_CF_STATE]);
