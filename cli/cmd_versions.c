@@ -147,18 +147,28 @@ static rs_code print_versions(rs_store *store, int list_kept, rs_err *err)
     return rc;
 }
 
-static int versions_main(int argc, char **argv, rs_err *err)
+/* versions opens read-only: a look, never a write, so it works beside a
+ * server too. migrate opens for writing, which converts an older layout
+ * of versioned state (store_migrate.c, its progress on stderr). */
+static int show_versions(const struct cli_cmd *cmd, int argc, char **argv, rs_err *err)
 {
     struct ver_args a = {0};
-    a.store.cfg.read_only = 1; /* a look, never a write: works beside a server too */
+    a.store.cfg.read_only = cmd == &cli_cmd_versions;
     rs_store *store = NULL;
     int help_shown = 0;
-    rs_code rc = ver_begin(&cli_cmd_versions, versions_longopts, argc, argv, &a, &store, &help_shown, err);
+    rs_code rc = ver_begin(cmd, versions_longopts, argc, argv, &a, &store, &help_shown, err);
     if (rc != RS_OK || help_shown)
         return rc;
     rc = print_versions(store, a.list_kept, err);
+    if (rc == RS_OK && cmd == &cli_cmd_migrate)
+        printf("layout: 2 (the current one)\n");
     rs_store_close(store);
     return rc;
+}
+
+static int versions_main(int argc, char **argv, rs_err *err)
+{
+    return show_versions(&cli_cmd_versions, argc, argv, err);
 }
 
 const struct cli_cmd cli_cmd_versions = {
@@ -265,22 +275,9 @@ const struct cli_cmd cli_cmd_prune_state = {
 
 /* ---- migrate -------------------------------------------------------- */
 
-/* Opening a database for writing converts an older layout of its
- * versioned state (store_migrate.c); this command does only that, with
- * the conversion's progress on stderr, and shows the result. */
 static int migrate_main(int argc, char **argv, rs_err *err)
 {
-    struct ver_args a = {0};
-    rs_store *store = NULL;
-    int help_shown = 0;
-    rs_code rc = ver_begin(&cli_cmd_migrate, versions_longopts, argc, argv, &a, &store, &help_shown, err);
-    if (rc != RS_OK || help_shown)
-        return rc;
-    rc = print_versions(store, a.list_kept, err);
-    if (rc == RS_OK)
-        printf("\nlayout: current (versions at their height in rs_state)\n");
-    rs_store_close(store);
-    return rc;
+    return show_versions(&cli_cmd_migrate, argc, argv, err);
 }
 
 const struct cli_cmd cli_cmd_migrate = {

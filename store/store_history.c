@@ -293,18 +293,6 @@ struct kcursor {                 /* walks the kept family one user key at a time
     int                 corrupt;
 };
 
-static int grow(uint8_t **p, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    uint8_t *n = realloc(*p, need);
-    if (n == NULL)
-        return -1;
-    *p = n;
-    *cap = need;
-    return 0;
-}
-
 /* The iterator stands on some entry of a user key: take the key, then
  * find its entry for the version: the first at or after it, below
  * earliest. */
@@ -316,7 +304,8 @@ static int kcursor_load(struct kcursor *c, const struct vread *r)
     size_t hlen = 0;
     const uint8_t *hk = (const uint8_t *)rocksdb_iter_key(c->it, &hlen);
     uint64_t v = 0;
-    if (grow(&c->ukey, &c->ukey_cap, hlen) != 0 || grow(&c->buf, &c->buf_cap, 2 * hlen + STORE_HKEY_OVERHEAD) != 0)
+    if (store_buf_grow(&c->ukey, &c->ukey_cap, hlen) != 0 ||
+        store_buf_grow(&c->buf, &c->buf_cap, 2 * hlen + STORE_HKEY_OVERHEAD) != 0)
         return -1;
     if (store_hkey_decode(hk, hlen, c->ukey, &c->ukey_len, &v) != 0) {
         c->corrupt = 1;

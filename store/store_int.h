@@ -351,6 +351,10 @@ int store_vrecord_decode(const uint8_t *p, size_t len, uint64_t version, struct 
 void store_policy_encode(const rs_store_prune_policy *p, uint8_t out[STORE_POLICY_BYTES]);
 int store_policy_decode(const uint8_t *p, size_t len, rs_store_prune_policy *out);
 
+/* Makes a scratch buffer (for keys) at least need bytes: 0, or -1 when
+ * memory runs out (*p and *cap unchanged). */
+int store_buf_grow(uint8_t **p, size_t *cap, size_t need);
+
 /* History keys: the user key escaped so that order is kept and no key is a
  * prefix of another (0x00 -> 0x00 0xff, then 0x00 0x01), then the version
  * big-endian. hkey_max is the buffer size a key of key_len needs. */

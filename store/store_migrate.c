@@ -180,18 +180,6 @@ static uint64_t kept_below(const struct conv *c, uint64_t v)
     return lo == 0 ? 0 : c->kept[lo - 1];
 }
 
-static int grow(uint8_t **p, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    uint8_t *n = realloc(*p, need);
-    if (n == NULL)
-        return -1;
-    *p = n;
-    *cap = need;
-    return 0;
-}
-
 /* The user key the history iterator stands on, into c->hkey; -1 if it is
  * malformed, 0 if the iterator is done, 1 with *version. */
 static int hist_key(struct conv *c, size_t *ukey_len, uint64_t *version)
@@ -200,7 +188,7 @@ static int hist_key(struct conv *c, size_t *ukey_len, uint64_t *version)
         return 0;
     size_t hlen = 0;
     const uint8_t *hk = (const uint8_t *)rocksdb_iter_key(c->hist, &hlen);
-    if (grow(&c->hkey, &c->hkey_cap, hlen) != 0)
+    if (store_buf_grow(&c->hkey, &c->hkey_cap, hlen) != 0)
         return -1;
     return store_hkey_decode(hk, hlen, c->hkey, ukey_len, version) == 0 ? 1 : -1;
 }
@@ -221,7 +209,7 @@ static rs_code convert_entry(struct conv *c, uint64_t version)
         store_state_write(c->s, c->wb, c->ukey, c->ukey_len, c->prev, present ? val + 1 : NULL, vlen - 1);
     uint64_t kept = (val[0] & HIST_KEPT) ? kept_below(c, version) : 0;
     if (kept > 0) {
-        if (grow(&c->hkey, &c->hkey_cap, store_hkey_max(c->ukey_len)) != 0)
+        if (store_buf_grow(&c->hkey, &c->hkey_cap, store_hkey_max(c->ukey_len)) != 0)
             return rs_err_set(c->err, RS_E_NOMEM, "convert '%s': out of memory", c->s->path);
         size_t hlen = store_hkey_encode(c->ukey, c->ukey_len, kept, c->hkey);
         uint8_t tag = present ? STORE_HIST_PRESENT : 0;
@@ -280,7 +268,7 @@ static int next_key(struct conv *c)
         k = lk;
         len = llen;
     }
-    if (grow(&c->ukey, &c->ukey_cap, len == 0 ? 1 : len) != 0)
+    if (store_buf_grow(&c->ukey, &c->ukey_cap, len == 0 ? 1 : len) != 0)
         return -1;
     memcpy(c->ukey, k, len);
     c->ukey_len = len;
@@ -315,8 +303,8 @@ static int resume(struct conv *c, const struct progress *p)
     if (p->done && rocksdb_iter_valid(c->latest) &&
         store_key_cmp((const uint8_t *)rocksdb_iter_key(c->latest, &klen), klen, p->key, p->key_len) == 0)
         rocksdb_iter_next(c->latest);
-    if (grow(&c->hkey, &c->hkey_cap, store_hkey_max(p->key_len)) != 0 ||
-        grow(&c->ukey, &c->ukey_cap, p->key_len == 0 ? 1 : p->key_len) != 0)
+    if (store_buf_grow(&c->hkey, &c->hkey_cap, store_hkey_max(p->key_len)) != 0 ||
+        store_buf_grow(&c->ukey, &c->ukey_cap, p->key_len == 0 ? 1 : p->key_len) != 0)
         return -1;
     size_t hlen = store_hkey_bound(p->key, p->key_len, c->hkey);
     c->hkey[hlen++] = 0x00;

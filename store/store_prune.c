@@ -182,16 +182,10 @@ static int keep_one(void *arg, uint64_t version, const uint8_t *key, size_t key_
         rs_store_value_release(&val);
         return 0;
     }
-    size_t need = store_hkey_max(key_len);
-    if (need > k->buf_cap) {
-        uint8_t *g = realloc(k->buf, need);
-        if (g == NULL) {
-            rs_store_value_release(&val);
-            k->rc = rs_err_set(k->err, RS_E_NOMEM, "prune: out of memory");
-            return -1;
-        }
-        k->buf = g;
-        k->buf_cap = need;
+    if (store_buf_grow(&k->buf, &k->buf_cap, store_hkey_max(key_len)) != 0) {
+        rs_store_value_release(&val);
+        k->rc = rs_err_set(k->err, RS_E_NOMEM, "prune: out of memory");
+        return -1;
     }
     size_t hlen = store_hkey_encode(key, key_len, kept, k->buf);
     uint8_t tag = rc == RS_OK ? STORE_HIST_PRESENT : 0;

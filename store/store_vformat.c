@@ -4,6 +4,7 @@
  * encoding, no I/O. docs/format.md is the specification; changing any byte
  * here breaks every existing database.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -139,6 +140,18 @@ int store_policy_decode(const uint8_t *p, size_t len, rs_store_prune_policy *out
 }
 
 /* ---- history keys ------------------------------------------------------ */
+
+int store_buf_grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint8_t *n = realloc(*p, need);
+    if (n == NULL)
+        return -1;
+    *p = n;
+    *cap = need;
+    return 0;
+}
 
 size_t store_hkey_max(size_t key_len) { return 2 * key_len + STORE_HKEY_OVERHEAD; }
 

@@ -9,7 +9,6 @@
  * version's record and digest, its whole state (hashed), point reads.
  */
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@
 #include "store/store.h"
 #include "testlib/testlib.h"
 #include "testlib/teststore.h"
-#include "version_blocks.h"
+#include "version_compare.h"
 
 struct fixture {
     char     *dir;
@@ -94,86 +93,11 @@ static void start_follower(struct fixture *f)
     free(p);
 }
 
-/* ---- the two answer alike --------------------------------------------- */
-
-static int hash_pair(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-    crypto_generichash_state *h = arg;
-    uint8_t n[2] = {(uint8_t)kl, (uint8_t)vl};
-    crypto_generichash_update(h, n, sizeof n);
-    crypto_generichash_update(h, k, kl);
-    crypto_generichash_update(h, v, vl);
-    return 0;
-}
-
-static void state_hash(rs_store *s, uint64_t v, uint8_t out[32])
-{
-    crypto_generichash_state h;
-    crypto_generichash_init(&h, NULL, 0, 32);
-    rs_err err = RS_ERR_INIT;
-    if (rs_store_scan_at(s, v, NULL, hash_pair, &h, &err) != RS_OK)
-        fail_msg("scan at %" PRIu64 " on '%s': %s", v, rs_store_path(s), err.msg);
-    crypto_generichash_final(&h, out, 32);
-}
-
-static void same_at(struct fixture *f, uint64_t v)
-{
-    rs_store_version_info p, q;
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_version_info_get(f->primary, v, &p, &err), RS_OK);
-    assert_int_equal(rs_store_version_info_get(f->follower, v, &q, &err), RS_OK);
-    assert_memory_equal(p.digest, q.digest, 32);
-    assert_int_equal(p.commit_seq, q.commit_seq);
-    uint8_t hp[32], hq[32];
-    state_hash(f->primary, v, hp);
-    state_hash(f->follower, v, hq);
-    if (memcmp(hp, hq, 32) != 0)
-        fail_msg("version %" PRIu64 ": the follower's state differs from the primary's", v);
-    char key[16];
-    for (unsigned a = 0; a < ACCOUNTS; a += 13) {
-        int kl = account_key(a, key);
-        rs_store_value x = {0}, y = {0};
-        rs_code rx = rs_store_get_at(f->primary, v, (const uint8_t *)key, (size_t)kl, &x, &err);
-        rs_code ry = rs_store_get_at(f->follower, v, (const uint8_t *)key, (size_t)kl, &y, &err);
-        assert_int_equal(rx, ry);
-        if (rx == RS_OK) {
-            assert_int_equal(x.len, y.len);
-            assert_memory_equal(x.data, y.data, x.len);
-        }
-        rs_store_value_release(&x);
-        rs_store_value_release(&y);
-    }
-}
-
-static int note_kept(void *arg, uint64_t version)
-{
-    uint64_t *k = arg;
-    if (k[0] < 15)
-        k[++k[0]] = version;
-    return 0;
-}
-
-/* The same readable range and kept versions; each alike. */
+/* Ships what the follower lacks, then compares every version. */
 static void same_versions(struct fixture *f)
 {
     ship(f);
-    uint64_t e = 0, l = 0, fe = 0, fl = 0, kp[16] = {0}, kf[16] = {0};
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_version_range(f->primary, &e, &l, &err), RS_OK);
-    assert_int_equal(rs_store_version_range(f->follower, &fe, &fl, &err), RS_OK);
-    assert_int_equal(e, fe);
-    assert_int_equal(l, fl);
-    assert_int_equal(rs_store_version_kept_scan(f->primary, note_kept, kp, &err), RS_OK);
-    assert_int_equal(rs_store_version_kept_scan(f->follower, note_kept, kf, &err), RS_OK);
-    assert_memory_equal(kp, kf, sizeof kp);
-    for (uint64_t i = 1; i <= kp[0]; i++)
-        same_at(f, kp[i]);
-    for (uint64_t v = e; v <= l; v++)
-        same_at(f, v);
-    uint8_t dp[RS_STORE_DIGEST_BYTES], dq[RS_STORE_DIGEST_BYTES];
-    assert_int_equal(rs_store_digest(f->primary, NULL, dp, NULL, &err), RS_OK);
-    assert_int_equal(rs_store_digest(f->follower, NULL, dq, NULL, &err), RS_OK);
-    assert_memory_equal(dp, dq, sizeof dp);
+    vcmp_versions(f->primary, f->follower, 1);
 }
 
 static void follower_answers_every_height_alike(void **state)

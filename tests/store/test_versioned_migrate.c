@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <rocksdb/c.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "store/store.h"
 #include "testlib/testlib.h"
 #include "version_chain.h"
+#include "version_compare.h"
 
 struct fixture {
     char *dir;
@@ -68,80 +68,6 @@ static int has_family(const char *path, const char *name)
     return found;
 }
 
-/* ---- two stores hold the same versions -------------------------------- */
-
-static int hash_pair(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-    crypto_generichash_state *h = arg;
-    uint8_t n[2] = {(uint8_t)kl, (uint8_t)vl};
-    crypto_generichash_update(h, n, sizeof n);
-    crypto_generichash_update(h, k, kl);
-    crypto_generichash_update(h, v, vl);
-    return 0;
-}
-
-/* The whole state at v, hashed, forward and (a different hash) reversed. */
-static void state_hash(rs_store *s, uint64_t v, int reverse, uint8_t out[32])
-{
-    crypto_generichash_state h;
-    crypto_generichash_init(&h, NULL, 0, 32);
-    rs_store_range r = {.reverse = reverse};
-    rs_err err = RS_ERR_INIT;
-    if (rs_store_scan_at(s, v, &r, hash_pair, &h, &err) != RS_OK)
-        fail_msg("scan at %" PRIu64 ": %s", v, err.msg);
-    crypto_generichash_final(&h, out, 32);
-}
-
-static int collect_kept(void *arg, uint64_t version)
-{
-    uint64_t *list = arg;
-    if (list[0] < 15)
-        list[++list[0]] = version;
-    return 0;
-}
-
-static void same_version(rs_store *a, rs_store *b, uint64_t v)
-{
-    rs_store_version_info x, y;
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_version_info_get(a, v, &x, &err), RS_OK);
-    assert_int_equal(rs_store_version_info_get(b, v, &y, &err), RS_OK);
-    if (memcmp(x.digest, y.digest, 32) != 0 || x.n_writes != y.n_writes || x.kept != y.kept)
-        fail_msg("version %" PRIu64 ": records differ", v);
-    for (int reverse = 0; reverse < 2; reverse++) {
-        uint8_t ha[32], hb[32];
-        state_hash(a, v, reverse, ha);
-        state_hash(b, v, reverse, hb);
-        if (memcmp(ha, hb, 32) != 0)
-            fail_msg("version %" PRIu64 ": states differ (reverse %d)", v, reverse);
-    }
-}
-
-/* Same readable range, same kept versions, and every one of them alike:
- * records, digests, whole states; and the same latest content. */
-static void same_versions(rs_store *a, rs_store *b)
-{
-    uint64_t ea = 0, la = 0, eb = 0, lb = 0;
-    rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_version_range(a, &ea, &la, &err), RS_OK);
-    assert_int_equal(rs_store_version_range(b, &eb, &lb, &err), RS_OK);
-    assert_int_equal(ea, eb);
-    assert_int_equal(la, lb);
-    uint64_t ka[16] = {0}, kb[16] = {0};
-    assert_int_equal(rs_store_version_kept_scan(a, collect_kept, ka, &err), RS_OK);
-    assert_int_equal(rs_store_version_kept_scan(b, collect_kept, kb, &err), RS_OK);
-    assert_true(ka[0] > 0);
-    assert_memory_equal(ka, kb, sizeof ka);
-    for (uint64_t i = 1; i <= ka[0]; i++)
-        same_version(a, b, ka[i]);
-    for (uint64_t v = ea; v <= la; v++)
-        same_version(a, b, v);
-    uint8_t da[RS_STORE_DIGEST_BYTES], db[RS_STORE_DIGEST_BYTES];
-    assert_int_equal(rs_store_digest(a, NULL, da, NULL, &err), RS_OK);
-    assert_int_equal(rs_store_digest(b, NULL, db, NULL, &err), RS_OK);
-    assert_memory_equal(da, db, sizeof da);
-}
-
 /* ---- the database layout-1 code wrote --------------------------------- */
 
 static char *unpack_fixture(struct fixture *f)
@@ -170,7 +96,7 @@ static void layout1_is_refused_read_only_and_converted_for_writing(void **state)
     char *fresh = rs_test_path(f->dir, "fresh");
     rs_store *now = open_store(fresh, chain_config(1));
     assert_int_equal(chain_steps(now), 0);
-    same_versions(conv, now);
+    vcmp_versions(conv, now, 0);
     /* the keys written before the first version are every version's */
     rs_store_value val = {0};
     assert_int_equal(rs_store_get_at(conv, CHAIN_LATEST, (const uint8_t *)"plain/03", 8, &val, &err), RS_OK);
@@ -188,7 +114,7 @@ static void layout1_is_refused_read_only_and_converted_for_writing(void **state)
         assert_int_equal(rs_store_prune(both[i], NULL, &err), RS_OK);
     }
     rs_store_batch_destroy(b);
-    same_versions(conv, now);
+    vcmp_versions(conv, now, 0);
     rs_store_close(conv);
     rs_store_close(now);
     /* converted, it opens read-only like any database */
