@@ -3,37 +3,22 @@
  * binary data survives a terminal.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "common/hex.h"
 
 int cli_hex_decode(const char *hex, uint8_t **out, size_t *out_len)
 {
-    size_t n = 0;
-    while (hex[n] != '\0')
-        n++;
+    size_t n = strlen(hex);
     if (n % 2 != 0)
         return -1;
     uint8_t *buf = malloc(n / 2 + 1);
     if (buf == NULL)
         return -1;
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(buf);
-            return -1;
-        }
-        buf[i / 2] = (uint8_t)(hi << 4 | lo);
+    if (rs_hex_decode(hex, n, buf, n / 2, NULL) != RS_OK) {
+        free(buf);
+        return -1;
     }
     *out = buf;
     *out_len = n / 2;
@@ -54,6 +39,9 @@ void cli_write_escaped(FILE *f, const uint8_t *p, size_t len)
 
 void cli_write_hex(FILE *f, const uint8_t *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        fprintf(f, "%02x", p[i]);
+    char hex[RS_HEX_LEN(256)];
+    for (size_t off = 0; off < len; off += 256) {
+        size_t n = len - off < 256 ? len - off : 256;
+        fputs(rs_hex_encode(p + off, n, hex, sizeof hex), f);
+    }
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/hex.h"
 
 enum { OPT_OUT = CLI_OPT_LAST_SHARED, OPT_KEY, OPT_PASSPHRASE, OPT_MANIFEST, OPT_LEVEL, OPT_THREADS, OPT_COMPRESS,
        OPT_IN, OPT_TO, OPT_NO_MANIFEST, OPT_MIN_SAVING };
@@ -76,10 +77,9 @@ static const char *manifest_path(struct snap_args *a, const char *archive)
 }
 
 /* The first 8 bytes as 16 hex digits: enough to compare by eye. */
-static void hex8(const uint8_t *p, char *out)
+static void hex8(const uint8_t *p, char out[RS_HEX_LEN(8)])
 {
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
+    rs_hex_encode(p, 8, out, RS_HEX_LEN(8));
 }
 
 /* ---- snapshot ------------------------------------------------------- */

@@ -6,12 +6,12 @@
  * by which a follower is shown to hold its primary's data.
  */
 #include <stdio.h>
-#include <sodium.h>
 #include <string.h>
 
 #include "cli/repl.h"
 #include "cli/server_int.h"
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 /* ---- WAIT ------------------------------------------------------------------- */
@@ -154,7 +154,7 @@ static void info_follower(struct repl *r, FILE *f)
     rs_wal_follower_status_get(r->follower, &st);
     const char *colon = strrchr(r->follow_addr, ':');
     char hist[2 * RS_WAL_HISTORY_BYTES + 1];
-    sodium_bin2hex(hist, sizeof hist, st.history, sizeof st.history);
+    rs_hex_encode(st.history, sizeof st.history, hist, sizeof hist);
     fprintf(f, "role:slave\r\nmaster_host:%.*s\r\nmaster_port:%s\r\nmaster_link_status:%s\r\n"
                "master_sync_in_progress:%d\r\nslave_repl_offset:%llu\r\nslave_read_only:1\r\n"
                "master_repl_offset:%llu\r\nrepl_lag_ms:%llu\r\nrepl_connects:%llu\r\nrepl_resyncs:%llu\r\n"
@@ -177,7 +177,7 @@ void server_info_replication(struct server *srv, FILE *f)
     uint8_t h[RS_WAL_HISTORY_BYTES];
     char hex[2 * RS_WAL_HISTORY_BYTES + 1];
     if (rs_wal_history_current(srv->store, h, NULL) == RS_OK) {
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        rs_hex_encode(h, sizeof h, hex, sizeof hex);
         fprintf(f, "repl_history_id:%s\r\n", hex);
     }
 }
@@ -199,7 +199,7 @@ static void debug_cmd(struct cmd_ctx *x)
         reply_rs_err(x, &err);
         return;
     }
-    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+    rs_hex_encode(d, sizeof d, hex, sizeof hex);
     resp_add_simple(reply_buf(x), hex);
 }
 

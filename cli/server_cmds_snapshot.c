@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "cli/cli.h"
 #include "cli/server_int.h"
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 /* The seal's threads run at this nice value (see snapshot_thread). */
@@ -150,8 +150,8 @@ static void add_field_int(struct resp_buf *b, const char *name, uint64_t value)
 static void reply_done(struct client *c, const struct snapshot_job *j, const rs_snapshot_info *in)
 {
     char digest[2 * RS_STORE_DIGEST_BYTES + 1], hash[2 * RS_SNAPSHOT_HASH_BYTES + 1];
-    sodium_bin2hex(digest, sizeof digest, in->content_digest, sizeof in->content_digest);
-    sodium_bin2hex(hash, sizeof hash, in->archive_hash, sizeof in->archive_hash);
+    rs_hex_encode(in->content_digest, sizeof in->content_digest, digest, sizeof digest);
+    rs_hex_encode(in->archive_hash, sizeof in->archive_hash, hash, sizeof hash);
     struct resp_buf *b = &c->out;
     resp_add_array(b, 2 * 13);
     add_field_str(b, "id", in->id);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/server_int.h"
+#include "common/atomic_file.h"
 #include "common/log.h"
 
 #define MAX_ACCEPTS_PER_TURN 1000
@@ -82,24 +83,16 @@ static int bind_one(const struct addrinfo *ai, int *saved_errno)
     return fd;
 }
 
-/* Writes the bound address to a temporary file and renames it into place,
- * so a reader polling for the file never sees half of it. */
+/* Writes the bound address atomically, so a reader polling for the file
+ * never sees half of it. */
 static rs_code write_port_file(const char *path, const char *address, rs_err *err)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return rs_err_set(err, RS_E_INVALID, "--port-file '%s': path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return rs_err_sys(err, RS_E_IO, errno, "--port-file '%s'", tmp);
-    int bad = fprintf(f, "%s\n", address) < 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return rs_err_sys(err, RS_E_IO, e, "--port-file '%s'", path);
-    }
-    return RS_OK;
+    char line[sizeof ((struct server *)0)->address + 1];
+    int n = snprintf(line, sizeof line, "%s\n", address);
+    rs_code rc = rs_atomic_file_put(path, line, (size_t)n, 0644, 0, err);
+    if (rc != RS_OK)
+        rs_err_prefix(err, "--port-file");
+    return rc;
 }
 
 static void on_accept(struct server *srv, struct server_io *io, uint32_t events);

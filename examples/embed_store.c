@@ -10,15 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "example.h"
 #include "store/store.h"
 
-static int fail(const char *what, const rs_err *err)
-{
-    fprintf(stderr, "embed_store: %s: %s\n", what, err->msg);
-    if (err->hint != NULL)
-        fprintf(stderr, "  hint: %s\n", err->hint);
-    return 1;
-}
+static int fail(const char *what, const rs_err *err) { return example_fail("embed_store", what, err); }
 
 /* Writes account:0 .. account:4 atomically: all or none. */
 static rs_code write_accounts(rs_store *db, rs_err *err)

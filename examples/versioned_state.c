@@ -13,19 +13,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "example.h"
 #include "store/store.h"
 
 #define N_BLOCKS 100
 #define N_ACCOUNTS 20
 #define REORG_DEPTH 10
 
-static int fail(const char *what, const rs_err *err)
-{
-    fprintf(stderr, "versioned_state: %s: %s\n", what, err->msg);
-    if (err->hint != NULL)
-        fprintf(stderr, "  hint: %s\n", err->hint);
-    return 1;
-}
+static int fail(const char *what, const rs_err *err) { return example_fail("versioned_state", what, err); }
 
 static void account_key(unsigned i, char *out, size_t cap) { snprintf(out, cap, "account/%02u", i); }
 

@@ -31,6 +31,7 @@ test_pkgs=(
   procps
   psmisc
   python3-nacl
+  doxygen
 )
 
 want=("${build_pkgs[@]}")

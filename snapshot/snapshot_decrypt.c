@@ -157,7 +157,7 @@ static rs_code read_header(struct decrypt_stage *d, rs_err *err)
         return rs_err_set(err, RS_E_CORRUPT, "archive is empty");
     if (got < SEAL_FIXED_LEN)
         return rs_err_set(err, RS_E_CORRUPT, "archive truncated: %zu bytes, shorter than its header", got);
-    if ((rc = seal_header_length(raw, &need, err)) != RS_OK)
+    if ((rc = snapshot_seal_header_length(raw, &need, err)) != RS_OK)
         return rc;
     size_t more = 0;
     if ((rc = read_full(d->base.prev, raw + got, need - got, &more, err)) != RS_OK)
@@ -165,11 +165,11 @@ static rs_code read_header(struct decrypt_stage *d, rs_err *err)
     if (got + more < need)
         return rs_err_set(err, RS_E_CORRUPT, "archive truncated: %zu bytes, shorter than its header", got + more);
     d->offset = need;
-    return seal_header_decode(raw, need, &d->h, err);
+    return snapshot_seal_header_decode(raw, need, &d->h, err);
 }
 
-rs_code decrypt_stage_create(struct rstage *prev, const rs_snapshot_key *key, struct seal_header *h_out,
-                             uint8_t dk[KEY_BYTES], struct rstage **out, rs_err *err)
+rs_code snapshot_decrypt_stage_create(struct rstage *prev, const rs_snapshot_key *key, struct seal_header *h_out,
+                                      uint8_t dk[KEY_BYTES], struct rstage **out, rs_err *err)
 {
     struct decrypt_stage *d = calloc(1, sizeof *d);
     if (d == NULL)
@@ -178,7 +178,7 @@ rs_code decrypt_stage_create(struct rstage *prev, const rs_snapshot_key *key, st
     d->base.prev = prev;
     rs_code rc = read_header(d, err);
     if (rc == RS_OK)
-        rc = seal_header_open(&d->h, key, dk, err);
+        rc = snapshot_seal_header_open(&d->h, key, dk, err);
     if (rc == RS_OK) {
         d->cipher = malloc(1 + d->h.chunk_bytes + ABYTES);
         d->plain = malloc(1 + d->h.chunk_bytes);

@@ -89,9 +89,9 @@ static const struct wstage_ops encrypt_ops = {
     .destroy = encrypt_destroy,
 };
 
-rs_code encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, struct wstage *next,
-                             uint8_t dk[KEY_BYTES], struct seal_header *header_out, struct wstage **out,
-                             rs_err *err)
+rs_code snapshot_encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, struct wstage *next,
+                                      uint8_t dk[KEY_BYTES], struct seal_header *header_out, struct wstage **out,
+                                      rs_err *err)
 {
     if (chunk_bytes == 0 || chunk_bytes > SEAL_CHUNK_MAX)
         return rs_err_set(err, RS_E_INVALID, "chunk size %zu outside 1..%u", chunk_bytes, SEAL_CHUNK_MAX);
@@ -105,10 +105,10 @@ rs_code encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, str
     e->cipher = malloc(4 + 1 + chunk_bytes + ABYTES);
     rs_code rc = e->plain != NULL && e->cipher != NULL ? RS_OK : rs_err_set(err, RS_E_NOMEM, "encrypt: out of memory");
     if (rc == RS_OK)
-        rc = seal_header_create(key, (uint32_t)chunk_bytes, &e->h, dk, err);
+        rc = snapshot_seal_header_create(key, (uint32_t)chunk_bytes, &e->h, dk, err);
     if (rc == RS_OK) {
         crypto_secretstream_xchacha20poly1305_init_push(&e->st, e->h.stream, dk);
-        seal_header_encode(&e->h);
+        snapshot_seal_header_encode(&e->h);
         rc = next->ops->write(next, e->h.raw, e->h.len, CHUNK_RAW, err);
     }
     if (rc != RS_OK) {

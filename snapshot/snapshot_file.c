@@ -1,45 +1,37 @@
 /*
- * Archives as local files: a sink that writes a temporary file beside the
- * destination and renames it into place only on commit (so a failed or
- * interrupted seal never leaves a file under the final name), an archive
- * and its detached manifest committed as a pair on top of it, and a source
- * reading a file descriptor.
+ * Archives as local files: a sink over an atomic file (common/atomic_file.h:
+ * a failed or interrupted seal never leaves a file under the final name,
+ * and an existing file is never replaced), an archive and its detached
+ * manifest committed as a pair on top of it, and a source reading a file
+ * descriptor.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/fs.h"
+#include "common/atomic_file.h"
 #include "snapshot/snapshot_int.h"
 
+/* Archives and manifests are sealed, but who may copy them is the owner's
+ * choice to widen: they start private. */
+#define ARCHIVE_FILE_MODE 0600
+
 struct rs_snapshot_file_out {
-    int  fd;
-    char path[PATH_MAX];
-    char tmp[PATH_MAX + 32];
+    rs_atomic_file *f;
 };
 
 rs_code rs_snapshot_file_out_open(const char *path, rs_snapshot_file_out **out, rs_err *err)
 {
-    if (strlen(path) >= PATH_MAX)
-        return rs_err_set(err, RS_E_INVALID, "path '%s' is too long", path);
-    if (access(path, F_OK) == 0)
-        return rs_err_set(err, RS_E_EXISTS, "'%s' already exists: refusing to replace it", path);
     rs_snapshot_file_out *f = calloc(1, sizeof *f);
     if (f == NULL)
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
-    strcpy(f->path, path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-XXXXXX", path);
-    f->fd = mkostemp(f->tmp, O_CLOEXEC);
-    if (f->fd < 0) {
-        int e = errno;
+    rs_code rc = rs_atomic_file_open(path, ARCHIVE_FILE_MODE, RS_ATOMIC_FILE_NO_REPLACE, &f->f, err);
+    if (rc != RS_OK) {
         free(f);
-        return rs_err_sys(err, RS_E_IO, e, "creating '%s'", path);
+        return rc;
     }
     *out = f;
     return RS_OK;
@@ -48,16 +40,7 @@ rs_code rs_snapshot_file_out_open(const char *path, rs_snapshot_file_out **out, 
 static rs_code file_write(void *arg, const uint8_t *p, size_t len, rs_err *err)
 {
     rs_snapshot_file_out *f = arg;
-    while (len > 0) {
-        ssize_t n = write(f->fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return rs_err_sys(err, RS_E_IO, errno, "writing '%s'", f->path);
-        p += n;
-        len -= (size_t)n;
-    }
-    return RS_OK;
+    return rs_atomic_file_write(f->f, p, len, err);
 }
 
 rs_snapshot_sink rs_snapshot_file_out_sink(rs_snapshot_file_out *f)
@@ -67,25 +50,14 @@ rs_snapshot_sink rs_snapshot_file_out_sink(rs_snapshot_file_out *f)
 
 rs_code rs_snapshot_file_out_commit(rs_snapshot_file_out *f, rs_err *err)
 {
-    if (fsync(f->fd) != 0)
-        return rs_err_sys(err, RS_E_IO, errno, "writing '%s'", f->path);
-    /* link(2) fails if the name appeared meanwhile: never replace a file */
-    if (link(f->tmp, f->path) != 0)
-        return rs_err_sys(err, errno == EEXIST ? RS_E_EXISTS : RS_E_IO, errno, "naming '%s'", f->path);
-    unlink(f->tmp);
-    f->tmp[0] = '\0';
-    char dir[PATH_MAX];
-    strcpy(dir, f->path);
-    return rs_fs_fsync_dir(dirname(dir), err);
+    return rs_atomic_file_commit(f->f, err);
 }
 
 void rs_snapshot_file_out_close(rs_snapshot_file_out *f)
 {
     if (f == NULL)
         return;
-    close(f->fd);
-    if (f->tmp[0] != '\0')
-        unlink(f->tmp);
+    rs_atomic_file_close(f->f);
     free(f);
 }
 
@@ -168,7 +140,7 @@ rs_code rs_snapshot_files_commit(rs_snapshot_files *f, const rs_snapshot_manifes
         rc = write_manifest(f, m, err);
     /* named by us a moment ago (its temporary is gone), and no manifest
      * will ever name it: no half snapshot stays behind */
-    if (rc != RS_OK && f->archive->tmp[0] == '\0')
+    if (rc != RS_OK && rs_atomic_file_named(f->archive->f))
         unlink(f->archive_path);
     return rc;
 }

@@ -10,7 +10,7 @@
 
 #include "snapshot/snapshot_int.h"
 
-rs_code content_hash_init(struct content_hash *h, rs_err *err)
+rs_code snapshot_content_hash_init(struct content_hash *h, rs_err *err)
 {
     h->st = XXH3_createState();
     if (h->st == NULL)
@@ -19,20 +19,20 @@ rs_code content_hash_init(struct content_hash *h, rs_err *err)
     return RS_OK;
 }
 
-void content_hash_update(struct content_hash *h, const void *p, size_t len)
+void snapshot_content_hash_update(struct content_hash *h, const void *p, size_t len)
 {
     XXH3_128bits_update(h->st, p, len);
 }
 
-void content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES])
+void snapshot_content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES])
 {
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h->st));
     memcpy(out, c.digest, RS_SNAPSHOT_HASH_BYTES);
-    content_hash_release(h);
+    snapshot_content_hash_release(h);
 }
 
-void content_hash_release(struct content_hash *h)
+void snapshot_content_hash_release(struct content_hash *h)
 {
     XXH3_freeState(h->st);
     h->st = NULL;

@@ -45,7 +45,7 @@ static size_t header_bytes(uint8_t mode)
     return SEAL_FIXED_LEN + mode_bytes(mode) + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 }
 
-void manifest_mac_key(const uint8_t dk[KEY_BYTES], uint8_t mk[KEY_BYTES])
+void snapshot_manifest_mac_key(const uint8_t dk[KEY_BYTES], uint8_t mk[KEY_BYTES])
 {
     crypto_kdf_derive_from_key(mk, KEY_BYTES, 1, MANIFEST_KDF_CONTEXT, dk);
 }
@@ -62,8 +62,8 @@ static rs_code passphrase_kek(const rs_snapshot_key *key, const uint8_t *salt, u
     return RS_OK;
 }
 
-rs_code seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, struct seal_header *h,
-                           uint8_t dk[KEY_BYTES], rs_err *err)
+rs_code snapshot_seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, struct seal_header *h,
+                                    uint8_t dk[KEY_BYTES], rs_err *err)
 {
     memset(h, 0, sizeof *h);
     h->version = RS_SNAPSHOT_STREAM_VERSION;
@@ -87,7 +87,7 @@ rs_code seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, str
         h->memlimit = key->memlimit;
         if (passphrase_kek(key, h->salt, h->opslimit, h->memlimit, kek, err) != RS_OK)
             return err != NULL ? err->code : RS_E_NOMEM;
-        key_id_of(kek, h->key_id);
+        snapshot_key_id_of(kek, h->key_id);
         wrap_key = kek;
         break;
     case RS_SNAPSHOT_KEY_SECRET:
@@ -101,7 +101,7 @@ rs_code seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, str
     return RS_OK;
 }
 
-void seal_header_encode(struct seal_header *h)
+void snapshot_seal_header_encode(struct seal_header *h)
 {
     uint8_t *p = h->raw;
     h->len = header_bytes(h->key_mode);
@@ -135,7 +135,7 @@ void seal_header_encode(struct seal_header *h)
 
 /* ---- reading -------------------------------------------------------- */
 
-rs_code seal_header_length(const uint8_t *p, size_t *len, rs_err *err)
+rs_code snapshot_seal_header_length(const uint8_t *p, size_t *len, rs_err *err)
 {
     if (memcmp(p, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "not a rockstream archive (bad magic bytes)");
@@ -176,13 +176,13 @@ static rs_code check_ranges(const struct seal_header *h, rs_err *err)
     return RS_OK;
 }
 
-rs_code seal_header_decode(const uint8_t *p, size_t len, struct seal_header *h, rs_err *err)
+rs_code snapshot_seal_header_decode(const uint8_t *p, size_t len, struct seal_header *h, rs_err *err)
 {
     size_t need = 0;
     memset(h, 0, sizeof *h);
     if (len < SEAL_FIXED_LEN)
         return rs_err_set(err, RS_E_CORRUPT, "archive truncated in its header (%zu bytes)", len);
-    rs_code rc = seal_header_length(p, &need, err);
+    rs_code rc = snapshot_seal_header_length(p, &need, err);
     if (rc != RS_OK)
         return rc;
     if (len < need)
@@ -229,7 +229,7 @@ static const char *mode_name(uint8_t mode)
 static rs_code mode_mismatch(const struct seal_header *h, const rs_snapshot_key *key, rs_err *err)
 {
     char id[17];
-    hex_encode(h->key_id, sizeof h->key_id, id);
+    rs_hex_encode(h->key_id, sizeof h->key_id, id, sizeof id);
     if (key->kind == RS_SNAPSHOT_KEY_PASSPHRASE)
         return rs_err_set(err, RS_E_AUTH, "archive was sealed with %s (key %s), you gave a passphrase",
                           mode_name(h->key_mode), id);
@@ -255,7 +255,7 @@ static rs_code open_passphrase(const struct seal_header *h, const rs_snapshot_ke
     rs_code rc = passphrase_kek(key, h->salt, h->opslimit, h->memlimit, kek, err);
     if (rc != RS_OK)
         return rc;
-    key_id_of(kek, id);
+    snapshot_key_id_of(kek, id);
     if (sodium_memcmp(id, h->key_id, sizeof id) != 0)
         rc = rs_err_set(err, RS_E_AUTH, "wrong passphrase for this archive");
     else if (crypto_secretbox_open_easy(dk, h->wrapped, sizeof h->wrapped, h->nonce, kek) != 0)
@@ -264,8 +264,8 @@ static rs_code open_passphrase(const struct seal_header *h, const rs_snapshot_ke
     return rc;
 }
 
-rs_code seal_header_open(const struct seal_header *h, const rs_snapshot_key *key, uint8_t dk[KEY_BYTES],
-                         rs_err *err)
+rs_code snapshot_seal_header_open(const struct seal_header *h, const rs_snapshot_key *key, uint8_t dk[KEY_BYTES],
+                                  rs_err *err)
 {
     if (!key_matches_mode(h, key))
         return mode_mismatch(h, key, err);
@@ -273,12 +273,12 @@ rs_code seal_header_open(const struct seal_header *h, const rs_snapshot_key *key
         return open_passphrase(h, key, dk, err);
     if (sodium_memcmp(h->key_id, key->id, sizeof key->id) != 0) {
         char id[17];
-        hex_encode(h->key_id, sizeof h->key_id, id);
+        rs_hex_encode(h->key_id, sizeof h->key_id, id, sizeof id);
         return rs_err_set(err, RS_E_AUTH, "archive sealed with key %s, you gave key %s", id, key->id_hex);
     }
     if (h->key_mode == SEAL_MODE_PUBLIC) {
         if (key->kind == RS_SNAPSHOT_KEY_PUBLIC)
-            return key_refuse_public(key, err);
+            return snapshot_key_refuse_public(key, err);
         if (crypto_box_seal_open(dk, h->sealed, sizeof h->sealed, key->pub, key->secret) != 0)
             return rs_err_set(err, RS_E_CORRUPT, "archive header: the sealed data key failed authentication");
         return RS_OK;

@@ -25,7 +25,7 @@ static rs_code in_read(struct rstage *st, uint8_t *buf, size_t cap, size_t *got,
         return rc;
     if (*got > cap)
         return rs_err_set(err, RS_E_INTERNAL, "archive source returned %zu bytes for a %zu-byte buffer", *got, cap);
-    content_hash_update(&in->hash, buf, *got);
+    snapshot_content_hash_update(&in->hash, buf, *got);
     in->bytes += *got;
     if (in->progress != NULL && *got > 0)
         in->progress(in->progress_arg, in->bytes, 0);
@@ -34,7 +34,7 @@ static rs_code in_read(struct rstage *st, uint8_t *buf, size_t cap, size_t *got,
 
 static void in_destroy(struct rstage *st)
 {
-    content_hash_release(&((struct in_stage *)st)->hash);
+    snapshot_content_hash_release(&((struct in_stage *)st)->hash);
     free(st);
 }
 
@@ -44,8 +44,8 @@ static const struct rstage_ops in_ops = {
     .destroy = in_destroy,
 };
 
-rs_code in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn progress, void *progress_arg,
-                        struct rstage **out, rs_err *err)
+rs_code snapshot_in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn progress, void *progress_arg,
+                                 struct rstage **out, rs_err *err)
 {
     struct in_stage *in = calloc(1, sizeof *in);
     if (in == NULL)
@@ -54,7 +54,7 @@ rs_code in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn p
     in->src = *src;
     in->progress = progress;
     in->progress_arg = progress_arg;
-    if (content_hash_init(&in->hash, err) != RS_OK) {
+    if (snapshot_content_hash_init(&in->hash, err) != RS_OK) {
         free(in);
         return RS_E_NOMEM;
     }
@@ -63,14 +63,14 @@ rs_code in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn p
 }
 
 /* Call once, at the end: it finalises the hash. */
-void in_stage_result(struct rstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
+void snapshot_in_stage_result(struct rstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
 {
     struct in_stage *in = (struct in_stage *)st;
     *bytes = in->bytes;
-    content_hash_final(&in->hash, hash);
+    snapshot_content_hash_final(&in->hash, hash);
 }
 
-void rstage_chain_destroy(struct rstage *last)
+void snapshot_rstage_chain_destroy(struct rstage *last)
 {
     while (last != NULL) {
         struct rstage *prev = last->prev;

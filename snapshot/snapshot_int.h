@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/hex.h"
 #include "snapshot/snapshot.h"
 
 /* ------------------------------------------------------------------ */
@@ -31,29 +32,24 @@ struct rs_snapshot_key {
 /* The key id of 32 bytes of key material (a secret key, a passphrase-
  * derived key, a public key): keyed BLAKE2b-64 of a fixed string, so it
  * names the key without revealing anything about it. */
-void key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_BYTES]);
+void snapshot_key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_BYTES]);
 
 /* A key struct with a locked secret buffer of secret_len (0: none). */
-rs_code key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key **out, rs_err *err);
+rs_code snapshot_key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key **out, rs_err *err);
 
 /* Refuses a lone public key where a secret is needed (RS_E_AUTH). */
-rs_code key_refuse_public(const rs_snapshot_key *k, rs_err *err);
+rs_code snapshot_key_refuse_public(const rs_snapshot_key *k, rs_err *err);
 
 /* The content hash of files and archives (snapshot_hash.c). */
 struct content_hash {
     void *st;
 };
-rs_code content_hash_init(struct content_hash *h, rs_err *err);
-void content_hash_update(struct content_hash *h, const void *p, size_t len);
+rs_code snapshot_content_hash_init(struct content_hash *h, rs_err *err);
+void snapshot_content_hash_update(struct content_hash *h, const void *p, size_t len);
 /* Writes the hash and releases the state. */
-void content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES]);
+void snapshot_content_hash_final(struct content_hash *h, uint8_t out[RS_SNAPSHOT_HASH_BYTES]);
 /* Releases the state without a result (error paths). NULL state allowed. */
-void content_hash_release(struct content_hash *h);
-
-/* Lower-case hex of p into out (2 * len + 1 bytes). */
-void hex_encode(const uint8_t *p, size_t len, char *out);
-/* Decodes exactly len bytes from hex (2 * len digits). 0 on success. */
-int hex_decode(const char *hex, uint8_t *out, size_t len);
+void snapshot_content_hash_release(struct content_hash *h);
 
 /* ------------------------------------------------------------------ */
 /* The sealed-stream header (snapshot_header.c, docs/format.md)        */
@@ -101,24 +97,24 @@ struct seal_header {
 
 /* Fills h for sealing with key: a fresh data key dk, wrapped for the key's
  * mode (Argon2id runs here for a passphrase). The stream field is set by
- * the caller before seal_header_encode. */
-rs_code seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, struct seal_header *h,
-                           uint8_t dk[KEY_BYTES], rs_err *err);
+ * the caller before snapshot_seal_header_encode. */
+rs_code snapshot_seal_header_create(const rs_snapshot_key *key, uint32_t chunk_bytes, struct seal_header *h,
+                                    uint8_t dk[KEY_BYTES], rs_err *err);
 /* Encodes h into h->raw and h->len. */
-void seal_header_encode(struct seal_header *h);
+void snapshot_seal_header_encode(struct seal_header *h);
 /* Decodes p (len bytes, at least the fixed part): checks magic, version,
  * lengths and every field's range. */
-rs_code seal_header_decode(const uint8_t *p, size_t len, struct seal_header *h, rs_err *err);
+rs_code snapshot_seal_header_decode(const uint8_t *p, size_t len, struct seal_header *h, rs_err *err);
 /* Bytes the whole header needs, from its fixed part (p has SEAL_FIXED_LEN). */
-rs_code seal_header_length(const uint8_t *p, size_t *len, rs_err *err);
+rs_code snapshot_seal_header_length(const uint8_t *p, size_t *len, rs_err *err);
 /* Recovers the data key with key: "sealed with key X, you gave key Y",
  * "wrong passphrase", "public key only" are RS_E_AUTH. */
-rs_code seal_header_open(const struct seal_header *h, const rs_snapshot_key *key, uint8_t dk[KEY_BYTES],
-                         rs_err *err);
+rs_code snapshot_seal_header_open(const struct seal_header *h, const rs_snapshot_key *key, uint8_t dk[KEY_BYTES],
+                                  rs_err *err);
 
 /* The manifest MAC key: crypto_kdf subkey 1 of the data key, context
  * "rsmanif1". */
-void manifest_mac_key(const uint8_t dk[KEY_BYTES], uint8_t mk[KEY_BYTES]);
+void snapshot_manifest_mac_key(const uint8_t dk[KEY_BYTES], uint8_t mk[KEY_BYTES]);
 
 /* ------------------------------------------------------------------ */
 /* Write stages: push bytes to the next stage                          */
@@ -140,25 +136,25 @@ struct wstage {
 
 /* zstd: compresses CHUNK_ZSTD runs (each run one or more whole frames),
  * passes CHUNK_RAW through. */
-rs_code zstd_stage_create(int level, int threads, struct wstage *next, struct wstage **out, rs_err *err);
+rs_code snapshot_zstd_stage_create(int level, int threads, struct wstage *next, struct wstage **out, rs_err *err);
 
 /* encrypt: writes the header, then secretstream chunks of at most
  * chunk_bytes plaintext (one kind each), the last tagged FINAL. dk receives
  * the data key (for the manifest MAC); header_out, when not NULL, a copy. */
-rs_code encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, struct wstage *next,
-                             uint8_t dk[KEY_BYTES], struct seal_header *header_out, struct wstage **out,
-                             rs_err *err);
+rs_code snapshot_encrypt_stage_create(const rs_snapshot_key *key, size_t chunk_bytes, struct wstage *next,
+                                      uint8_t dk[KEY_BYTES], struct seal_header *header_out, struct wstage **out,
+                                      rs_err *err);
 
 /* pipe: runs next (and what follows it) on a worker thread, through a
  * bounded pool of buffers. */
-rs_code pipe_stage_create(struct wstage *next, struct wstage **out, rs_err *err);
+rs_code snapshot_pipe_stage_create(struct wstage *next, struct wstage **out, rs_err *err);
 
 /* out: counts and hashes the archive bytes, hands them to the sink. */
-rs_code out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_err *err);
-void out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
+rs_code snapshot_out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_err *err);
+void snapshot_out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
 
 /* Destroys a chain from its first stage. */
-void wstage_chain_destroy(struct wstage *first);
+void snapshot_wstage_chain_destroy(struct wstage *first);
 
 /* ------------------------------------------------------------------ */
 /* Read stages: pull bytes from the previous stage                     */
@@ -177,21 +173,21 @@ struct rstage {
 };
 
 /* in: reads the user's source, counts and hashes what it read. */
-rs_code in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn progress, void *progress_arg,
-                        struct rstage **out, rs_err *err);
-void in_stage_result(struct rstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
+rs_code snapshot_in_stage_create(const rs_snapshot_source *src, rs_snapshot_progress_fn progress, void *progress_arg,
+                                 struct rstage **out, rs_err *err);
+void snapshot_in_stage_result(struct rstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
 
 /* decrypt: reads and opens the header with key, then verifies each chunk;
  * refuses a truncated stream ("archive truncated") and bytes after the
  * final chunk. h_out receives the header, dk the data key. */
-rs_code decrypt_stage_create(struct rstage *prev, const rs_snapshot_key *key, struct seal_header *h_out,
-                             uint8_t dk[KEY_BYTES], struct rstage **out, rs_err *err);
+rs_code snapshot_decrypt_stage_create(struct rstage *prev, const rs_snapshot_key *key, struct seal_header *h_out,
+                                      uint8_t dk[KEY_BYTES], struct rstage **out, rs_err *err);
 
 /* unzstd: decodes CHUNK_ZSTD runs, passes CHUNK_RAW; yields tar bytes. */
-rs_code unzstd_stage_create(struct rstage *prev, struct rstage **out, rs_err *err);
+rs_code snapshot_unzstd_stage_create(struct rstage *prev, struct rstage **out, rs_err *err);
 
 /* Destroys a chain from its last stage back. */
-void rstage_chain_destroy(struct rstage *last);
+void snapshot_rstage_chain_destroy(struct rstage *last);
 
 /* ------------------------------------------------------------------ */
 /* Tar (snapshot_tar_write.c, snapshot_tar_read.c)                     */
@@ -203,18 +199,18 @@ void rstage_chain_destroy(struct rstage *last);
 #define MANIFEST_MAX_BYTES (64u * 1024 * 1024)
 
 struct tar_writer;
-rs_code tar_writer_open(struct wstage *next, struct tar_writer **out, rs_err *err);
+rs_code snapshot_tar_writer_open(struct wstage *next, struct tar_writer **out, rs_err *err);
 /* Adds size bytes read from fd as regular file name; hash receives the
  * BLAKE2b-256 of its content. done counts sealed bytes for progress. */
-rs_code tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint64_t size, enum chunk_kind kind,
-                          uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err);
-rs_code tar_writer_add_bytes(struct tar_writer *tw, const char *name, const uint8_t *p, size_t len,
-                             enum chunk_kind kind, rs_err *err);
+rs_code snapshot_tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint64_t size, enum chunk_kind kind,
+                                   uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err);
+rs_code snapshot_tar_writer_add_bytes(struct tar_writer *tw, const char *name, const uint8_t *p, size_t len,
+                                      enum chunk_kind kind, rs_err *err);
 /* Writes the end-of-archive marker (still needs the chain finished). */
-rs_code tar_writer_close(struct tar_writer *tw, rs_err *err);
-void tar_writer_destroy(struct tar_writer *tw);
-/* Progress hook for tar_writer_add_fd: called after each block. */
-void tar_writer_on_progress(struct tar_writer *tw, void (*fn)(void *arg, size_t n), void *arg);
+rs_code snapshot_tar_writer_close(struct tar_writer *tw, rs_err *err);
+void snapshot_tar_writer_destroy(struct tar_writer *tw);
+/* Progress hook for snapshot_tar_writer_add_fd: called after each block. */
+void snapshot_tar_writer_on_progress(struct tar_writer *tw, void (*fn)(void *arg, size_t n), void *arg);
 
 /* One regular file extracted. */
 struct extracted_file {
@@ -231,8 +227,8 @@ struct extract_result {
 /* Extracts the tar read from prev into the directory dirfd: "db/NAME" as
  * files (flat, created exclusively, fsync'd), the manifest into memory.
  * Refuses any other name, "..", absolute paths, links and special files. */
-rs_code tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err);
-void extract_result_release(struct extract_result *res);
+rs_code snapshot_tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err);
+void snapshot_extract_result_release(struct extract_result *res);
 
 /* ------------------------------------------------------------------ */
 /* Compressibility probe (snapshot_probe.c)                            */
@@ -240,7 +236,7 @@ void extract_result_release(struct extract_result *res);
 
 /* CHUNK_ZSTD when zstd at level saves at least min_saving_pct percent on a
  * sample of the file, else CHUNK_RAW (its blocks are compressed already). */
-enum chunk_kind probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct);
+enum chunk_kind snapshot_probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct);
 
 /* ------------------------------------------------------------------ */
 /* Manifests (snapshot_manifest.c)                                     */
@@ -255,25 +251,26 @@ struct manifest_head {
     const struct seal_header *header;
 };
 
-rs_code manifest_create(const struct manifest_head *head, const uint8_t dk[KEY_BYTES], rs_snapshot_manifest **out,
-                        rs_err *err);
+rs_code snapshot_manifest_create(const struct manifest_head *head, const uint8_t dk[KEY_BYTES],
+                                 rs_snapshot_manifest **out, rs_err *err);
 /* The content digest, known once the files are sealed. */
-void manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
-                         const rs_store_digest_stats *stats);
-rs_code manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t size,
-                          const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], int compressed, rs_err *err);
+void snapshot_manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
+                                  const rs_store_digest_stats *stats);
+rs_code snapshot_manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t size,
+                                   const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], int compressed, rs_err *err);
 /* The manifest as it goes into the archive (no archive size and hash):
  * compact JSON, malloc'd. */
-rs_code manifest_inner_json(const rs_snapshot_manifest *m, char **out, size_t *len, rs_err *err);
-void manifest_set_archive(rs_snapshot_manifest *m, uint64_t bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
+rs_code snapshot_manifest_inner_json(const rs_snapshot_manifest *m, char **out, size_t *len, rs_err *err);
+void snapshot_manifest_set_archive(rs_snapshot_manifest *m, uint64_t bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES]);
 /* Parses the manifest found inside an archive. */
-rs_code manifest_parse_inner(const uint8_t *p, size_t len, const uint8_t dk[KEY_BYTES], rs_snapshot_manifest **out,
-                             rs_err *err);
+rs_code snapshot_manifest_parse_inner(const uint8_t *p, size_t len, const uint8_t dk[KEY_BYTES],
+                                      rs_snapshot_manifest **out, rs_err *err);
 /* Checks the extracted files against the manifest: same set, sizes, hashes. */
-rs_code manifest_check_files(const rs_snapshot_manifest *m, const struct extract_result *res, rs_err *err);
+rs_code snapshot_manifest_check_files(const rs_snapshot_manifest *m, const struct extract_result *res, rs_err *err);
 /* Checks a detached manifest against the one inside the archive and the
  * archive's size and hash as read. */
-rs_code manifest_check_detached(const rs_snapshot_manifest *detached, const rs_snapshot_manifest *inner,
-                                uint64_t archive_bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err);
+rs_code snapshot_manifest_check_detached(const rs_snapshot_manifest *detached, const rs_snapshot_manifest *inner,
+                                         uint64_t archive_bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES],
+                                         rs_err *err);
 
 #endif

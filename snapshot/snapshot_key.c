@@ -16,29 +16,13 @@ static const char KEY_ID_DOMAIN[] = "rockstream key id v1";
 #define DEFAULT_OPSLIMIT 3
 #define DEFAULT_MEMLIMIT (64u * 1024 * 1024)
 
-void hex_encode(const uint8_t *p, size_t len, char *out)
-{
-    sodium_bin2hex(out, 2 * len + 1, p, len);
-}
-
-int hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-    size_t got = 0;
-    const char *end = NULL;
-    if (strlen(hex) != 2 * len)
-        return -1;
-    if (sodium_hex2bin(out, len, hex, 2 * len, NULL, &got, &end) != 0 || got != len || *end != '\0')
-        return -1;
-    return 0;
-}
-
-void key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_BYTES])
+void snapshot_key_id_of(const uint8_t material[KEY_BYTES], uint8_t id[RS_SNAPSHOT_KEY_ID_BYTES])
 {
     crypto_generichash(id, RS_SNAPSHOT_KEY_ID_BYTES, (const uint8_t *)KEY_ID_DOMAIN, sizeof KEY_ID_DOMAIN - 1,
                        material, KEY_BYTES);
 }
 
-rs_code key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key **out, rs_err *err)
+rs_code snapshot_key_alloc(rs_snapshot_key_kind kind, size_t secret_len, rs_snapshot_key **out, rs_err *err)
 {
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
@@ -81,7 +65,7 @@ rs_code rs_snapshot_key_from_passphrase(const char *pass, size_t len, uint64_t o
         return rs_err_set(err, RS_E_INVALID, "passphrase hashing limits above %u passes or %llu bytes",
                           SEAL_PWHASH_OPS_MAX, (unsigned long long)SEAL_PWHASH_MEM_MAX);
     rs_snapshot_key *k = NULL;
-    rs_code rc = key_alloc(RS_SNAPSHOT_KEY_PASSPHRASE, len, &k, err);
+    rs_code rc = snapshot_key_alloc(RS_SNAPSHOT_KEY_PASSPHRASE, len, &k, err);
     if (rc != RS_OK)
         return rc;
     memcpy(k->secret, pass, len);
@@ -99,7 +83,7 @@ rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *k) { return 
 const char *rs_snapshot_key_id(const rs_snapshot_key *k) { return k->id_hex; }
 int rs_snapshot_key_can_unseal(const rs_snapshot_key *k) { return k->kind != RS_SNAPSHOT_KEY_PUBLIC; }
 
-rs_code key_refuse_public(const rs_snapshot_key *k, rs_err *err)
+rs_code snapshot_key_refuse_public(const rs_snapshot_key *k, rs_err *err)
 {
     rs_err_set(err, RS_E_AUTH, "key %s is a public key: it can seal archives but not open them", k->id_hex);
     rs_err_hint(err, "use the key pair file keygen --public wrote (not its .pub)");

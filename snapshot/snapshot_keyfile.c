@@ -5,14 +5,12 @@
  * a missing, unreadable, malformed or wrong-length key, and a file holding a
  * secret that group or others can access, before any work starts.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/fs.h"
+#include "common/atomic_file.h"
+#include "common/secret_file.h"
 #include "snapshot/snapshot_int.h"
 
 #define KEYFILE_MAX 4096 /* a key file is about 200 bytes */
@@ -84,7 +82,7 @@ static rs_code decode_field(const char *path, const char *what, const char *hex,
     if (n != 2 * KEY_BYTES)
         return rs_err_set(err, RS_E_INVALID, "key file '%s': %s key is %zu%s bytes, expected %u", path, what,
                           n / 2, n % 2 ? ".5" : "", KEY_BYTES);
-    if (hex_decode(hex, out, KEY_BYTES) != 0)
+    if (rs_hex_decode(hex, n, out, KEY_BYTES, NULL) != RS_OK)
         return rs_err_set(err, RS_E_INVALID, "key file '%s': %s key is not hex", path, what);
     return RS_OK;
 }
@@ -97,7 +95,7 @@ static rs_code build_key(const char *path, const struct keyfile_fields *f, rs_sn
     if (kn == NULL)
         return rs_err_set(err, RS_E_INVALID, "key file '%s' has unknown type '%s'", path, f->type);
     rs_snapshot_key *k = NULL;
-    rs_code rc = key_alloc(kn->kind, kn->has_secret ? KEY_BYTES : 0, &k, err);
+    rs_code rc = snapshot_key_alloc(kn->kind, kn->has_secret ? KEY_BYTES : 0, &k, err);
     if (rc == RS_OK && kn->has_secret)
         rc = decode_field(path, "secret", f->secret_hex, k->secret, err);
     if (rc == RS_OK && kn->has_public)
@@ -109,8 +107,8 @@ static rs_code build_key(const char *path, const struct keyfile_fields *f, rs_sn
             rc = rs_err_set(err, RS_E_INVALID, "key file '%s': public and secret keys do not belong together", path);
     }
     if (rc == RS_OK) {
-        key_id_of(kn->has_public ? k->pub : k->secret, k->id);
-        hex_encode(k->id, sizeof k->id, k->id_hex);
+        snapshot_key_id_of(kn->has_public ? k->pub : k->secret, k->id);
+        rs_hex_encode(k->id, sizeof k->id, k->id_hex, sizeof k->id_hex);
         if (f->id != NULL && strcmp(f->id, k->id_hex) != 0)
             rc = rs_err_set(err, RS_E_INVALID, "key file '%s' says id %s but its key has id %s: it is damaged",
                             path, f->id, k->id_hex);
@@ -125,113 +123,39 @@ static rs_code build_key(const char *path, const struct keyfile_fields *f, rs_sn
 
 /* ---- loading -------------------------------------------------------- */
 
-static rs_code read_keyfile(const char *path, int fd, char *buf, struct stat *st, rs_err *err)
-{
-    if (fstat(fd, st) != 0)
-        return rs_err_sys(err, RS_E_IO, errno, "key file '%s'", path);
-    if (!S_ISREG(st->st_mode))
-        return rs_err_set(err, RS_E_INVALID, "key file '%s' is not a regular file", path);
-    if (st->st_size > KEYFILE_MAX)
-        return rs_err_set(err, RS_E_INVALID, "key file '%s' is %lld bytes: not a rockstream key file", path,
-                          (long long)st->st_size);
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, KEYFILE_MAX - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return rs_err_sys(err, RS_E_IO, errno, "reading key file '%s'", path);
-        if (n == 0 || (len += (size_t)n) == KEYFILE_MAX)
-            break;
-    }
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len) != NULL)
-        return rs_err_set(err, RS_E_INVALID, "key file '%s' is not a rockstream key file", path);
-    return RS_OK;
-}
-
 rs_code rs_snapshot_key_load(const char *path, rs_snapshot_key **out, rs_err *err)
 {
-    if (sodium_init() < 0)
-        return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
-    if (path == NULL || path[0] == '\0')
-        return rs_err_set(err, RS_E_INVALID, "no key file given");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return rs_err_sys(err, e == ENOENT ? RS_E_NOTFOUND : RS_E_IO, e, "key file '%s'", path);
-    }
-    /* the file's text holds the secret in hex: keep it in locked memory */
-    char *buf = sodium_malloc(KEYFILE_MAX + 1);
-    if (buf == NULL) {
-        close(fd);
-        return rs_err_set(err, RS_E_NOMEM, "key file '%s': out of locked memory", path);
-    }
-    struct stat st;
+    /* a public key file may be shared: the mode is checked once the file
+     * is known to hold a secret */
+    rs_secret_file text;
+    rs_code rc = rs_secret_file_read(path, "key file", KEYFILE_MAX, RS_SECRET_FILE_MAY_BE_SHARED, &text, err);
+    if (rc != RS_OK)
+        return rc;
     struct keyfile_fields f = {0};
-    rs_code rc = read_keyfile(path, fd, buf, &st, err);
-    close(fd);
+    if (memchr(text.text, '\0', text.len) != NULL)
+        rc = rs_err_set(err, RS_E_INVALID, "key file '%s' is not a rockstream key file", path);
     if (rc == RS_OK)
-        rc = split_fields(path, buf, &f, err);
+        rc = split_fields(path, text.text, &f, err);
     const struct kind_name *kn = rc == RS_OK ? kind_by_name(f.type) : NULL;
-    if (kn != NULL && kn->has_secret && (st.st_mode & 077) != 0) {
-        rc = rs_err_set(err, RS_E_AUTH, "key file '%s' holds a secret and is accessible by group or others "
-                        "(mode %04o): refusing to use it", path, (unsigned)(st.st_mode & 07777));
-        rs_err_hint(err, "make it private with: chmod 600 <key file>");
-    }
+    if (kn != NULL && kn->has_secret)
+        rc = rs_secret_file_check_private(path, "key file", text.mode, err);
     if (rc == RS_OK)
         rc = build_key(path, &f, out, err);
-    sodium_free(buf);
+    rs_secret_file_release(&text);
     return rc;
 }
 
 /* ---- writing -------------------------------------------------------- */
 
+/* Written whole or not at all, and never over an existing file. */
 static rs_code write_new_file(const char *path, const char *text, unsigned mode, rs_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) {
-        int e = errno;
-        if (e != EEXIST)
-            return rs_err_sys(err, RS_E_IO, e, "key file '%s'", path);
-        rs_err_set(err, RS_E_EXISTS, "key file '%s' already exists", path);
+    rs_code rc = rs_atomic_file_put(path, text, strlen(text), mode, RS_ATOMIC_FILE_NO_REPLACE, err);
+    if (rc == RS_E_EXISTS) {
+        rs_err_prefix(err, "key file");
         rs_err_hint(err, "rockstream never replaces a key file: choose another name");
-        return RS_E_EXISTS;
     }
-    size_t len = strlen(text), off = 0;
-    rs_code rc = RS_OK;
-    if (fchmod(fd, mode) != 0)
-        rc = rs_err_sys(err, RS_E_IO, errno, "key file '%s'", path);
-    while (rc == RS_OK && off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = rs_err_sys(err, RS_E_IO, errno, "writing key file '%s'", path);
-        else
-            off += (size_t)n;
-    }
-    if (rc == RS_OK && fsync(fd) != 0)
-        rc = rs_err_sys(err, RS_E_IO, errno, "writing key file '%s'", path);
-    close(fd);
-    if (rc != RS_OK)
-        unlink(path);
     return rc;
-}
-
-static char *dir_of(const char *path)
-{
-    char *d = strdup(path);
-    if (d == NULL)
-        return NULL;
-    char *slash = strrchr(d, '/');
-    if (slash == NULL)
-        strcpy(d, ".");
-    else if (slash == d)
-        d[1] = '\0';
-    else
-        *slash = '\0';
-    return d;
 }
 
 /* Formats a key file: the secret hex lands in locked memory (text). */
@@ -240,9 +164,9 @@ static void format_keyfile(char *text, size_t cap, const char *type, const char 
 {
     char pub_hex[2 * KEY_BYTES + 1] = "", sec_hex[2 * KEY_BYTES + 1] = "";
     if (pub != NULL)
-        hex_encode(pub, KEY_BYTES, pub_hex);
+        rs_hex_encode(pub, KEY_BYTES, pub_hex, sizeof pub_hex);
     if (secret != NULL)
-        hex_encode(secret, KEY_BYTES, sec_hex);
+        rs_hex_encode(secret, KEY_BYTES, sec_hex, sizeof sec_hex);
     snprintf(text, cap, "%s\nrockstream-key: " KEYFILE_VERSION "\ntype: %s\nid: %s\n%s%s%s%s%s%s",
              secret != NULL ? "# rockstream key: whoever holds this file can open every archive sealed with it.\n"
                               "# Keep it private (mode 0600) and keep a copy somewhere safe: without it\n"
@@ -270,10 +194,6 @@ static rs_code keygen_files(const char *path, rs_snapshot_key_kind kind, const u
         if ((rc = write_new_file(pub_path, text, 0644, err)) != RS_OK)
             unlink(path);
     }
-    char *dir = dir_of(path);
-    if (rc == RS_OK && dir != NULL)
-        rc = rs_fs_fsync_dir(dir, err);
-    free(dir);
     return rc;
 }
 
@@ -282,7 +202,7 @@ rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_
     if (kind != RS_SNAPSHOT_KEY_SECRET && kind != RS_SNAPSHOT_KEY_PAIR)
         return rs_err_set(err, RS_E_INVALID, "keygen makes secret keys and key pairs only");
     rs_snapshot_key *k = NULL;
-    rs_code rc = key_alloc(kind, KEY_BYTES, &k, err);
+    rs_code rc = snapshot_key_alloc(kind, KEY_BYTES, &k, err);
     if (rc != RS_OK)
         return rc;
     char *text = sodium_malloc(KEYFILE_MAX);
@@ -292,12 +212,12 @@ rs_code rs_snapshot_keygen(const char *path, rs_snapshot_key_kind kind, char id_
     }
     if (kind == RS_SNAPSHOT_KEY_PAIR) {
         crypto_box_keypair(k->pub, k->secret);
-        key_id_of(k->pub, k->id);
+        snapshot_key_id_of(k->pub, k->id);
     } else {
         crypto_secretstream_xchacha20poly1305_keygen(k->secret);
-        key_id_of(k->secret, k->id);
+        snapshot_key_id_of(k->secret, k->id);
     }
-    hex_encode(k->id, sizeof k->id, id_hex);
+    rs_hex_encode(k->id, sizeof k->id, id_hex, RS_HEX_LEN(RS_SNAPSHOT_KEY_ID_BYTES));
     rc = keygen_files(path, kind, kind == RS_SNAPSHOT_KEY_PAIR ? k->pub : NULL, k->secret, id_hex, text, err);
     sodium_free(text);
     rs_snapshot_key_destroy(k);

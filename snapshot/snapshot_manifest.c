@@ -22,8 +22,6 @@ struct rs_snapshot_manifest {
     rs_snapshot_info info;
 };
 
-static void hex_of(const uint8_t *p, size_t len, char *out) { hex_encode(p, len, out); }
-
 void rs_snapshot_manifest_info(const rs_snapshot_manifest *m, rs_snapshot_info *out) { *out = m->info; }
 
 void rs_snapshot_manifest_destroy(rs_snapshot_manifest *m)
@@ -41,7 +39,7 @@ static rs_snapshot_manifest *manifest_new(json_t *body, const uint8_t dk[KEY_BYT
     if (m == NULL)
         return NULL;
     m->body = body;
-    manifest_mac_key(dk, m->mac_key);
+    snapshot_manifest_mac_key(dk, m->mac_key);
     return m;
 }
 
@@ -57,7 +55,7 @@ static void make_id(uint64_t now_ms, char *out, size_t cap)
     uint8_t rnd[4];
     char rnd_hex[9];
     randombytes_buf(rnd, sizeof rnd);
-    hex_of(rnd, sizeof rnd, rnd_hex);
+    rs_hex_encode(rnd, sizeof rnd, rnd_hex, sizeof rnd_hex);
     snprintf(out, cap, "%s-%s", stamp, rnd_hex);
 }
 
@@ -66,13 +64,13 @@ static json_t *seal_json(const struct seal_header *h)
     static const char *const modes[] = {[SEAL_MODE_SECRET] = "secret", [SEAL_MODE_PASSPHRASE] = "passphrase",
                                         [SEAL_MODE_PUBLIC] = "public"};
     char id[17], raw[2 * SEAL_HEADER_MAX + 1];
-    hex_of(h->key_id, sizeof h->key_id, id);
-    hex_of(h->raw, h->len, raw);
+    rs_hex_encode(h->key_id, sizeof h->key_id, id, sizeof id);
+    rs_hex_encode(h->raw, h->len, raw, sizeof raw);
     return json_pack("{s:s, s:s, s:s}", "key_mode", modes[h->key_mode], "key_id", id, "header", raw);
 }
 
-rs_code manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYTES], rs_snapshot_manifest **out,
-                        rs_err *err)
+rs_code snapshot_manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYTES],
+                                 rs_snapshot_manifest **out, rs_err *err)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -83,7 +81,7 @@ rs_code manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYT
     struct tm tm;
     gmtime_r(&secs, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    hex_of(hd->database_id, sizeof hd->database_id, dbid);
+    rs_hex_encode(hd->database_id, sizeof hd->database_id, dbid, sizeof dbid);
     json_t *body = json_pack(
         "{s:i, s:s, s:s, s:I, s:I, s:I, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:[], "
         "s:{s:i, s:i, s:i, s:s}, s:o}",
@@ -106,11 +104,11 @@ rs_code manifest_create(const struct manifest_head *hd, const uint8_t dk[KEY_BYT
     return RS_OK;
 }
 
-void manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
-                         const rs_store_digest_stats *stats)
+void snapshot_manifest_set_digest(rs_snapshot_manifest *m, const uint8_t digest[RS_STORE_DIGEST_BYTES],
+                                  const rs_store_digest_stats *stats)
 {
     char hex[2 * RS_STORE_DIGEST_BYTES + 1];
-    hex_of(digest, RS_STORE_DIGEST_BYTES, hex);
+    rs_hex_encode(digest, RS_STORE_DIGEST_BYTES, hex, sizeof hex);
     json_t *cd = json_object_get(m->body, "content_digest");
     json_object_set_new(cd, "value", json_string(hex));
     json_integer_set(json_object_get(cd, "pairs"), (json_int_t)stats->n_pairs);
@@ -124,11 +122,11 @@ static void add_to(json_t *obj, const char *key, uint64_t n)
     json_integer_set(v, json_integer_value(v) + (json_int_t)n);
 }
 
-rs_code manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t size,
-                          const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], int compressed, rs_err *err)
+rs_code snapshot_manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t size,
+                                   const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], int compressed, rs_err *err)
 {
     char hex[2 * RS_SNAPSHOT_HASH_BYTES + 1];
-    hex_of(hash, RS_SNAPSHOT_HASH_BYTES, hex);
+    rs_hex_encode(hash, RS_SNAPSHOT_HASH_BYTES, hex, sizeof hex);
     json_t *f = json_pack("{s:s, s:I, s:s, s:s}", "path", name, "size", (json_int_t)size, "xxh3_128", hex,
                           "compression", compressed ? "zstd" : "none");
     if (f == NULL || json_array_append_new(json_object_get(m->body, "files"), f) != 0)
@@ -140,7 +138,7 @@ rs_code manifest_add_file(rs_snapshot_manifest *m, const char *name, uint64_t si
     return RS_OK;
 }
 
-rs_code manifest_inner_json(const rs_snapshot_manifest *m, char **out, size_t *len, rs_err *err)
+rs_code snapshot_manifest_inner_json(const rs_snapshot_manifest *m, char **out, size_t *len, rs_err *err)
 {
     *out = json_dumps(m->body, JSON_COMPACT);
     if (*out == NULL)
@@ -154,7 +152,7 @@ rs_code manifest_inner_json(const rs_snapshot_manifest *m, char **out, size_t *l
 static int hex_field(json_t *obj, const char *key, uint8_t *out, size_t len)
 {
     const char *s = json_string_value(json_object_get(obj, key));
-    return s != NULL && hex_decode(s, out, len) == 0 ? 0 : -1;
+    return s != NULL && rs_hex_decode(s, strlen(s), out, len, NULL) == RS_OK ? 0 : -1;
 }
 
 /* Decodes the facts into m->info, checking every field's type and form. */
@@ -203,10 +201,10 @@ static rs_code fill_info(rs_snapshot_manifest *m, rs_err *err)
     return RS_OK;
 }
 
-void manifest_set_archive(rs_snapshot_manifest *m, uint64_t bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
+void snapshot_manifest_set_archive(rs_snapshot_manifest *m, uint64_t bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
 {
     char hex[2 * RS_SNAPSHOT_HASH_BYTES + 1];
-    hex_of(hash, RS_SNAPSHOT_HASH_BYTES, hex);
+    rs_hex_encode(hash, RS_SNAPSHOT_HASH_BYTES, hex, sizeof hex);
     json_object_set_new(m->body, "archive", json_pack("{s:I, s:s}", "size", (json_int_t)bytes, "xxh3_128", hex));
     fill_info(m, NULL); /* cannot fail on a body built here */
 }
@@ -222,8 +220,8 @@ static rs_code parse_body(const char *text, size_t len, json_t **out, rs_err *er
     return RS_OK;
 }
 
-rs_code manifest_parse_inner(const uint8_t *p, size_t len, const uint8_t dk[KEY_BYTES], rs_snapshot_manifest **out,
-                             rs_err *err)
+rs_code snapshot_manifest_parse_inner(const uint8_t *p, size_t len, const uint8_t dk[KEY_BYTES],
+                                      rs_snapshot_manifest **out, rs_err *err)
 {
     json_t *body = NULL;
     rs_code rc = parse_body((const char *)p, len, &body, err);
@@ -259,7 +257,7 @@ rs_code rs_snapshot_manifest_encode(const rs_snapshot_manifest *m, uint8_t **out
     uint8_t mac[MAC_BYTES];
     char mac_hex[2 * MAC_BYTES + 1];
     body_mac(m->mac_key, body, strlen(body), mac);
-    hex_of(mac, sizeof mac, mac_hex);
+    rs_hex_encode(mac, sizeof mac, mac_hex, sizeof mac_hex);
     json_t *env = json_pack("{s:i, s:s, s:s, s:s}", "rockstream_manifest", ENVELOPE_VERSION, "mac_algorithm",
                             "blake2b-256-keyed", "mac", mac_hex, "body", body);
     free(body);
@@ -278,12 +276,13 @@ static rs_code body_data_key(json_t *body, const rs_snapshot_key *key, uint8_t d
     const char *hex = json_string_value(json_object_get(json_object_get(body, "seal"), "header"));
     uint8_t raw[SEAL_HEADER_MAX];
     size_t n = hex != NULL ? strlen(hex) / 2 : 0;
-    if (hex == NULL || n > SEAL_HEADER_MAX || n < SEAL_FIXED_LEN || hex_decode(hex, raw, n) != 0)
+    if (hex == NULL || n > SEAL_HEADER_MAX || n < SEAL_FIXED_LEN ||
+        rs_hex_decode(hex, strlen(hex), raw, n, NULL) != RS_OK)
         return rs_err_set(err, RS_E_CORRUPT, "manifest: no valid seal header");
     struct seal_header h;
-    rs_code rc = seal_header_decode(raw, n, &h, err);
+    rs_code rc = snapshot_seal_header_decode(raw, n, &h, err);
     if (rc == RS_OK)
-        rc = seal_header_open(&h, key, dk, err);
+        rc = snapshot_seal_header_open(&h, key, dk, err);
     return rc;
 }
 
@@ -317,7 +316,8 @@ static rs_code verify_detached(json_t *env, const rs_snapshot_key *key, rs_snaps
         body = NULL;
     if (rc == RS_OK) {
         body_mac(m->mac_key, body_text, strlen(body_text), mac);
-        if (hex_decode(mac_hex, want, sizeof want) != 0 || crypto_verify_32(mac, want) != 0)
+        if (rs_hex_decode(mac_hex, strlen(mac_hex), want, sizeof want, NULL) != RS_OK ||
+            crypto_verify_32(mac, want) != 0)
             rc = rs_err_set(err, RS_E_CORRUPT, "manifest authentication failed: it was edited or damaged");
     }
     if (rc == RS_OK && (rc = fill_info(m, err)) == RS_OK && m->info.archive_bytes == 0)
@@ -337,7 +337,7 @@ rs_code rs_snapshot_manifest_decode(const uint8_t *p, size_t len, const rs_snaps
     if (len > MANIFEST_MAX_BYTES)
         return rs_err_set(err, RS_E_CORRUPT, "manifest is %zu bytes, above the limit of %u", len, MANIFEST_MAX_BYTES);
     if (!rs_snapshot_key_can_unseal(key))
-        return key_refuse_public(key, err);
+        return snapshot_key_refuse_public(key, err);
     json_error_t je;
     json_t *env = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &je);
     if (env == NULL)
@@ -354,7 +354,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct extracted_file *)a)->name, ((const struct extracted_file *)b)->name);
 }
 
-rs_code manifest_check_files(const rs_snapshot_manifest *m, const struct extract_result *res, rs_err *err)
+rs_code snapshot_manifest_check_files(const rs_snapshot_manifest *m, const struct extract_result *res, rs_err *err)
 {
     json_t *files = json_object_get(m->body, "files");
     if (json_array_size(files) != res->n_files)
@@ -382,8 +382,9 @@ rs_code manifest_check_files(const rs_snapshot_manifest *m, const struct extract
     return RS_OK;
 }
 
-rs_code manifest_check_detached(const rs_snapshot_manifest *detached, const rs_snapshot_manifest *inner,
-                                uint64_t archive_bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err)
+rs_code snapshot_manifest_check_detached(const rs_snapshot_manifest *detached, const rs_snapshot_manifest *inner,
+                                         uint64_t archive_bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES],
+                                         rs_err *err)
 {
     json_t *copy = json_deep_copy(detached->body);
     if (copy == NULL)

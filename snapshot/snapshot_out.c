@@ -18,7 +18,7 @@ static rs_code out_write(struct wstage *st, const uint8_t *p, size_t len, enum c
 {
     (void)kind;
     struct out_stage *o = (struct out_stage *)st;
-    content_hash_update(&o->hash, p, len);
+    snapshot_content_hash_update(&o->hash, p, len);
     o->bytes += len;
     return o->sink.write(o->sink.arg, p, len, err);
 }
@@ -32,7 +32,7 @@ static rs_code out_finish(struct wstage *st, rs_err *err)
 
 static void out_destroy(struct wstage *st)
 {
-    content_hash_release(&((struct out_stage *)st)->hash);
+    snapshot_content_hash_release(&((struct out_stage *)st)->hash);
     free(st);
 }
 
@@ -43,14 +43,14 @@ static const struct wstage_ops out_ops = {
     .destroy = out_destroy,
 };
 
-rs_code out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_err *err)
+rs_code snapshot_out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_err *err)
 {
     struct out_stage *o = calloc(1, sizeof *o);
     if (o == NULL)
         return rs_err_set(err, RS_E_NOMEM, "out of memory");
     o->base.ops = &out_ops;
     o->sink = *sink;
-    if (content_hash_init(&o->hash, err) != RS_OK) {
+    if (snapshot_content_hash_init(&o->hash, err) != RS_OK) {
         free(o);
         return RS_E_NOMEM;
     }
@@ -59,14 +59,14 @@ rs_code out_stage_create(const rs_snapshot_sink *sink, struct wstage **out, rs_e
 }
 
 /* Call once, after finish: it finalises the hash. */
-void out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
+void snapshot_out_stage_result(struct wstage *st, uint64_t *bytes, uint8_t hash[RS_SNAPSHOT_HASH_BYTES])
 {
     struct out_stage *o = (struct out_stage *)st;
     *bytes = o->bytes;
-    content_hash_final(&o->hash, hash);
+    snapshot_content_hash_final(&o->hash, hash);
 }
 
-void wstage_chain_destroy(struct wstage *first)
+void snapshot_wstage_chain_destroy(struct wstage *first)
 {
     while (first != NULL) {
         struct wstage *next = first->next;

@@ -144,7 +144,7 @@ static const struct wstage_ops pipe_ops = {
     .destroy = pipe_destroy,
 };
 
-rs_code pipe_stage_create(struct wstage *next, struct wstage **out, rs_err *err)
+rs_code snapshot_pipe_stage_create(struct wstage *next, struct wstage **out, rs_err *err)
 {
     struct pipe_stage *ps = calloc(1, sizeof *ps);
     if (ps == NULL)

@@ -14,7 +14,7 @@
 
 #define SAMPLE_BYTES   (256u * 1024)
 #define SMALL_FILE     (64u * 1024)  /* always compressed: cheap either way */
-enum chunk_kind probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct)
+enum chunk_kind snapshot_probe_compressibility(int fd, uint64_t size, int level, int min_saving_pct)
 {
     if (size <= SMALL_FILE)
         return CHUNK_ZSTD;

@@ -186,7 +186,7 @@ static enum chunk_kind choose_kind(const struct seal_run *r, int fd, uint64_t si
     switch (r->opt.compress) {
     case RS_SNAPSHOT_COMPRESS_ALL: return CHUNK_ZSTD;
     case RS_SNAPSHOT_COMPRESS_NONE: return CHUNK_RAW;
-    default: return probe_compressibility(fd, size, r->opt.zstd_level, r->opt.min_saving_pct);
+    default: return snapshot_probe_compressibility(fd, size, r->opt.zstd_level, r->opt.min_saving_pct);
     }
 }
 
@@ -207,33 +207,33 @@ static rs_code add_file(struct seal_run *r, struct tar_writer *tw, rs_snapshot_m
         kind = choose_kind(r, fd, (uint64_t)st.st_size);
         RS_LOG_DEBUG("seal file=%s bytes=%lld compression=%s", name, (long long)st.st_size,
                      kind == CHUNK_ZSTD ? "zstd" : "none (already compressed)");
-        rc = tar_writer_add_fd(tw, entry, fd, (uint64_t)st.st_size, kind, hash, err);
+        rc = snapshot_tar_writer_add_fd(tw, entry, fd, (uint64_t)st.st_size, kind, hash, err);
     }
     close(fd);
     if (rc == RS_OK)
-        rc = manifest_add_file(m, name, (uint64_t)st.st_size, hash, kind == CHUNK_ZSTD, err);
+        rc = snapshot_manifest_add_file(m, name, (uint64_t)st.st_size, hash, kind == CHUNK_ZSTD, err);
     return rc;
 }
 
 static rs_code stream_all(struct seal_run *r, struct tar_writer *tw, rs_snapshot_manifest *m, rs_err *err)
 {
-    tar_writer_on_progress(tw, on_progress, r);
+    snapshot_tar_writer_on_progress(tw, on_progress, r);
     rs_code rc = RS_OK;
     for (size_t i = 0; i < r->n_names && rc == RS_OK; i++)
         rc = add_file(r, tw, m, r->names[i], err);
     r->timing.stream_ns = rs_clock_mono_ns() - r->t0;
     rs_code drc = digest_finish(&r->digest, &r->timing, err);
     if (rc == RS_OK && (rc = drc) == RS_OK)
-        manifest_set_digest(m, r->digest.digest, &r->digest.stats);
+        snapshot_manifest_set_digest(m, r->digest.digest, &r->digest.stats);
     char *inner = NULL;
     size_t inner_len = 0;
     if (rc == RS_OK)
-        rc = manifest_inner_json(m, &inner, &inner_len, err);
+        rc = snapshot_manifest_inner_json(m, &inner, &inner_len, err);
     if (rc == RS_OK)
-        rc = tar_writer_add_bytes(tw, TAR_MANIFEST_NAME, (const uint8_t *)inner, inner_len, CHUNK_ZSTD, err);
+        rc = snapshot_tar_writer_add_bytes(tw, TAR_MANIFEST_NAME, (const uint8_t *)inner, inner_len, CHUNK_ZSTD, err);
     free(inner);
     if (rc == RS_OK)
-        rc = tar_writer_close(tw, err);
+        rc = snapshot_tar_writer_close(tw, err);
     return rc;
 }
 
@@ -243,18 +243,18 @@ static rs_code seal_stream(struct seal_run *r, const rs_snapshot_sink *sink, rs_
     struct wstage *o = NULL, *enc = NULL, *pipe = NULL, *z = NULL;
     struct tar_writer *tw = NULL;
     rs_snapshot_manifest *m = NULL;
-    rs_code rc = out_stage_create(sink, &o, err);
+    rs_code rc = snapshot_out_stage_create(sink, &o, err);
     if (rc == RS_OK)
-        rc = encrypt_stage_create(r->opt.key, r->opt.chunk_bytes, o, r->dk, &r->header, &enc, err);
+        rc = snapshot_encrypt_stage_create(r->opt.key, r->opt.chunk_bytes, o, r->dk, &r->header, &enc, err);
     if (rc == RS_OK)
-        rc = pipe_stage_create(enc, &pipe, err);
+        rc = snapshot_pipe_stage_create(enc, &pipe, err);
     if (rc == RS_OK)
-        rc = zstd_stage_create(r->opt.zstd_level, r->opt.zstd_threads, pipe, &z, err);
+        rc = snapshot_zstd_stage_create(r->opt.zstd_level, r->opt.zstd_threads, pipe, &z, err);
     if (rc == RS_OK)
-        rc = tar_writer_open(z, &tw, err);
+        rc = snapshot_tar_writer_open(z, &tw, err);
     r->head.header = &r->header;
     if (rc == RS_OK)
-        rc = manifest_create(&r->head, r->dk, &m, err);
+        rc = snapshot_manifest_create(&r->head, r->dk, &m, err);
     if (rc == RS_OK)
         rc = stream_all(r, tw, m, err);
     if (rc == RS_OK)
@@ -262,14 +262,14 @@ static rs_code seal_stream(struct seal_run *r, const rs_snapshot_sink *sink, rs_
     if (rc == RS_OK) {
         uint64_t bytes = 0;
         uint8_t hash[RS_SNAPSHOT_HASH_BYTES];
-        out_stage_result(o, &bytes, hash);
-        manifest_set_archive(m, bytes, hash);
+        snapshot_out_stage_result(o, &bytes, hash);
+        snapshot_manifest_set_archive(m, bytes, hash);
         *out = m;
         m = NULL;
     }
-    tar_writer_destroy(tw);
+    snapshot_tar_writer_destroy(tw);
     rs_snapshot_manifest_destroy(m);
-    wstage_chain_destroy(z != NULL ? z : pipe != NULL ? pipe : enc != NULL ? enc : o);
+    snapshot_wstage_chain_destroy(z != NULL ? z : pipe != NULL ? pipe : enc != NULL ? enc : o);
     return rc;
 }
 

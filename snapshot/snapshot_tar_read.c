@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
+#include "common/tar_entry.h"
 #include "snapshot/snapshot_int.h"
 
 #define READ_BYTES (1024u * 1024)
@@ -52,55 +54,20 @@ static rs_code fail(struct reader *r, rs_err *err, const char *what)
 
 /* ---- what an entry may be ------------------------------------------- */
 
-static int has_dotdot(const char *path)
-{
-    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
-        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-            return 1;
-    return 0;
-}
+_Static_assert(sizeof ((struct extracted_file *)0)->name > RS_TAR_NAME_MAX, "a plain name fits extracted_file");
 
 /* Returns the file name under db/ (or TAR_MANIFEST_NAME), or NULL with err
- * set when the entry may not be extracted. */
+ * set when the entry may not be extracted (common/tar_entry.h's rule). */
 static const char *safe_name(struct archive_entry *e, rs_err *err)
 {
     const char *path = archive_entry_pathname(e);
-    if (path == NULL || path[0] == '\0') {
-        rs_err_set(err, RS_E_CORRUPT, "archive has an entry without a name");
+    int manifest = path != NULL && strcmp(path, TAR_MANIFEST_NAME) == 0;
+    const char *name = NULL;
+    if (rs_tar_entry_check(e, manifest ? "" : TAR_DB_PREFIX, "a snapshot", &name, err) != RS_OK) {
+        rs_err_prefix(err, "archive");
         return NULL;
     }
-    const char *link = archive_entry_hardlink(e);
-    if (link != NULL) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is a hard link to '%s': refused", path, link);
-        return NULL;
-    }
-    if (archive_entry_filetype(e) == AE_IFLNK) {
-        const char *to = archive_entry_symlink(e);
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is a symbolic link to '%s': refused", path,
-                   to != NULL ? to : "?");
-        return NULL;
-    }
-    if (path[0] == '/') {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' has an absolute path: refused", path);
-        return NULL;
-    }
-    if (has_dotdot(path)) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' leads outside the target directory: refused", path);
-        return NULL;
-    }
-    if (archive_entry_filetype(e) != AE_IFREG) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is not a regular file: refused", path);
-        return NULL;
-    }
-    if (strcmp(path, TAR_MANIFEST_NAME) == 0)
-        return path;
-    const char *name = path + strlen(TAR_DB_PREFIX);
-    if (strncmp(path, TAR_DB_PREFIX, strlen(TAR_DB_PREFIX)) != 0 || name[0] == '\0' || strchr(name, '/') != NULL ||
-        strcmp(name, ".") == 0 || strlen(name) >= sizeof ((struct extracted_file *)0)->name) {
-        rs_err_set(err, RS_E_CORRUPT, "archive entry '%s' is not part of a snapshot: refused", path);
-        return NULL;
-    }
-    return name;
+    return manifest ? path : name;
 }
 
 /* ---- extraction ----------------------------------------------------- */
@@ -140,22 +107,22 @@ static rs_code write_all(int fd, const char *name, const uint8_t *p, size_t len,
 static rs_code copy_data(struct reader *r, int fd, struct extracted_file *f, rs_err *err)
 {
     struct content_hash hs;
-    rs_code rc = content_hash_init(&hs, err);
+    rs_code rc = snapshot_content_hash_init(&hs, err);
     while (rc == RS_OK) {
         la_ssize_t n = archive_read_data(r->a, r->data, READ_BYTES);
         if (n < 0)
             rc = fail(r, err, "data");
         if (n <= 0)
             break;
-        content_hash_update(&hs, r->data, (size_t)n);
+        snapshot_content_hash_update(&hs, r->data, (size_t)n);
         rc = write_all(fd, f->name, r->data, (size_t)n, err);
         f->size += (uint64_t)n;
     }
     if (rc != RS_OK) {
-        content_hash_release(&hs);
+        snapshot_content_hash_release(&hs);
         return rc;
     }
-    content_hash_final(&hs, f->hash);
+    snapshot_content_hash_final(&hs, f->hash);
     if (fsync(fd) != 0)
         return rs_err_sys(err, RS_E_IO, errno, "writing '%s'", f->name);
     return RS_OK;
@@ -165,14 +132,10 @@ static rs_code extract_file(struct reader *r, int dirfd, const char *name, struc
 {
     if (res->n_files == MAX_FILES)
         return rs_err_set(err, RS_E_CORRUPT, "archive holds more than %u files", MAX_FILES);
-    if (res->n_files == r->cap_files) {
-        size_t cap = r->cap_files == 0 ? 64 : 2 * r->cap_files;
-        struct extracted_file *grown = realloc(res->files, cap * sizeof *grown);
-        if (grown == NULL)
-            return rs_err_set(err, RS_E_NOMEM, "out of memory for the file list");
-        res->files = grown;
-        r->cap_files = cap;
-    }
+    struct extracted_file *grown = rs_array_grow(res->files, &r->cap_files, res->n_files, sizeof *grown, 64);
+    if (grown == NULL)
+        return rs_err_set(err, RS_E_NOMEM, "out of memory for the file list");
+    res->files = grown;
     struct extracted_file *f = &res->files[res->n_files];
     memset(f, 0, sizeof *f);
     strcpy(f->name, name);
@@ -224,7 +187,7 @@ static rs_code extract_entries(struct reader *r, int dirfd, struct extract_resul
     }
 }
 
-rs_code tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err)
+rs_code snapshot_tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, rs_err *err)
 {
     memset(res, 0, sizeof *res);
     struct reader r = {.prev = prev, .err = RS_ERR_INIT};
@@ -248,7 +211,7 @@ rs_code tar_extract(struct rstage *prev, int dirfd, struct extract_result *res, 
     return rc;
 }
 
-void extract_result_release(struct extract_result *res)
+void snapshot_extract_result_release(struct extract_result *res)
 {
     free(res->files);
     free(res->manifest);

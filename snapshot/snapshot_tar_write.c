@@ -47,11 +47,11 @@ static rs_code fail(struct tar_writer *tw, rs_err *err, const char *what, const 
     return rs_err_set(err, RS_E_INTERNAL, "tar %s '%s': %s", what, name, archive_error_string(tw->a));
 }
 
-rs_code tar_writer_open(struct wstage *next, struct tar_writer **out, rs_err *err)
+rs_code snapshot_tar_writer_open(struct wstage *next, struct tar_writer **out, rs_err *err)
 {
     struct tar_writer *tw = calloc(1, sizeof *tw);
     if (tw == NULL || (tw->buf = malloc(READ_BYTES)) == NULL || (tw->a = archive_write_new()) == NULL) {
-        tar_writer_destroy(tw);
+        snapshot_tar_writer_destroy(tw);
         return rs_err_set(err, RS_E_NOMEM, "tar: out of memory");
     }
     tw->next = next;
@@ -62,14 +62,14 @@ rs_code tar_writer_open(struct wstage *next, struct tar_writer **out, rs_err *er
     archive_write_set_bytes_per_block(tw->a, 0);
     if (archive_write_open(tw->a, tw, NULL, write_cb, NULL) != ARCHIVE_OK) {
         rs_code rc = fail(tw, err, "open", "");
-        tar_writer_destroy(tw);
+        snapshot_tar_writer_destroy(tw);
         return rc;
     }
     *out = tw;
     return RS_OK;
 }
 
-void tar_writer_on_progress(struct tar_writer *tw, void (*fn)(void *arg, size_t n), void *arg)
+void snapshot_tar_writer_on_progress(struct tar_writer *tw, void (*fn)(void *arg, size_t n), void *arg)
 {
     tw->on_progress = fn;
     tw->progress_arg = arg;
@@ -105,11 +105,11 @@ static rs_code end_entry(struct tar_writer *tw, const char *name, rs_err *err)
     return archive_write_finish_entry(tw->a) == ARCHIVE_OK ? RS_OK : fail(tw, err, "end of", name);
 }
 
-rs_code tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint64_t size, enum chunk_kind kind,
-                          uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err)
+rs_code snapshot_tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint64_t size, enum chunk_kind kind,
+                                   uint8_t hash[RS_SNAPSHOT_HASH_BYTES], rs_err *err)
 {
     struct content_hash hs;
-    rs_code rc = content_hash_init(&hs, err);
+    rs_code rc = snapshot_content_hash_init(&hs, err);
     if (rc != RS_OK)
         return rc;
     rc = begin_entry(tw, name, size, kind, err);
@@ -131,7 +131,7 @@ rs_code tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint6
             rc = rs_err_set(err, RS_E_IO, "'%s' grew while being sealed", name);
             break;
         }
-        content_hash_update(&hs, tw->buf, (size_t)n);
+        snapshot_content_hash_update(&hs, tw->buf, (size_t)n);
         rc = write_data(tw, name, tw->buf, (size_t)n, err);
         done += (uint64_t)n;
     }
@@ -140,12 +140,12 @@ rs_code tar_writer_add_fd(struct tar_writer *tw, const char *name, int fd, uint6
                         (unsigned long long)size, (unsigned long long)done);
     if (rc == RS_OK)
         rc = end_entry(tw, name, err);
-    content_hash_final(&hs, hash);
+    snapshot_content_hash_final(&hs, hash);
     return rc;
 }
 
-rs_code tar_writer_add_bytes(struct tar_writer *tw, const char *name, const uint8_t *p, size_t len,
-                             enum chunk_kind kind, rs_err *err)
+rs_code snapshot_tar_writer_add_bytes(struct tar_writer *tw, const char *name, const uint8_t *p, size_t len,
+                                      enum chunk_kind kind, rs_err *err)
 {
     rs_code rc = begin_entry(tw, name, len, kind, err);
     if (rc == RS_OK && len > 0)
@@ -155,12 +155,12 @@ rs_code tar_writer_add_bytes(struct tar_writer *tw, const char *name, const uint
     return rc;
 }
 
-rs_code tar_writer_close(struct tar_writer *tw, rs_err *err)
+rs_code snapshot_tar_writer_close(struct tar_writer *tw, rs_err *err)
 {
     return archive_write_close(tw->a) == ARCHIVE_OK ? RS_OK : fail(tw, err, "end", "archive");
 }
 
-void tar_writer_destroy(struct tar_writer *tw)
+void snapshot_tar_writer_destroy(struct tar_writer *tw)
 {
     if (tw == NULL)
         return;

@@ -86,8 +86,8 @@ static rs_code verify_digest(const char *dir, const rs_snapshot_info *want, rs_e
                           (unsigned long long)version, (unsigned long long)want->version);
     if (sodium_memcmp(digest, want->content_digest, sizeof digest) != 0) {
         char got[65], exp[65];
-        hex_encode(digest, sizeof digest, got);
-        hex_encode(want->content_digest, sizeof digest, exp);
+        rs_hex_encode(digest, sizeof digest, got, sizeof got);
+        rs_hex_encode(want->content_digest, sizeof digest, exp, sizeof exp);
         return rs_err_set(err, RS_E_CORRUPT, "content digest %.16s... of the unsealed database differs from %.16s... "
                           "in its manifest", got, exp);
     }
@@ -105,11 +105,11 @@ struct unseal_run {
 
 static rs_code open_chain(struct unseal_run *u, const rs_snapshot_source *src, rs_err *err)
 {
-    rs_code rc = in_stage_create(src, u->opt->progress, u->opt->progress_arg, &u->in, err);
+    rs_code rc = snapshot_in_stage_create(src, u->opt->progress, u->opt->progress_arg, &u->in, err);
     if (rc == RS_OK)
-        rc = decrypt_stage_create(u->in, u->opt->key, &u->h, u->dk, &u->dec, err);
+        rc = snapshot_decrypt_stage_create(u->in, u->opt->key, &u->h, u->dk, &u->dec, err);
     if (rc == RS_OK)
-        rc = unzstd_stage_create(u->dec, &u->unz, err);
+        rc = snapshot_unzstd_stage_create(u->dec, &u->unz, err);
     return rc;
 }
 
@@ -118,14 +118,14 @@ static rs_code verify(struct unseal_run *u, const char *tmp, rs_err *err)
 {
     if (u->res.manifest == NULL)
         return rs_err_set(err, RS_E_CORRUPT, "archive has no manifest");
-    rs_code rc = manifest_parse_inner(u->res.manifest, u->res.manifest_len, u->dk, &u->inner, err);
+    rs_code rc = snapshot_manifest_parse_inner(u->res.manifest, u->res.manifest_len, u->dk, &u->inner, err);
     if (rc == RS_OK)
-        rc = manifest_check_files(u->inner, &u->res, err);
+        rc = snapshot_manifest_check_files(u->inner, &u->res, err);
     if (rc == RS_OK && u->opt->expect != NULL) {
         uint64_t bytes = 0;
         uint8_t hash[RS_SNAPSHOT_HASH_BYTES];
-        in_stage_result(u->in, &bytes, hash);
-        rc = manifest_check_detached(u->opt->expect, u->inner, bytes, hash, err);
+        snapshot_in_stage_result(u->in, &bytes, hash);
+        rc = snapshot_manifest_check_detached(u->opt->expect, u->inner, bytes, hash, err);
     }
     rs_snapshot_info info;
     if (rc == RS_OK) {
@@ -140,7 +140,7 @@ static rs_code extract_and_verify(struct unseal_run *u, const char *tmp, rs_err 
     int dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return rs_err_sys(err, RS_E_IO, errno, "'%s'", tmp);
-    rs_code rc = tar_extract(u->unz, dirfd, &u->res, err);
+    rs_code rc = snapshot_tar_extract(u->unz, dirfd, &u->res, err);
     if (rc == RS_OK && fsync(dirfd) != 0)
         rc = rs_err_sys(err, RS_E_IO, errno, "'%s'", tmp);
     close(dirfd);
@@ -188,7 +188,7 @@ rs_code rs_snapshot_unseal(const rs_snapshot_source *src, const char *to, const 
     if (opt == NULL || opt->key == NULL)
         return rs_err_set(err, RS_E_INVALID, "unseal: no key given");
     if (!rs_snapshot_key_can_unseal(opt->key))
-        return key_refuse_public(opt->key, err);
+        return snapshot_key_refuse_public(opt->key, err);
     struct unseal_run u = {.opt = opt};
     rs_code rc = check_target(to, err);
     if (rc == RS_OK)
@@ -200,8 +200,8 @@ rs_code rs_snapshot_unseal(const rs_snapshot_source *src, const char *to, const 
         u.inner = NULL;
     }
     rs_snapshot_manifest_destroy(u.inner);
-    extract_result_release(&u.res);
-    rstage_chain_destroy(u.unz != NULL ? u.unz : u.dec != NULL ? u.dec : u.in);
+    snapshot_extract_result_release(&u.res);
+    snapshot_rstage_chain_destroy(u.unz != NULL ? u.unz : u.dec != NULL ? u.dec : u.in);
     sodium_memzero(u.dk, sizeof u.dk);
     return rc;
 }

@@ -97,7 +97,7 @@ static const struct rstage_ops unzstd_ops = {
     .destroy = unzstd_destroy,
 };
 
-rs_code unzstd_stage_create(struct rstage *prev, struct rstage **out, rs_err *err)
+rs_code snapshot_unzstd_stage_create(struct rstage *prev, struct rstage **out, rs_err *err)
 {
     struct unzstd_stage *u = calloc(1, sizeof *u);
     if (u == NULL)

@@ -90,7 +90,7 @@ static const struct wstage_ops zstd_ops = {
  * keep both cores busy and the total small. */
 #define ZSTD_JOB_BYTES (2048u * 1024)
 
-rs_code zstd_stage_create(int level, int threads, struct wstage *next, struct wstage **out, rs_err *err)
+rs_code snapshot_zstd_stage_create(int level, int threads, struct wstage *next, struct wstage **out, rs_err *err)
 {
     struct zstd_stage *z = calloc(1, sizeof *z);
     if (z == NULL)

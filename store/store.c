@@ -154,6 +154,38 @@ static void families_to_open(rs_store *s, const rocksdb_options_t *const *cf_opt
         rocksdb_list_column_families_destroy(have, n_have);
 }
 
+/* For writing, RocksDB wants every family the database has: rockstream's
+ * (l: it creates those missing) and those another program made, adopted
+ * with their own options (store_adopt.c). handles receives ours. */
+static rs_code open_read_write(rs_store *s, const struct cf_list *l, rocksdb_column_family_handle_t **ours,
+                               char **errptr, rs_err *err)
+{
+    struct store_foreign *f = &s->foreign;
+    size_t n = (size_t)l->n + f->n;
+    const char **names = calloc(n, sizeof *names);
+    const rocksdb_options_t **opts = calloc(n, sizeof *opts);
+    rocksdb_column_family_handle_t **handles = calloc(n, sizeof *handles);
+    if (names != NULL && opts != NULL && handles != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = i < (size_t)l->n ? l->names[i] : f->names[i - (size_t)l->n];
+            opts[i] = i < (size_t)l->n ? l->opts[i] : f->opts[i - (size_t)l->n];
+        }
+        s->db = rocksdb_open_column_families(s->opts, s->path, (int)n, names, opts, handles, errptr);
+        for (size_t i = 0; *errptr == NULL && i < n; i++) {
+            if (i < (size_t)l->n)
+                ours[i] = handles[i];
+            else
+                f->cf[i - (size_t)l->n] = handles[i];
+        }
+    }
+    rs_code rc = names == NULL || opts == NULL || handles == NULL
+                     ? rs_err_set(err, RS_E_NOMEM, "open '%s': out of memory", s->path) : RS_OK;
+    free(names);
+    free(opts);
+    free(handles);
+    return rc;
+}
+
 static rs_code open_db(rs_store *s, rs_err *err)
 {
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
@@ -168,15 +200,20 @@ static rs_code open_db(rs_store *s, rs_err *err)
     families_to_open(s, cf_opts, &l);
     rocksdb_column_family_handle_t *handles[STORE_CF__COUNT];
     char *errptr = NULL;
+    rs_code rc = store_foreign_load(s, err);
+    if (rc != RS_OK)
+        return rc;
     if (s->cfg.read_only)
         s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, l.n, l.names, l.opts, handles, 0,
                                                            &errptr);
-    else
-        s->db = rocksdb_open_column_families(s->opts, s->path, l.n, l.names, l.opts, handles, &errptr);
+    else if ((rc = open_read_write(s, &l, handles, &errptr, err)) != RS_OK)
+        return rc;
     if (errptr != NULL)
         return store_err_from(err, errptr, "open", s->path);
     for (int k = 0; k < l.n; k++)
         s->cf[l.index[k]] = handles[k];
+    s->meta_cf_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
+                                                 : STORE_META_CF_ID;
     return RS_OK;
 }
 
@@ -244,8 +281,10 @@ void rs_store_close(rs_store *s)
     for (int i = 0; i < STORE_CF__COUNT; i++)
         if (s->cf[i] != NULL)
             rocksdb_column_family_handle_destroy(s->cf[i]);
+    store_foreign_close(s);
     if (s->db != NULL)
         rocksdb_close(s->db);
+    store_foreign_release(s);
     if (s->write_nosync != NULL)
         rocksdb_writeoptions_destroy(s->write_nosync);
     if (s->write_sync != NULL)

@@ -37,6 +37,7 @@ struct cursor {
     const uint8_t *p;
     size_t         left;
     const uint8_t *base; /* the batch's first byte, for offsets */
+    uint32_t       meta_cf; /* the id of the family chain records go to */
 };
 
 static int get_varint32(struct cursor *c, uint32_t *out)
@@ -121,10 +122,12 @@ static void note_stamp(const struct store_batch_rec *rec, rs_store_batch_info *o
         out->commit_time_ns = rs_le64_get(rec->key + 4);
 }
 
-/* The chain record: a put of the chain key into the meta family. */
-static void note_chain(const struct store_batch_rec *rec, rs_store_batch_info *out)
+/* The chain record: a put of the chain key into the meta family (its id
+ * is the database's: 1 unless the database was adopted with families of its
+ * own, docs/format.md). */
+static void note_chain(const struct store_batch_rec *rec, uint32_t meta_cf, rs_store_batch_info *out)
 {
-    if (rec->cf != STORE_META_CF_ID || rec->key_len != sizeof STORE_CHAIN_KEY - 1 ||
+    if (rec->cf != meta_cf || rec->key_len != sizeof STORE_CHAIN_KEY - 1 ||
         memcmp(rec->key, STORE_CHAIN_KEY, rec->key_len) != 0 || rec->value_len != RS_STORE_CHAIN_BYTES)
         return;
     out->has_chain = 1;
@@ -145,7 +148,7 @@ static rs_code parse_record(struct cursor *c, rs_store_batch_info *out, uint32_t
         note_stamp(&rec, out);
     /* only the batch's last record can be the chain record */
     else if (rec.tag == TAG_CF_VALUE && c->left == 0)
-        note_chain(&rec, out);
+        note_chain(&rec, c->meta_cf, out);
     return RS_OK;
 }
 
@@ -163,12 +166,13 @@ rs_code store_batch_first(const uint8_t *rep, size_t len, struct store_batch_rec
     rs_code rc = check_header(len, err);
     if (rc != RS_OK || len == STORE_BATCH_HEADER)
         return rc;
-    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep};
+    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep, 0}; /* the caller judges the family */
     int counts = 0;
     return read_record(&c, out, &counts, err);
 }
 
-rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_info *out, rs_err *err)
+rs_code rs_store_batch_inspect(const rs_store *store, const uint8_t *rep, size_t len, rs_store_batch_info *out,
+                               rs_err *err)
 {
     memset(out, 0, sizeof *out);
     rs_code rc = check_header(len, err);
@@ -176,7 +180,8 @@ rs_code rs_store_batch_inspect(const uint8_t *rep, size_t len, rs_store_batch_in
         return rc;
     out->first_seq = rs_le64_get(rep);
     out->count = rs_le32_get(rep + 8);
-    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep};
+    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep,
+                       store != NULL ? store->meta_cf_id : STORE_META_CF_ID};
     uint32_t n_counted = 0;
     while (c.left > 0 && (rc = parse_record(&c, out, &n_counted, err)) == RS_OK)
         ;

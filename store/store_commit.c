@@ -85,12 +85,6 @@ static rs_code load_chain(rs_store *s, rs_err *err)
 rs_code store_commit_init(rs_store *s, rs_err *err)
 {
     struct store_commit *c = &s->commit;
-    /* the chain record is recognised in raw batch bytes by this id */
-    uint32_t meta_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
-                                                    : STORE_META_CF_ID;
-    if (meta_id != STORE_META_CF_ID)
-        return rs_err_set(err, RS_E_UNSUPPORTED, "database '%s': family rs_meta has id %u, expected %u", s->path,
-                          meta_id, STORE_META_CF_ID);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->wake_mu, NULL);
     pthread_cond_init(&c->wake, NULL);
@@ -305,7 +299,7 @@ static rs_code check_replicated(rs_store *s, uint64_t first_seq, const uint8_t *
     if (first_seq != latest + 1)
         return rs_err_set(err, RS_E_GAP, "batch at seq %llu does not follow the latest local seq %llu",
                           (unsigned long long)first_seq, (unsigned long long)latest);
-    rs_code rc = rs_store_batch_inspect(rep, len, info, err);
+    rs_code rc = rs_store_batch_inspect(s, rep, len, info, err);
     if (rc != RS_OK)
         return rc;
     if (info->first_seq != first_seq)

@@ -140,6 +140,28 @@ struct store_commit {
     int             ready;
 };
 
+/* Column families another program made, adopted (store_adopt.c). */
+struct store_foreign {
+    size_t                          n;
+    char                          **names;    /* n, malloc'd */
+    rocksdb_options_t             **opts;     /* n, pointing into loaded_opts */
+    rocksdb_column_family_handle_t **cf;      /* n, once open */
+    rocksdb_options_t              *db_opts;  /* what rocksdb_load_latest_options */
+    char                          **loaded_names; /* returned: every family's */
+    rocksdb_options_t             **loaded_opts;
+    size_t                          n_loaded;
+};
+
+/* Lists the families the database has that rockstream does not know and
+ * loads the options each was last opened with, for a read-write open (none
+ * for a new, read-only or in-memory database). RS_E_STORE when their
+ * options cannot be read. */
+rs_code store_foreign_load(rs_store *store, rs_err *err);
+/* Destroys the adopted families' handles (before the database closes). */
+void store_foreign_close(rs_store *store);
+/* Frees the rest (after it closed). */
+void store_foreign_release(rs_store *store);
+
 struct rs_store {
     char                         *path;
     rs_store_config               cfg;
@@ -158,6 +180,10 @@ struct rs_store {
     rocksdb_readoptions_t        *state_read_opts; /* the state family at the latest version */
     struct store_versions         v;
     struct store_commit           commit;
+    struct store_foreign          foreign;
+    uint32_t                      meta_cf_id; /* rs_meta's family id: 1 unless
+                                                 the database was adopted with
+                                                 families of its own */
 };
 
 struct rs_store_batch {

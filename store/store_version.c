@@ -636,7 +636,7 @@ rs_code rs_store_batch_version(rs_store *s, const uint8_t *data, size_t len, rs_
     if (rc != RS_OK)
         return rc;
     if (!rec.found || s->cf[STORE_CF_META] == NULL || rec.tag != STORE_BATCH_TAG_CF_PUT ||
-        rec.cf != rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META]) ||
+        rec.cf != s->meta_cf_id ||
         rec.key_len != STORE_META_VSTATE_LEN || memcmp(rec.key, STORE_META_VSTATE, rec.key_len) != 0)
         return RS_E_NOTFOUND;
     struct store_vstate st;

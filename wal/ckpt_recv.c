@@ -23,9 +23,8 @@
 
 #include "common/endian.h"
 #include "common/fs.h"
+#include "common/tar_entry.h"
 #include "wal/wal_int.h"
-
-#define NAME_MAX_LEN 255
 
 struct receiver {
     wal_conn    *conn;
@@ -67,17 +66,6 @@ static la_ssize_t read_cb(struct archive *a, void *arg, const void **buf)
     return (la_ssize_t)f.payload_len;
 }
 
-static int plain_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > NAME_MAX_LEN || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (name[i] == '/' || name[i] < 0x20 || name[i] > 0x7e)
-            return 0;
-    return 1;
-}
-
 static rs_code write_entry(struct archive *a, int dirfd_, const char *name, rs_err *err)
 {
     int fd = openat(dirfd_, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -102,10 +90,11 @@ static rs_code write_entry(struct archive *a, int dirfd_, const char *name, rs_e
 
 static rs_code check_entry(struct archive_entry *e, uint64_t *budget, rs_err *err)
 {
-    const char *name = archive_entry_pathname(e);
-    if (name == NULL || !plain_name(name) || archive_entry_filetype(e) != AE_IFREG)
-        return rs_err_set(err, RS_E_CORRUPT, "checkpoint stream: entry '%s' is not a plain file name",
-                          name != NULL ? name : "?");
+    const char *name = NULL;
+    if (rs_tar_entry_check(e, "", "a checkpoint", &name, err) != RS_OK) {
+        rs_err_prefix(err, "checkpoint stream");
+        return RS_E_CORRUPT;
+    }
     la_int64_t size = archive_entry_size(e);
     if (size < 0 || (uint64_t)size > *budget)
         return rs_err_set(err, RS_E_CORRUPT, "checkpoint stream: entry '%s' of %lld bytes exceeds what was announced",

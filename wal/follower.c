@@ -336,7 +336,7 @@ rs_code rs_wal_follower_promote(rs_wal_follower *f, rs_store **store_out, rs_err
     uint8_t hist[RS_WAL_HISTORY_BYTES];
     char hex[2 * RS_WAL_HISTORY_BYTES + 1];
     if (rc == RS_OK && rs_wal_history_current(s, hist, err) == RS_OK) {
-        wal_hex(hist, sizeof hist, hex);
+        rs_hex_encode(hist, sizeof hist, hex, sizeof hex);
         RS_LOG_INFO("promoted to primary path=%s history=%s seq=%llu", rs_store_path(s), hex,
                     (unsigned long long)rs_store_latest_seq(s));
     }

@@ -123,7 +123,7 @@ rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, const uint8
         return rs_err_set(err, RS_E_UNSUPPORTED, "batch at seq %llu has %zu bytes, over the frame limit of %u",
                           (unsigned long long)first_seq, len, RS_WAL_FRAME_MAX_PAYLOAD);
     rs_store_batch_info info;
-    rs_code rc = rs_store_batch_inspect(rep, len, &info, err);
+    rs_code rc = rs_store_batch_inspect(store, rep, len, &info, err);
     if (rc != RS_OK)
         return rc;
     rs_store_version_mark mark = {0};

@@ -18,8 +18,6 @@
 #define HISTORY_VERSION 1
 #define ENTRY_BYTES     (RS_WAL_HISTORY_BYTES + 8)
 
-void wal_hex(const uint8_t *p, size_t len, char *out) { sodium_bin2hex(out, 2 * len + 1, p, len); }
-
 static rs_code decode(const rs_store_value *v, wal_history *h, rs_err *err)
 {
     if (v->len < 2 || v->data[0] != HISTORY_VERSION || v->data[1] == 0 || v->data[1] > WAL_HISTORY_MAX ||
@@ -86,8 +84,8 @@ int wal_history_admits(const wal_history *h, const uint8_t id[RS_WAL_HISTORY_BYT
                        size_t cap)
 {
     char ours[2 * RS_WAL_HISTORY_BYTES + 1], theirs[2 * RS_WAL_HISTORY_BYTES + 1];
-    wal_hex(h->e[0].id, RS_WAL_HISTORY_BYTES, ours);
-    wal_hex(id, RS_WAL_HISTORY_BYTES, theirs);
+    rs_hex_encode(h->e[0].id, RS_WAL_HISTORY_BYTES, ours, sizeof ours);
+    rs_hex_encode(id, RS_WAL_HISTORY_BYTES, theirs, sizeof theirs);
     for (size_t i = 0; i < h->n; i++) {
         if (memcmp(h->e[i].id, id, RS_WAL_HISTORY_BYTES) != 0)
             continue;

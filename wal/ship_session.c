@@ -54,8 +54,8 @@ static int check_identity(struct wal_peer *pe, const wal_identity *id, const wal
     uint8_t db_id[16];
     rs_store_id(p->store, db_id);
     if (memcmp(db_id, id->db_id, 16) != 0) {
-        wal_hex(db_id, 16, ours);
-        wal_hex(id->db_id, 16, theirs);
+        rs_hex_encode(db_id, sizeof db_id, ours, sizeof ours);
+        rs_hex_encode(id->db_id, sizeof db_id, theirs, sizeof theirs);
         snprintf(msg, sizeof msg,
                  "other database: the follower's database id is %s, this primary's is %s; follow with an empty --db",
                  theirs, ours);

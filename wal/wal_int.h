@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
+#include "common/hex.h"
 #include "wal/wal.h"
 
 /* ---- sockets with deadlines (net.c) ----------------------------------- */
@@ -196,7 +197,6 @@ rs_code wal_history_promote(rs_store *store, rs_err *err);
  * -1 with msg filled (never the case for a follower of the same history). */
 int wal_history_admits(const wal_history *h, const uint8_t id[RS_WAL_HISTORY_BYTES], uint64_t latest_seq,
                        char *msg, size_t cap);
-void wal_hex(const uint8_t *p, size_t len, char *out); /* out: 2*len+1 */
 
 /* ---- checkpoint transfer (ckpt_send.c, ckpt_recv.c) --------------------- */
 

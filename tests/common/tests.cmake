@@ -8,3 +8,8 @@ rs_unit_test(common endian)
 rs_unit_test(common clock)
 rs_unit_test(common array)
 rs_unit_test(common assert)
+# the shared pieces: hex, secret files, tar entry names, atomic file writes
+rs_unit_test(common hex)
+rs_unit_test(common secret_file)
+rs_unit_test(common tar_entry)
+rs_unit_test(common atomic_file)

@@ -61,8 +61,8 @@ static void fuzz_tar(const uint8_t *p, size_t len)
     struct mem_stage m = {.base = {.ops = &mem_ops}, .p = p, .len = len};
     struct extract_result res;
     rs_err_clear(&err);
-    tar_extract(&m.base, fd, &res, &err);
-    extract_result_release(&res);
+    snapshot_tar_extract(&m.base, fd, &res, &err);
+    snapshot_extract_result_release(&res);
     close(fd);
 }
 
@@ -71,9 +71,9 @@ static void fuzz_manifest(const uint8_t *p, size_t len)
     static const uint8_t dk[KEY_BYTES];
     rs_snapshot_manifest *m = NULL;
     rs_err err = RS_ERR_INIT;
-    if (manifest_parse_inner(p, len, dk, &m, &err) == RS_OK) {
+    if (snapshot_manifest_parse_inner(p, len, dk, &m, &err) == RS_OK) {
         struct extract_result none = {0};
-        manifest_check_files(m, &none, &err);
+        snapshot_manifest_check_files(m, &none, &err);
         rs_snapshot_manifest_destroy(m);
     }
 }
@@ -82,7 +82,7 @@ static void fuzz_header(const uint8_t *p, size_t len)
 {
     struct seal_header h;
     rs_err err = RS_ERR_INIT;
-    seal_header_decode(p, len, &h, &err);
+    snapshot_seal_header_decode(p, len, &h, &err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

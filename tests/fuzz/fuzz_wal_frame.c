@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the batch reader on the raw bytes too */
     rs_store_batch_info info;
     rs_err e3 = RS_ERR_INIT;
-    if (rs_store_batch_inspect(data, size, &info, &e3) == RS_OK && info.has_chain &&
+    if (rs_store_batch_inspect(NULL, data, size, &info, &e3) == RS_OK && info.has_chain &&
         info.chain_offset + 1 + 32 > size)
         __builtin_trap();
     return 0;

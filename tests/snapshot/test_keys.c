@@ -12,30 +12,19 @@
 
 #include "snap_fixture.h"
 
-struct fixture {
-    char *dir;
-    char *path;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("keys");
-    f->path = rs_test_path(f->dir, "k.key");
-    *state = f;
+    *state = rs_test_file_create("keys", "k.key");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    free(f->path);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_file_destroy(*state);
     return 0;
 }
 
-static void keygen(struct fixture *f)
+static void keygen(struct rs_test_file *f)
 {
     char id[17];
     rs_err err = RS_ERR_INIT;
@@ -60,7 +49,7 @@ static void rewrite(const char *path, const char *text)
     chmod(path, 0600);
 }
 
-static rs_code load(struct fixture *f, rs_err *err)
+static rs_code load(struct rs_test_file *f, rs_err *err)
 {
     rs_snapshot_key *k = NULL;
     rs_code rc = rs_snapshot_key_load(f->path, &k, err);
@@ -70,7 +59,7 @@ static rs_code load(struct fixture *f, rs_err *err)
 
 static void keygen_writes_private_file_and_never_replaces(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     keygen(f);
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
@@ -87,7 +76,7 @@ static void keygen_writes_private_file_and_never_replaces(void **state)
 
 static void keygen_public_writes_pair_and_shareable_half(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     char id[17];
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_snapshot_keygen(f->path, RS_SNAPSHOT_KEY_PAIR, id, &err), RS_OK);
@@ -108,7 +97,7 @@ static void keygen_public_writes_pair_and_shareable_half(void **state)
 
 static void missing_key_is_notfound(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(load(f, &err), RS_E_NOTFOUND);
     assert_non_null(strstr(err.msg, "k.key"));
@@ -116,7 +105,7 @@ static void missing_key_is_notfound(void **state)
 
 static void key_readable_by_others_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     keygen(f);
     chmod(f->path, 0640);
     rs_err err = RS_ERR_INIT;
@@ -127,7 +116,7 @@ static void key_readable_by_others_is_refused(void **state)
 
 static void wrong_length_key_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     keygen(f);
     char *text = slurp(f->path);
     char *secret = strstr(text, "secret: ");
@@ -141,7 +130,7 @@ static void wrong_length_key_is_refused(void **state)
 
 static void damaged_key_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     keygen(f);
     char *text = slurp(f->path);
     char *secret = strstr(text, "secret: ") + 8;
@@ -159,7 +148,7 @@ static void damaged_key_is_refused(void **state)
 
 static void directory_as_key_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     /* tests may run as root, who can read any file: a directory stands in
      * for an unreadable key */
     assert_int_equal(mkdir(f->path, 0700), 0);
@@ -170,7 +159,7 @@ static void directory_as_key_is_refused(void **state)
 
 static void seal_without_a_key_writes_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct rs_test_file *f = *state;
     char *db = rs_test_path(f->dir, "db");
     rs_store *s = snap_make_db(db, 10, 10);
     struct membuf out = {0};

@@ -67,11 +67,11 @@ static void seal_bytes(const rs_snapshot_key *key, const struct membuf *plain, s
     struct wstage *o = NULL, *enc = NULL;
     uint8_t dk[KEY_BYTES];
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(out_stage_create(&sink, &o, &err), RS_OK);
-    assert_int_equal(encrypt_stage_create(key, 4096, o, dk, NULL, &enc, &err), RS_OK);
+    assert_int_equal(snapshot_out_stage_create(&sink, &o, &err), RS_OK);
+    assert_int_equal(snapshot_encrypt_stage_create(key, 4096, o, dk, NULL, &enc, &err), RS_OK);
     assert_int_equal(enc->ops->write(enc, plain->p, plain->len, CHUNK_RAW, &err), RS_OK);
     assert_int_equal(enc->ops->finish(enc, &err), RS_OK);
-    wstage_chain_destroy(enc);
+    snapshot_wstage_chain_destroy(enc);
 }
 
 static void assert_refused(struct snap_env *f, const struct entry *e, size_t n, const char *want)
@@ -154,18 +154,18 @@ static void header_bytes_are_pinned(void **state)
         h.nonce[i] = (uint8_t)(0x20 + i), h.stream[i] = (uint8_t)(0x80 + i);
     for (int i = 0; i < 48; i++)
         h.wrapped[i] = (uint8_t)(0x40 + i);
-    seal_header_encode(&h);
+    snapshot_seal_header_encode(&h);
     char hex[2 * SEAL_HEADER_MAX + 1];
-    hex_encode(h.raw, h.len, hex);
+    rs_hex_encode(h.raw, h.len, hex, sizeof hex);
     assert_string_equal(hex, GOLDEN_HEADER);
     struct seal_header back;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(seal_header_decode(h.raw, h.len, &back, &err), RS_OK);
+    assert_int_equal(snapshot_seal_header_decode(h.raw, h.len, &back, &err), RS_OK);
     assert_int_equal(back.chunk_bytes, 1u << 20);
     assert_memory_equal(back.wrapped, h.wrapped, sizeof h.wrapped);
     /* a chunk size past the bound is refused before anything is allocated */
     h.raw[19] = 0x7f;
-    assert_int_equal(seal_header_decode(h.raw, h.len, &back, &err), RS_E_CORRUPT);
+    assert_int_equal(snapshot_seal_header_decode(h.raw, h.len, &back, &err), RS_E_CORRUPT);
     assert_non_null(strstr(err.msg, "chunk size"));
 }
 
@@ -193,9 +193,9 @@ static void mixed_runs_survive_the_stages(void **state)
     struct wstage *o = NULL, *enc = NULL, *z = NULL;
     uint8_t dk[KEY_BYTES], dk2[KEY_BYTES];
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(out_stage_create(&sink, &o, &err), RS_OK);
-    assert_int_equal(encrypt_stage_create(f->key, 5000, o, dk, NULL, &enc, &err), RS_OK);
-    assert_int_equal(zstd_stage_create(3, 2, enc, &z, &err), RS_OK);
+    assert_int_equal(snapshot_out_stage_create(&sink, &o, &err), RS_OK);
+    assert_int_equal(snapshot_encrypt_stage_create(f->key, 5000, o, dk, NULL, &enc, &err), RS_OK);
+    assert_int_equal(snapshot_zstd_stage_create(3, 2, enc, &z, &err), RS_OK);
     uint8_t piece[20000];
     for (int run = 0; run < 12; run++) {
         for (size_t i = 0; i < sizeof piece; i++)
@@ -206,18 +206,18 @@ static void mixed_runs_survive_the_stages(void **state)
         psink.write(psink.arg, piece, n, &err);
     }
     assert_int_equal(z->ops->finish(z, &err), RS_OK);
-    wstage_chain_destroy(z);
+    snapshot_wstage_chain_destroy(z);
 
     rs_snapshot_source src = membuf_source(&arch);
     struct rstage *in = NULL, *dec = NULL, *unz = NULL;
-    assert_int_equal(in_stage_create(&src, NULL, NULL, &in, &err), RS_OK);
-    assert_int_equal(decrypt_stage_create(in, f->key, NULL, dk2, &dec, &err), RS_OK);
-    assert_int_equal(unzstd_stage_create(dec, &unz, &err), RS_OK);
+    assert_int_equal(snapshot_in_stage_create(&src, NULL, NULL, &in, &err), RS_OK);
+    assert_int_equal(snapshot_decrypt_stage_create(in, f->key, NULL, dk2, &dec, &err), RS_OK);
+    assert_int_equal(snapshot_unzstd_stage_create(dec, &unz, &err), RS_OK);
     assert_int_equal(collect(unz, &back, &err), RS_OK);
     assert_int_equal(back.len, plain.len);
     assert_memory_equal(back.p, plain.p, plain.len);
     assert_memory_equal(dk, dk2, sizeof dk);
-    rstage_chain_destroy(unz);
+    snapshot_rstage_chain_destroy(unz);
     membuf_free(&arch);
     membuf_free(&plain);
     membuf_free(&back);
@@ -240,7 +240,7 @@ static void probe_tells_compressed_from_text(void **state)
                 buf[i] = (uint8_t)("key=value;"[i % 10]);
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
         assert_int_equal(write(fd, buf, len), (ssize_t)len);
-        assert_int_equal(probe_compressibility(fd, len, 3, 5), pass == 0 ? CHUNK_RAW : CHUNK_ZSTD);
+        assert_int_equal(snapshot_probe_compressibility(fd, len, 3, 5), pass == 0 ? CHUNK_RAW : CHUNK_ZSTD);
         close(fd);
     }
     free(buf);

@@ -37,7 +37,7 @@ static rs_store_batch_info last_batch(rs_store *s, uint64_t first_seq)
     assert_int_equal(rs_test_batches_read(s, first_seq, b, 2), 1);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_batch_inspect(b[0].rep, b[0].len, &info, &err), RS_OK);
+    assert_int_equal(rs_store_batch_inspect(NULL, b[0].rep, b[0].len, &info, &err), RS_OK);
     rs_test_batches_free(b, 1);
     return info;
 }
@@ -285,7 +285,7 @@ static void chaining_on_under_writes_leaves_no_unchained_batch_after(void **stat
     for (size_t i = 0; i < n; i++) {
         rs_store_batch_info info;
         rs_err err = RS_ERR_INIT;
-        assert_int_equal(rs_store_batch_inspect(b[i].rep, b[i].len, &info, &err), RS_OK);
+        assert_int_equal(rs_store_batch_inspect(NULL, b[i].rep, b[i].len, &info, &err), RS_OK);
         if (!info.has_chain) {
             assert_int_equal(n_chained, 0);
             assert_true(b[i].seq <= switched);

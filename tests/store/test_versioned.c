@@ -434,7 +434,7 @@ static void read_wal_marks(struct fixture *f, struct marks *out)
     /* every batch from the first on: the WAL lost none */
     rs_store_batch_info last;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_batch_inspect(b[n - 1].rep, b[n - 1].len, &last, &err), RS_OK);
+    assert_int_equal(rs_store_batch_inspect(f->s, b[n - 1].rep, b[n - 1].len, &last, &err), RS_OK);
     assert_int_equal(b[n - 1].seq + last.count - 1, rs_store_latest_seq(f->s));
     rs_test_batches_free(b, n);
 }

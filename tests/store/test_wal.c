@@ -78,7 +78,7 @@ static void every_batch_carries_stamp_and_chain(void **state)
     assert_int_equal(rs_test_batches_read(f->store, start + 1, b, 4), 1);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_batch_inspect(b[0].rep, b[0].len, &info, &err), RS_OK);
+    assert_int_equal(rs_store_batch_inspect(NULL, b[0].rep, b[0].len, &info, &err), RS_OK);
     assert_int_equal(info.first_seq, start + 1);
     assert_int_equal(info.count, 2); /* the put and the chain record */
     assert_true(info.commit_time_ns >= t0 && info.commit_time_ns <= t1);
@@ -426,7 +426,7 @@ static void concurrent_unchained_writers_keep_batches_whole(void **state)
     for (size_t i = 0; i < n; i++) {
         rs_store_batch_info info;
         rs_err err = RS_ERR_INIT;
-        assert_int_equal(rs_store_batch_inspect(b[i].rep, b[i].len, &info, &err), RS_OK);
+        assert_int_equal(rs_store_batch_inspect(NULL, b[i].rep, b[i].len, &info, &err), RS_OK);
         assert_false(info.has_chain);
         assert_true(info.commit_time_ns > 0);
     }
@@ -499,7 +499,7 @@ static void inspect_reads_handmade_batch(void **state)
     size_t n = rs_test_sample_batch(rep, 7, 123456789, 0xab, &chain_at);
     rs_store_batch_info info;
     rs_err err = RS_ERR_INIT;
-    assert_int_equal(rs_store_batch_inspect(rep, n, &info, &err), RS_OK);
+    assert_int_equal(rs_store_batch_inspect(NULL, rep, n, &info, &err), RS_OK);
     assert_int_equal(info.first_seq, 7);
     assert_int_equal(info.count, 2);
     assert_int_equal(info.commit_time_ns, 123456789);
@@ -510,10 +510,10 @@ static void inspect_reads_handmade_batch(void **state)
     /* every truncation is refused, never read past */
     for (size_t cut = 0; cut < n; cut++) {
         rs_err e = RS_ERR_INIT;
-        assert_int_equal(rs_store_batch_inspect(rep, cut, &info, &e), RS_E_CORRUPT);
+        assert_int_equal(rs_store_batch_inspect(NULL, rep, cut, &info, &e), RS_E_CORRUPT);
     }
     rs_le32_put(rep + 8, 3);
-    assert_int_equal(rs_store_batch_inspect(rep, n, &info, &err), RS_E_CORRUPT);
+    assert_int_equal(rs_store_batch_inspect(NULL, rep, n, &info, &err), RS_E_CORRUPT);
     assert_non_null(strstr(err.msg, "header counts 3 records, found 2"));
 }
 

@@ -42,6 +42,24 @@ char *rs_test_path(const char *dir, const char *name)
     return path;
 }
 
+struct rs_test_file *rs_test_file_create(const char *tag, const char *name)
+{
+    struct rs_test_file *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = rs_test_tmpdir(tag);
+    f->path = rs_test_path(f->dir, name);
+    return f;
+}
+
+void rs_test_file_destroy(struct rs_test_file *f)
+{
+    if (f == NULL)
+        return;
+    free(f->path);
+    rs_test_tmpdir_remove(f->dir);
+    free(f);
+}
+
 char *rs_test_helper(const char *name)
 {
     const char *dir = getenv("RS_TEST_HELPERS");

@@ -24,6 +24,16 @@ void rs_test_tmpdir_remove(char *path);
 /* Joins dir and name into a malloc'd path. */
 char *rs_test_path(const char *dir, const char *name);
 
+/* A fresh temporary directory and the path of one file in it (not made):
+ * the fixture of tests about one file (key files, atomic writes). */
+struct rs_test_file {
+    char *dir;
+    char *path;
+};
+struct rs_test_file *rs_test_file_create(const char *tag, const char *name);
+/* Removes the directory and frees f. NULL allowed. */
+void rs_test_file_destroy(struct rs_test_file *f);
+
 /* The path of a helper program built beside the tests (RS_TEST_HELPERS). */
 char *rs_test_helper(const char *name);
 

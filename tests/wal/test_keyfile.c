@@ -11,31 +11,21 @@
 #include "wal/wal.h"
 #include "testlib/testlib.h"
 
-struct fx {
-    char *dir, *path;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = rs_test_tmpdir("keyfile");
-    f->path = rs_test_path(f->dir, "repl.key");
-    *state = f;
+    *state = rs_test_file_create("keyfile", "repl.key");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    free(f->path);
-    rs_test_tmpdir_remove(f->dir);
-    free(f);
+    rs_test_file_destroy(*state);
     return 0;
 }
 
 static void created_private_and_read_back(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     assert_int_equal(rs_wal_key_create_file(f->path, &err), RS_OK);
     struct stat st;
@@ -55,7 +45,7 @@ static void created_private_and_read_back(void **state)
 
 static void never_overwritten(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     rs_wal_key a, b;
     assert_int_equal(rs_wal_key_create_file(f->path, &err), RS_OK);
@@ -68,19 +58,19 @@ static void never_overwritten(void **state)
 
 static void readable_by_others_is_refused(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     rs_err err = RS_ERR_INIT;
     rs_wal_key k;
     assert_int_equal(rs_wal_key_create_file(f->path, &err), RS_OK);
     assert_int_equal(chmod(f->path, 0644), 0);
     assert_int_equal(rs_wal_key_read(f->path, &k, &err), RS_E_AUTH);
-    assert_non_null(strstr(err.msg, "is readable by others (mode 0644)"));
-    assert_string_equal(err.hint, "chmod 600 the key file");
+    assert_non_null(strstr(err.msg, "is accessible by group or others (mode 0644)"));
+    assert_string_equal(err.hint, "make it private with: chmod 600 <file>");
 }
 
 static void not_a_key_file_is_refused_without_echoing_it(void **state)
 {
-    struct fx *f = *state;
+    struct rs_test_file *f = *state;
     FILE *out = fopen(f->path, "w");
     fputs("rockstream-repl-key-v1 zzzzsecretzzzz\n", out);
     fclose(out);
