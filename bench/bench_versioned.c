@@ -2,7 +2,7 @@
  * bench_versioned: what versioned state costs, each figure against a
  * reference measured in the same run.
  *
- *   bench_versioned [--dir DIR] [--blocks N] [--keys N]
+ *   bench_versioned [--dir DIR] [--blocks N] [--keys N] [--key-bytes N]
  *
  *   1. commits of 1,000-write blocks vs plain batched writes of the same
  *      batches (ratio), durable (sync group) and not (sync none);
@@ -17,9 +17,9 @@
  *   5. pruning throughput: the archive pruned to keep-recent N/2, then to
  *      keep-recent 100 with keep-every 1000.
  *
- * Keys are 32 bytes, values 100 bytes (half compressible), written at
- * random over a key space filled first (--keys, default 200,000), so the
- * state does not grow while history does. docs/benchmarks.md records runs.
+ * Keys are 32 bytes (--key-bytes), values 100 bytes (half compressible),
+ * written at random over a key space filled first (--keys, default
+ * 200,000), so the state does not grow while history does. docs/benchmarks.md records runs.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,7 +31,8 @@
 #include "common/workload.h"
 #include "store/store.h"
 
-#define KEY_BYTES 32
+#define KEY_BYTES 32      /* the default; --key-bytes N, 8 to KEY_MAX */
+#define KEY_MAX 64
 #define VALUE_BYTES 100
 #define BIG_BLOCK 1000       /* writes per block in parts 1 and 2 */
 #define SMALL_BLOCK 20       /* writes per block in parts 3 to 5 */
@@ -47,7 +48,7 @@ struct bench {
     rs_workload w;
     uint64_t    rng;
     uint64_t    serial; /* numbers the plain store's small blocks */
-    uint8_t     key[KEY_BYTES], val[VALUE_BYTES];
+    uint8_t     key[KEY_MAX], val[VALUE_BYTES];
 };
 
 static void die(const char *what, const rs_err *err)
@@ -92,7 +93,7 @@ static void fill_block(struct bench *b, rs_store_batch *batch, size_t n, uint64_
     for (size_t i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_workload_value(&b->w, serial * n + i, b->val);
-        rs_store_batch_put(batch, b->key, KEY_BYTES, b->val, VALUE_BYTES);
+        rs_store_batch_put(batch, b->key, b->w.key_size, b->val, VALUE_BYTES);
     }
 }
 
@@ -106,7 +107,7 @@ static void fill_keys(struct bench *b, rs_store *s, int versioned)
     for (uint64_t i = 0; i < b->keys; i++) {
         rs_workload_key(&b->w, i, b->key);
         rs_workload_value(&b->w, i, b->val);
-        rs_store_batch_put(batch, b->key, KEY_BYTES, b->val, VALUE_BYTES);
+        rs_store_batch_put(batch, b->key, b->w.key_size, b->val, VALUE_BYTES);
         if (!versioned && (i + 1) % 10000 == 0) {
             if (rs_store_write(s, batch, &err) != RS_OK)
                 die("fill", &err);
@@ -193,8 +194,8 @@ static uint64_t time_reads(struct bench *b, rs_store *s, uint64_t n, int at_late
     for (uint64_t i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_store_value v = {0};
-        rs_code rc = at_latest ? rs_store_get_at(s, latest, b->key, KEY_BYTES, &v, &err)
-                               : rs_store_get(s, NULL, b->key, KEY_BYTES, &v, &err);
+        rs_code rc = at_latest ? rs_store_get_at(s, latest, b->key, b->w.key_size, &v, &err)
+                               : rs_store_get(s, NULL, b->key, b->w.key_size, &v, &err);
         if (rc != RS_OK)
             die("read", &err);
         rs_store_value_release(&v);
@@ -377,7 +378,7 @@ static uint64_t time_depth(struct bench *b, rs_store *s, uint64_t version, int n
     for (int i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_store_value v = {0};
-        rs_code rc = rs_store_get_at(s, version, b->key, KEY_BYTES, &v, &err);
+        rs_code rc = rs_store_get_at(s, version, b->key, b->w.key_size, &v, &err);
         if (rc != RS_OK && !(rc == RS_E_NOTFOUND && err.code == RS_OK))
             die("get_at", &err);
         rs_store_value_release(&v);
@@ -461,10 +462,14 @@ static int parse_args(int argc, char **argv, struct bench *b)
             b->blocks = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--keys") == 0)
             b->keys = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--key-bytes") == 0)
+            b->w.key_size = (size_t)strtoull(argv[i + 1], NULL, 10);
         else
             return -1;
     }
-    return argc % 2 == 1 && b->blocks >= 1000 && b->keys >= 1000 ? 0 : -1;
+    return argc % 2 == 1 && b->blocks >= 1000 && b->keys >= 1000 && b->w.key_size >= 8 && b->w.key_size <= KEY_MAX
+               ? 0
+               : -1;
 }
 
 int main(int argc, char **argv)
@@ -473,7 +478,7 @@ int main(int argc, char **argv)
                       .w = {.seed = 7, .key_size = KEY_BYTES, .value_size = VALUE_BYTES, .compressibility = 0.5}};
     char tmpl[] = "/tmp/bench-versioned-XXXXXX";
     if (parse_args(argc, argv, &b) != 0) {
-        fprintf(stderr, "usage: bench_versioned [--dir DIR] [--blocks N>=1000] [--keys N>=1000]\n");
+        fprintf(stderr, "usage: bench_versioned [--dir DIR] [--blocks N>=1000] [--keys N>=1000] [--key-bytes 8..64]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -485,8 +490,8 @@ int main(int argc, char **argv)
     }
     if (!own_dir && rs_fs_mkdir_p(b.dir, 0755, &err) != RS_OK)
         die("--dir", &err);
-    printf("bench_versioned: keys %d B, values %d B, key space %" PRIu64 ", in %s\n", KEY_BYTES, VALUE_BYTES, b.keys,
-           b.dir);
+    printf("bench_versioned: keys %zu B, values %d B, key space %" PRIu64 ", in %s\n", b.w.key_size, VALUE_BYTES,
+           b.keys, b.dir);
     commit_ratio(&b, RS_STORE_SYNC_GROUP, "group");
     commit_ratio(&b, RS_STORE_SYNC_NONE, "none");
     read_ratio(&b);

@@ -96,6 +96,8 @@ static rs_code vread_kept(struct vread *r, const char *what, rs_err *err)
 static rs_code vread_begin(rs_store *s, uint64_t version, const char *what, struct vread *r, rs_err *err)
 {
     *r = (struct vread){.s = s, .version = version};
+    if (s->v.layout1)
+        return store_layout_refuse(s, err);
     int reg = store_reader_enter(s, version);
     if (reg < 0)
         return rs_err_set(err, RS_E_NOMEM, "%s version %" PRIu64 ": out of memory", what, version);

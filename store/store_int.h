@@ -104,6 +104,8 @@ struct store_versions {
                                                the user's keys read from the state family */
     pthread_mutex_t       gc_mu;            /* one raise of full_history_ts_low at a time */
     uint64_t              gc_told;          /* gc_mu: the floor RocksDB was given last */
+    int                   layout1;          /* opened read-only on layout 1: latest state
+                                               in the default family, no reads at a version */
     int                   default_dirty;    /* write_mu: the default family holds keys the
                                                state family has taken over */
     struct store_pruner   pruner;
@@ -262,8 +264,8 @@ rs_code store_iter_scan(rs_store_iter *it, rs_store_scan_fn fn, void *arg, rs_er
 /* ---- versioned state ------------------------------------------------ */
 
 /* Layout 1 (store_migrate.c): opened for writing, a database that holds
- * it is converted before anything reads it; read-only it is refused with
- * how to convert it. */
+ * it is converted before anything reads it; read-only it opens as it is,
+ * and store_layout_refuse says, to a read at a version, how to convert it. */
 rs_code store_migrate(rs_store *store, rs_err *err);
 rs_code store_layout_refuse(rs_store *store, rs_err *err);
 

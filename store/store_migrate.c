@@ -4,8 +4,9 @@
  * key had before that version wrote it) to layout 2 (every value at the
  * version that wrote it, in rs_state; the values keep-every kept versions
  * need, in rs_kept). It runs when a database of layout 1 is opened for
- * writing, before anything reads it; read-only, such a database is refused
- * with how to convert it.
+ * writing, before anything reads it; read-only, such a database opens as
+ * layout 1, and only its reads at a version are refused, with how to
+ * convert it.
  *
  * Crash-safe and resumable: the conversion is written in batches, each
  * carrying a progress record (how far it got), and a key's entries are the
@@ -69,8 +70,8 @@ struct conv {
 rs_code store_layout_refuse(rs_store *s, rs_err *err)
 {
     rs_err_set(err, RS_E_VERSION,
-               "database '%s' holds versioned state in layout 1 (history of overwritten values), which this "
-               "rockstream reads only once converted to layout 2",
+               "database '%s' holds versioned state in layout 1 (history of overwritten values), whose versions "
+               "this rockstream reads only once converted to layout 2",
                s->path);
     rs_err_hint(err, "convert it (crash-safe, resumable): rockstream migrate --db DIR, or open it for writing once");
     return RS_E_VERSION;
@@ -408,8 +409,14 @@ rs_code store_migrate(rs_store *s, rs_err *err)
     if (rc != RS_OK || s->cf[STORE_CF_META] == NULL)
         return rc;
     int layout1 = st.format == STORE_LAYOUT_HISTORY && st.latest > 0;
-    if (s->cfg.read_only)
-        return layout1 ? store_layout_refuse(s, err) : RS_OK;
+    if (s->cfg.read_only) {
+        /* nothing may be written: it opens as layout 1, whose latest state,
+         * records and content digest read as they always did (an archive
+         * of layout 1 unseals and verifies); reads at a version are
+         * refused with how to convert it */
+        s->v.layout1 = layout1;
+        return RS_OK;
+    }
     if (s->cf[STORE_CF_HISTORY] == NULL)
         return RS_OK;
     if (layout1) {

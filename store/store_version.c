@@ -56,7 +56,9 @@ rs_code store_vstate_read_any(rs_store *s, const rocksdb_readoptions_t *ro, stru
 rs_code store_vstate_read(rs_store *s, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err)
 {
     rs_code rc = store_vstate_read_any(s, ro, st, err);
-    if (rc == RS_OK && st->format != STORE_LAYOUT_STATE)
+    /* a read-only open of layout 1 reads its records (they are alike), not
+     * its versions (store_history.c refuses those) */
+    if (rc == RS_OK && st->format != STORE_LAYOUT_STATE && !s->v.layout1)
         return store_layout_refuse(s, err);
     return rc;
 }
@@ -514,7 +516,7 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
 /* Queries                                                             */
 /* ------------------------------------------------------------------ */
 
-int rs_store_is_versioned(rs_store *s) { return atomic_load(&s->v.versioned); }
+int rs_store_is_versioned(rs_store *s) { return atomic_load(&s->v.versioned) || s->v.layout1; }
 
 uint64_t rs_store_version_latest(rs_store *s)
 {
@@ -708,7 +710,8 @@ rs_code store_versions_open(rs_store *s, rs_err *err)
     if (rc != RS_OK)
         return rc;
     s->v.pending_earliest = st.earliest;
-    atomic_store(&s->v.versioned, st.latest > 0);
+    /* layout 1 keeps its latest state in the default family */
+    atomic_store(&s->v.versioned, st.latest > 0 && !s->v.layout1);
     s->v.default_dirty = st.latest > 0 && !s->cfg.read_only && default_holds_keys(s);
     store_gc_floor_raise(s, st.earliest);
     return store_prune_open(s, err);

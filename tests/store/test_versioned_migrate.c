@@ -78,21 +78,42 @@ static char *unpack_fixture(struct fixture *f)
     return rs_test_path(f->dir, "db");
 }
 
-static void layout1_is_refused_read_only_and_converted_for_writing(void **state)
+/* A read at a version of a database still in layout 1 is refused with how
+ * to convert it. */
+static void expect_layout1_refusal(rs_store *s, uint64_t version)
+{
+    rs_err err = RS_ERR_INIT;
+    rs_store_value val = {0};
+    assert_int_equal(rs_store_get_at(s, version, (const uint8_t *)"acct001", 7, &val, &err), RS_E_VERSION);
+    assert_non_null(strstr(err.msg, "layout 1"));
+    assert_non_null(err.hint);
+    assert_non_null(strstr(err.hint, "rockstream migrate --db DIR"));
+}
+
+static void layout1_reads_read_only_and_converts_for_writing(void **state)
 {
     struct fixture *f = *state;
     char *old = unpack_fixture(f);
     rs_store_config ro = {.read_only = 1};
     rs_err err = RS_ERR_INIT;
-    rs_store *s = NULL;
-    assert_int_equal(rs_store_open(old, &ro, &s, &err), RS_E_VERSION);
-    assert_non_null(strstr(err.msg, "layout 1"));
-    assert_non_null(err.hint);
-    assert_non_null(strstr(err.hint, "rockstream migrate --db DIR"));
-    assert_true(has_family(old, "rs_history")); /* untouched */
+    /* read-only: its latest state, records and content digest as ever (an
+     * archive of it unseals), no reads at a version; nothing written */
+    rs_store *s = open_store(old, ro);
+    assert_true(rs_store_is_versioned(s));
+    uint64_t e = 0, l = 0;
+    assert_int_equal(rs_store_version_range(s, &e, &l, &err), RS_OK);
+    assert_int_equal(e, 58);
+    assert_int_equal(l, CHAIN_LATEST);
+    expect_layout1_refusal(s, CHAIN_LATEST);
+    uint8_t before[RS_STORE_DIGEST_BYTES], after[RS_STORE_DIGEST_BYTES];
+    assert_int_equal(rs_store_digest(s, NULL, before, NULL, &err), RS_OK);
+    rs_store_close(s);
+    assert_true(has_family(old, "rs_history"));
 
     rs_store *conv = open_store(old, chain_config(0));
     assert_false(has_family(old, "rs_history"));
+    assert_int_equal(rs_store_digest(conv, NULL, after, NULL, &err), RS_OK);
+    assert_memory_equal(before, after, sizeof before); /* the same content */
     char *fresh = rs_test_path(f->dir, "fresh");
     rs_store *now = open_store(fresh, chain_config(1));
     assert_int_equal(chain_steps(now), 0);
@@ -117,9 +138,10 @@ static void layout1_is_refused_read_only_and_converted_for_writing(void **state)
     vcmp_versions(conv, now, 0);
     rs_store_close(conv);
     rs_store_close(now);
-    /* converted, it opens read-only like any database */
+    /* converted, it reads at a version read-only too */
     s = open_store(old, ro);
-    assert_true(rs_store_is_versioned(s));
+    assert_int_equal(rs_store_get_at(s, CHAIN_LATEST, (const uint8_t *)"plain/03", 8, &val, &err), RS_OK);
+    rs_store_value_release(&val);
     rs_store_close(s);
     free(fresh);
     free(old);
@@ -146,25 +168,28 @@ static int run_rockstream(const char *dir, const char *args, int want_stderr, ch
     return WEXITSTATUS(status);
 }
 
-static void migrate_command_converts_what_versions_refuses(void **state)
+/* versions reads layout 1's records read-only; migrate converts, with its
+ * progress on stderr, and has nothing to do the second time. */
+static void migrate_command_converts(void **state)
 {
     struct fixture *f = *state;
     char *old = unpack_fixture(f);
     char args[2048], out[4096];
     snprintf(args, sizeof args, "versions --db '%s'", old);
-    assert_int_equal(run_rockstream(f->dir, args, 1, out, sizeof out), RS_E_VERSION);
-    assert_non_null(strstr(out, "layout 1"));
-    assert_non_null(strstr(out, "hint: convert it"));
-    assert_non_null(strstr(out, "rockstream migrate --db DIR"));
-    snprintf(args, sizeof args, "migrate --db '%s'", old);
-    assert_int_equal(run_rockstream(f->dir, args, 0, out, sizeof out), 0);
-    assert_non_null(strstr(out, "latest: 75"));
-    assert_non_null(strstr(out, "kept_below_earliest: 5"));
-    assert_int_equal(run_rockstream(f->dir, args, 1, out, sizeof out), 0); /* again: nothing to do */
-    assert_null(strstr(out, "converting"));
-    snprintf(args, sizeof args, "versions --db '%s'", old);
     assert_int_equal(run_rockstream(f->dir, args, 0, out, sizeof out), 0);
     assert_non_null(strstr(out, "readable: [58, 75]"));
+    assert_non_null(strstr(out, "kept_below_earliest: 5"));
+    assert_true(has_family(old, "rs_history"));
+    snprintf(args, sizeof args, "migrate --db '%s'", old);
+    assert_int_equal(run_rockstream(f->dir, args, 1, out, sizeof out), 0);
+    assert_non_null(strstr(out, "converting versioned state to layout 2"));
+    assert_non_null(strstr(out, "finished=1"));
+    assert_int_equal(run_rockstream(f->dir, args, 0, out, sizeof out), 0);
+    assert_non_null(strstr(out, "latest: 75"));
+    assert_non_null(strstr(out, "layout: 2"));
+    assert_int_equal(run_rockstream(f->dir, args, 1, out, sizeof out), 0);
+    assert_null(strstr(out, "converting")); /* nothing left to do */
+    assert_false(has_family(old, "rs_history"));
     free(old);
 }
 
@@ -363,8 +388,9 @@ static void conversion_killed_midway_goes_on_at_next_open(void **state)
     /* stopped in the middle: still layout 1 */
     rs_store_config ro = {.read_only = 1};
     rs_err err = RS_ERR_INIT;
-    rs_store *s = NULL;
-    assert_int_equal(rs_store_open(path, &ro, &s, &err), RS_E_VERSION);
+    rs_store *s = open_store(path, ro);
+    expect_layout1_refusal(s, SV);
+    rs_store_close(s);
     assert_true(has_family(path, "rs_history"));
     s = open_store(path, (rs_store_config){.sync = RS_STORE_SYNC_NONE});
     assert_false(has_family(path, "rs_history"));
@@ -382,8 +408,8 @@ static void conversion_killed_midway_goes_on_at_next_open(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(layout1_is_refused_read_only_and_converted_for_writing, setup, teardown),
-        cmocka_unit_test_setup_teardown(migrate_command_converts_what_versions_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(layout1_reads_read_only_and_converts_for_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrate_command_converts, setup, teardown),
         cmocka_unit_test_setup_teardown(conversion_killed_midway_goes_on_at_next_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
