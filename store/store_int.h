@@ -366,8 +366,7 @@ extern const size_t STORE_META_POLICY_LEN;
 #define STORE_VRECORD_V1_BYTES 53        /* layout 1's version record (no tick) */
 #define STORE_POLICY_BYTES 26
 #define STORE_HKEY_OVERHEAD 10           /* terminator + version */
-#define STORE_HIST_PRESENT 0x01u         /* history value tag bits */
-#define STORE_HIST_KEPT 0x80u            /* kept for a keep-every version */
+#define STORE_HIST_PRESENT 0x01u         /* a kept entry's tag: the key had a value */
 
 void store_put_be64(uint8_t *p, uint64_t v);
 uint64_t store_get_be64(const uint8_t *p);
@@ -394,9 +393,6 @@ size_t store_hkey_bound(const uint8_t *key, size_t key_len, uint8_t *out);
 /* Splits a history key; returns -1 if it is not one. *ukey_len bytes of the
  * unescaped key are written to ukey (which needs hkey_len bytes). */
 int store_hkey_decode(const uint8_t *hkey, size_t hkey_len, uint8_t *ukey, size_t *ukey_len, uint64_t *version);
-/* The length of the escaped-key part (up to and including the terminator)
- * of a history key, or 0 if malformed. */
-size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len);
 
 /* Change lists: the sorted keys a version wrote, each as a LEB128 length
  * then the bytes. next() returns 1 and the next key, 0 at the end, -1 if

@@ -175,7 +175,9 @@ size_t store_hkey_encode(const uint8_t *key, size_t key_len, uint64_t version, u
     return n + 8;
 }
 
-size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
+/* The length of the escaped-key part (up to and including the terminator)
+ * of a history key, or 0 if malformed. */
+static size_t hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
 {
     if (hkey_len < STORE_HKEY_OVERHEAD)
         return 0;
@@ -187,7 +189,7 @@ size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
 
 int store_hkey_decode(const uint8_t *hkey, size_t hkey_len, uint8_t *ukey, size_t *ukey_len, uint64_t *version)
 {
-    size_t end = store_hkey_prefix_len(hkey, hkey_len);
+    size_t end = hkey_prefix_len(hkey, hkey_len);
     if (end == 0)
         return -1;
     size_t n = 0;

@@ -780,6 +780,17 @@ static int pruned_to(void *arg)
     return rs_store_version_range(b->f->s, &e, &l, &err) == RS_OK && e >= b->want_earliest;
 }
 
+/* The pruner counts a round just after writing the earliest it made, so
+ * its counters trail the version range by a moment. */
+static int rounds_counted(void *arg)
+{
+    struct bg *b = arg;
+    rs_store_stats st;
+    rs_err err = RS_ERR_INIT;
+    return rs_store_stats_get(b->f->s, &st, &err) == RS_OK && st.version_earliest >= b->want_earliest &&
+           st.prune_versions >= b->want_earliest - 1;
+}
+
 static void pruner_thread_prunes_at_each_interval(void **state)
 {
     struct fixture *f = *state;
@@ -796,7 +807,7 @@ static void pruner_thread_prunes_at_each_interval(void **state)
     assert_true(e >= 7 && e <= 11);
     commit_blocks(f->s, 15, 15);
     b.want_earliest = 12;
-    assert_true(rs_test_poll(pruned_to, &b, 10000));
+    assert_true(rs_test_poll(rounds_counted, &b, 10000));
     rs_store_stats st;
     assert_int_equal(rs_store_stats_get(f->s, &st, &err), RS_OK);
     assert_true(st.prune_rounds >= 2);
