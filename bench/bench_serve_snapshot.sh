@@ -4,7 +4,7 @@
 # while SNAPSHOTs run back to back, in the same run. Prints requests per
 # second and p99 latency of each, the ratio (during snapshots / idle), and
 # how long the snapshots took and how many ran. The seal runs on its own
-# threads at nice 10 (cli/server_cmds_snapshot.c), so on a machine whose
+# threads at nice 10 (server/cmd_snapshot.c), so on a machine whose
 # CPUs it saturates the snapshots slow down rather than the replies.
 #
 #   bench/bench_serve_snapshot.sh [ROCKSTREAM] [KEYS] [REQUESTS]

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "server/server.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
 
@@ -200,8 +201,82 @@ struct cli_key_args {
  * environment or the terminal (asked twice when confirm is set). Refuses
  * "no key" with a hint: archives are always encrypted. */
 rs_code cli_key_load(const struct cli_key_args *a, int confirm, rs_snapshot_key **out, rs_err *err);
-/* "secret key", "passphrase", ... for messages. */
-const char *cli_key_describe(const rs_snapshot_key *key);
+
+/* ---- the daemons, serve and follow (cli_daemon.c) -------------------- */
+
+/* Options serve and follow share: where the Redis port listens, how it is
+ * locked down, and replication. Numbered apart from the other lists. */
+enum cli_daemon_opt {
+    CLI_OPT_LISTEN = 0x400,
+    CLI_OPT_PORT_FILE,
+    CLI_OPT_REQUIREPASS_FILE,
+    CLI_OPT_REQUIREPASS,
+    CLI_OPT_TLS_PORT,
+    CLI_OPT_TLS_CERT_FILE,
+    CLI_OPT_TLS_KEY_FILE,
+    CLI_OPT_TLS_CA_CERT_FILE,
+    CLI_OPT_RENAME_COMMAND,
+    CLI_OPT_REPL_LISTEN,
+    CLI_OPT_REPL_KEY,
+    CLI_OPT_REPL_ENCRYPT,
+    CLI_OPT_RESYNC_RATE,
+};
+
+#define CLI_DAEMON_LONGOPTS                                                     \
+    {"listen", required_argument, NULL, CLI_OPT_LISTEN},                        \
+    {"port-file", required_argument, NULL, CLI_OPT_PORT_FILE},                  \
+    {"requirepass-file", required_argument, NULL, CLI_OPT_REQUIREPASS_FILE},    \
+    {"requirepass", required_argument, NULL, CLI_OPT_REQUIREPASS},              \
+    {"tls-port", required_argument, NULL, CLI_OPT_TLS_PORT},                    \
+    {"tls-cert-file", required_argument, NULL, CLI_OPT_TLS_CERT_FILE},          \
+    {"tls-key-file", required_argument, NULL, CLI_OPT_TLS_KEY_FILE},            \
+    {"tls-ca-cert-file", required_argument, NULL, CLI_OPT_TLS_CA_CERT_FILE},    \
+    {"rename-command", required_argument, NULL, CLI_OPT_RENAME_COMMAND},        \
+    {"repl-listen", required_argument, NULL, CLI_OPT_REPL_LISTEN},              \
+    {"repl-key", required_argument, NULL, CLI_OPT_REPL_KEY},                    \
+    {"repl-encrypt", no_argument, NULL, CLI_OPT_REPL_ENCRYPT},                  \
+    {"resync-rate", required_argument, NULL, CLI_OPT_RESYNC_RATE}
+
+/* A daemon's arguments: its database, the server's config, and the files
+ * its secrets come from. */
+struct cli_daemon_args {
+    struct cli_store_args store;
+    rs_server_config server;
+    const char *config_path;      /* the --config file read, or NULL */
+    const char *repl_key_file;    /* --repl-key */
+    const char *password_file;    /* --requirepass-file */
+    const char *password;         /* requirepass, from the config file */
+    int         on_command_line;  /* options now come from argv */
+    struct cli_key_args key;      /* serve: what SNAPSHOT seals with */
+    char        renames[RS_SERVER_MAX_RENAMES][2][32];
+};
+
+/* Applies one of the shared options. RS_E_NOTFOUND if opt is not one. */
+rs_code cli_daemon_option(int opt, const char *arg, struct cli_daemon_args *d, rs_err *err);
+
+/* Runs the daemon until SIGTERM or SIGINT: reads its secrets (snapshot
+ * key, password, replication key) and checks the server's config before
+ * the database is opened (a primary's here; a follower opens its own),
+ * then serves. */
+rs_code cli_daemon_run(struct cli_daemon_args *d, rs_err *err);
+
+/* Help text for the shared security options. */
+#define CLI_DAEMON_SECURITY_HELP                                                    \
+    "Security (docs/server.md, Security):\n"                                         \
+    "  --requirepass-file FILE  clients must AUTH with the password in FILE\n"      \
+    "                         (readable by its owner only); in a config file,\n"    \
+    "                         requirepass = PASSWORD (the file must then be\n"       \
+    "                         readable by its owner only). Without a password,\n"   \
+    "                         only loopback addresses may be listened on\n"         \
+    "  --tls-port [HOST:]PORT also serve TLS there (on the host of --listen when\n" \
+    "                         only a port is given; port 0 picks a free one)\n"     \
+    "  --tls-cert-file FILE   the TLS certificate chain (PEM)\n"                    \
+    "  --tls-key-file FILE    its private key (PEM, readable by its owner only)\n"  \
+    "  --tls-ca-cert-file FILE  TLS clients must present a certificate this CA\n"   \
+    "                         signed\n"                                              \
+    "  --rename-command NAME=NEW  rename an administrative command (SNAPSHOT,\n"   \
+    "                         REPLICAOF, SLAVEOF, DEBUG); NAME= disables it;\n"     \
+    "                         repeatable\n"
 
 /* ---- bytes as arguments and output (cli_bytes.c) -------------------- */
 

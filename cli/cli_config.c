@@ -138,11 +138,13 @@ rs_code cli_config_load(const char *path, const struct cli_cmd *cmd, const struc
     return RS_OK;
 }
 
+/* Values are wiped before they are freed: requirepass is one of them. */
 void cli_config_release(struct cli_config *cfg)
 {
     while (cfg->values != NULL) {
         struct config_value *v = cfg->values;
         cfg->values = v->next;
+        explicit_bzero(v->text, strlen(v->text));
         free(v);
     }
 }

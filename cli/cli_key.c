@@ -87,14 +87,3 @@ rs_code cli_key_load(const struct cli_key_args *a, int confirm, rs_snapshot_key 
     explicit_bzero(pass, sizeof pass);
     return rc;
 }
-
-const char *cli_key_describe(const rs_snapshot_key *key)
-{
-    switch (rs_snapshot_key_kind_of(key)) {
-    case RS_SNAPSHOT_KEY_SECRET: return "secret key";
-    case RS_SNAPSHOT_KEY_PASSPHRASE: return "passphrase";
-    case RS_SNAPSHOT_KEY_PUBLIC: return "public key";
-    case RS_SNAPSHOT_KEY_PAIR: return "key pair";
-    }
-    return "key";
-}

@@ -8,60 +8,38 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/repl.h"
-#include "cli/server.h"
 
 enum {
-    OPT_REPL_LISTEN = CLI_OPT_LAST_SHARED, /* the order cli_repl_option expects */
-    OPT_REPL_KEY,
-    OPT_REPL_ENCRYPT,
-    OPT_RESYNC_RATE,
-    OPT_PRIMARY,
-    OPT_LISTEN,
-    OPT_PORT_FILE,
+    OPT_PRIMARY = CLI_OPT_LAST_SHARED,
     OPT_ALLOW_DISCARD,
     OPT_NAME,
 };
 
 static const struct option follow_longopts[] = {
-    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS,
-    {"repl-listen", required_argument, NULL, OPT_REPL_LISTEN},
-    {"repl-key", required_argument, NULL, OPT_REPL_KEY},
-    {"repl-encrypt", no_argument, NULL, OPT_REPL_ENCRYPT},
-    {"resync-rate", required_argument, NULL, OPT_RESYNC_RATE},
+    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS, CLI_DAEMON_LONGOPTS,
     {"primary", required_argument, NULL, OPT_PRIMARY},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"allow-discard", no_argument, NULL, OPT_ALLOW_DISCARD},
     {"name", required_argument, NULL, OPT_NAME},
     {0},
 };
 
-struct follow_args {
-    struct cli_store_args store;
-    struct server_config server;
-    struct repl_config repl;
-};
-
 static rs_code follow_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
-    struct follow_args *a = ctx;
-    rs_code rc = cli_repl_option(opt - OPT_REPL_LISTEN, arg, &a->repl, err);
+    struct cli_daemon_args *a = ctx;
+    rs_code rc = cli_daemon_option(opt, arg, a, err);
     if (rc != RS_E_NOTFOUND)
         return rc;
     switch (opt) {
-    case OPT_PRIMARY: a->repl.primary = arg; return RS_OK;
-    case OPT_LISTEN: a->server.listen = arg; return RS_OK;
-    case OPT_PORT_FILE: a->server.port_file = arg; return RS_OK;
-    case OPT_ALLOW_DISCARD: a->repl.allow_discard = 1; return RS_OK;
-    case OPT_NAME: a->repl.name = arg; return RS_OK;
+    case OPT_PRIMARY: a->server.primary = arg; return RS_OK;
+    case OPT_ALLOW_DISCARD: a->server.allow_discard = 1; return RS_OK;
+    case OPT_NAME: a->server.name = arg; return RS_OK;
     }
     return RS_E_INVALID;
 }
 
 static int follow_main(int argc, char **argv, rs_err *err)
 {
-    struct follow_args a = {0};
+    struct cli_daemon_args a = {.on_command_line = 1};
     int help_shown = 0;
     rs_code rc = cli_parse_args(&cli_cmd_follow, argc, argv, follow_longopts, &a.store, follow_option, &a,
                                 &help_shown, err);
@@ -69,10 +47,9 @@ static int follow_main(int argc, char **argv, rs_err *err)
         return rc;
     if (optind < argc)
         return cli_usage_error(&cli_cmd_follow, err, "unexpected argument '%s'", argv[optind]);
-    if (a.store.db == NULL || a.repl.primary == NULL || a.repl.key_file == NULL)
+    if (a.store.db == NULL || a.server.primary == NULL || a.repl_key_file == NULL)
         return cli_usage_error(&cli_cmd_follow, err, "--db, --primary and --repl-key are required");
-    server_config_resolve(&a.server);
-    return cli_daemon_run(&a.store, &a.server, &a.repl, NULL, err);
+    return cli_daemon_run(&a, err);
 }
 
 const struct cli_cmd cli_cmd_follow = {
@@ -89,13 +66,15 @@ const struct cli_cmd cli_cmd_follow = {
             "  --primary HOST:PORT    the primary's replication address (--repl-listen)\n"
             "  --repl-key FILE        the pre-shared key the primary uses\n"
             "  --listen HOST:PORT     serve reads here (127.0.0.1:6379); port 0 picks one\n"
-            "  --port-file FILE       write the address actually bound to FILE\n"
+            "  --port-file FILE       write the address actually bound to FILE (and\n"
+            "                         the TLS one on a second line)\n"
             "  --repl-encrypt         ask for an encrypted session\n"
             "  --repl-listen HOST:PORT  once promoted, accept followers here\n"
             "  --resync-rate SIZE     once promoted, checkpoint transfers per second (100M)\n"
             "  --allow-discard        rebuild a database the primary refuses as diverged\n"
             "                         (it may hold writes the primary never had)\n"
-            "  --name NAME            how the primary lists it (the host name)\n",
+            "  --name NAME            how the primary lists it (the host name)\n\n"
+            CLI_DAEMON_SECURITY_HELP,
     .example = "rockstream follow --db /tmp/standby --primary 127.0.0.1:7380 --repl-key repl.key \\\n"
                "    --listen 127.0.0.1:6381 &\n  redis-cli -p 6381 get greeting",
     .uses_store = 1,

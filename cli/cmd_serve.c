@@ -1,23 +1,15 @@
 /*
  * rockstream serve: opens a database and serves it over the Redis protocol
- * (server*.c) until SIGTERM or SIGINT. This file is the command: options
- * and config file, file-descriptor limits, signals, and the order of
- * startup and shutdown.
+ * (server/server.h) until SIGTERM or SIGINT. This file is the command:
+ * its options and config file; cli_daemon.c starts the server.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli/cli.h"
-#include "cli/repl.h"
-#include "cli/server.h"
-#include "common/log.h"
 
 enum {
-    OPT_LISTEN = CLI_OPT_LAST_SHARED,
-    OPT_PORT_FILE,
-    OPT_CONFIG,
+    OPT_CONFIG = CLI_OPT_LAST_SHARED,
     OPT_MAX_CLIENTS,
     OPT_MAX_BULK,
     OPT_MAX_ARGS,
@@ -28,16 +20,11 @@ enum {
     OPT_READ_ONLY,
     OPT_KEY,
     OPT_PASSPHRASE,
-    OPT_REPL_LISTEN,
-    OPT_REPL_KEY,
-    OPT_REPL_ENCRYPT,
-    OPT_RESYNC_RATE,
+    OPT_SNAPSHOT_DIR,
 };
 
 static const struct option serve_longopts[] = {
-    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS,
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    CLI_COMMON_LONGOPTS, CLI_STORE_LONGOPTS, CLI_DAEMON_LONGOPTS,
     {"config", required_argument, NULL, OPT_CONFIG},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-bulk", required_argument, NULL, OPT_MAX_BULK},
@@ -49,18 +36,8 @@ static const struct option serve_longopts[] = {
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"key", required_argument, NULL, OPT_KEY},
     {"passphrase", no_argument, NULL, OPT_PASSPHRASE},
-    {"repl-listen", required_argument, NULL, OPT_REPL_LISTEN},
-    {"repl-key", required_argument, NULL, OPT_REPL_KEY},
-    {"repl-encrypt", no_argument, NULL, OPT_REPL_ENCRYPT},
-    {"resync-rate", required_argument, NULL, OPT_RESYNC_RATE},
+    {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
     {0},
-};
-
-struct serve_args {
-    struct cli_store_args store;
-    struct server_config server;
-    struct cli_key_args key;   /* what SNAPSHOT seals with */
-    struct repl_config repl;
 };
 
 static rs_code bad(rs_err *err, const char *opt, const char *arg, const char *want)
@@ -84,18 +61,17 @@ static rs_code count_opt(const char *opt, const char *arg, uint64_t max, uint64_
 
 static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
 {
-    struct serve_args *a = ctx;
-    struct server_config *s = &a->server;
-    rs_code rc = cli_repl_option(opt - OPT_REPL_LISTEN, arg, &a->repl, err);
+    struct cli_daemon_args *a = ctx;
+    rs_server_config *s = &a->server;
+    rs_code rc = cli_daemon_option(opt, arg, a, err);
     if (rc != RS_E_NOTFOUND)
         return rc;
     long l = 0;
     switch (opt) {
     case OPT_KEY: a->key.key_file = arg; return RS_OK;
     case OPT_PASSPHRASE: a->key.passphrase = 1; return RS_OK;
-    case OPT_LISTEN: s->listen = arg; return RS_OK;
-    case OPT_PORT_FILE: s->port_file = arg; return RS_OK;
-    case OPT_CONFIG: return RS_OK; /* read before the flags, see serve_main */
+    case OPT_SNAPSHOT_DIR: s->snapshot_dir = arg; return RS_OK;
+    case OPT_CONFIG: return RS_OK; /* read before the flags, see parse */
     case OPT_READ_ONLY: s->read_only = 1; return RS_OK;
     case OPT_MAX_CLIENTS: return count_opt("max-clients", arg, 1000000, &s->max_clients, err);
     case OPT_MAX_ARGS: return count_opt("max-args", arg, 1ull << 30, &s->max_args, err);
@@ -116,57 +92,15 @@ static rs_code serve_option(int opt, const char *arg, void *ctx, rs_err *err)
     return RS_E_INVALID;
 }
 
-/* ---- signals ---------------------------------------------------------- */
-
-static struct server *_Atomic running;
-static volatile sig_atomic_t stop_asked;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_asked = 1;
-    struct server *srv = running;
-    if (srv != NULL)
-        server_stop(srv); /* an atomic store and an eventfd write: signal safe */
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    /* a client that hangs up must not kill the server: send() returns EPIPE */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-/* Each client is a file descriptor: lift the soft limit toward the hard one
- * so that max-clients connections fit (1024 is a common default). */
-static void raise_fd_limit(uint64_t max_clients)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t want = (rlim_t)max_clients + 128; /* + RocksDB's files, listener, ... */
-    if (rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < want)
-        RS_LOG_WARN("serve: open files limited to %llu, fewer than max-clients=%llu needs; raise 'ulimit -Hn'",
-                    (unsigned long long)rl.rlim_cur, (unsigned long long)max_clients);
-}
-
-/* ---- the command ------------------------------------------------------ */
-
-static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_config *cfg, int *help_shown,
+/* The config file first, then the flags, which win. */
+static rs_code parse(int argc, char **argv, struct cli_daemon_args *a, struct cli_config *cfg, int *help_shown,
                      rs_err *err)
 {
     const char *path = cli_config_path(argc, argv);
     rs_code rc = RS_OK;
     if (path != NULL)
         rc = cli_config_load(path, &cli_cmd_serve, serve_longopts, &a->store, serve_option, a, cfg, err);
+    a->on_command_line = 1;
     if (rc == RS_OK)
         rc = cli_parse_args(&cli_cmd_serve, argc, argv, serve_longopts, &a->store, serve_option, a, help_shown,
                             err);
@@ -174,72 +108,19 @@ static rs_code parse(int argc, char **argv, struct serve_args *a, struct cli_con
         return rc;
     if (optind < argc)
         return cli_usage_error(&cli_cmd_serve, err, "unexpected argument '%s'", argv[optind]);
+    a->config_path = cfg->path;
     a->server.config_file = cfg->path;
-    server_config_resolve(&a->server);
-    if (a->server.max_request < a->server.max_bulk)
-        return rs_err_set(err, RS_E_INVALID, "max-request (%llu) is smaller than max-bulk (%llu)",
-                          (unsigned long long)a->server.max_request, (unsigned long long)a->server.max_bulk);
     return RS_OK;
-}
-
-/* The snapshot key, when one is configured. Fail closed: a key that is
- * asked for but missing, unreadable or too open stops the daemon from
- * starting, rather than leaving a server that would fail (or, worse, be
- * "fixed" to seal without it) at the first SNAPSHOT. */
-static rs_code load_snapshot_key(const struct cli_key_args *k, rs_snapshot_key **out, rs_err *err)
-{
-    if (k == NULL || (k->key_file == NULL && !k->passphrase))
-        return RS_OK; /* SNAPSHOT will refuse, saying why */
-    rs_code rc = cli_key_load(k, 1, out, err); /* it seals: a typo would make archives nobody opens */
-    if (rc != RS_OK) {
-        rs_err_prefix(err, "snapshot key");
-        return rc;
-    }
-    RS_LOG_INFO("serve: snapshots sealed with %s id=%s", cli_key_describe(*out), rs_snapshot_key_id(*out));
-    return RS_OK;
-}
-
-rs_code cli_daemon_run(struct cli_store_args *st, struct server_config *scfg, const struct repl_config *rcfg,
-                       const struct cli_key_args *key_args, rs_err *err)
-{
-    install_signals();
-    raise_fd_limit(scfg->max_clients);
-    rs_snapshot_key *key = NULL;
-    rs_code rc = load_snapshot_key(key_args, &key, err);
-    if (rc != RS_OK)
-        return rc;
-    scfg->snapshot_key = key;
-    struct repl r;
-    rc = repl_init(&r, rcfg, st->db, &st->cfg, err);
-    if (rc != RS_OK) {
-        rs_snapshot_key_destroy(key);
-        return rc;
-    }
-    rs_store *store = NULL;
-    /* a follower opens (or bootstraps) its database itself, as a replica */
-    if (rcfg->primary == NULL)
-        rc = cli_store_open(st, &store, err);
-    /* the replication loop runs the server, and restarts it when the role
-     * changes (REPLICAOF) or a resync replaces the database */
-    if (rc == RS_OK)
-        rc = repl_run(&r, store, scfg, &running, &stop_asked, err);
-    else
-        repl_release(&r);
-    rs_snapshot_key_destroy(key);
-    scfg->snapshot_key = NULL;
-    if (rc == RS_OK)
-        RS_LOG_INFO("serve: stopped");
-    return rc;
 }
 
 static int serve_main(int argc, char **argv, rs_err *err)
 {
-    struct serve_args a = {0};
+    struct cli_daemon_args a = {0};
     struct cli_config cfg = {0};
     int help_shown = 0;
     rs_code rc = parse(argc, argv, &a, &cfg, &help_shown, err);
     if (rc == RS_OK && !help_shown)
-        rc = cli_daemon_run(&a.store, &a.server, &a.repl, &a.key, err);
+        rc = cli_daemon_run(&a, err);
     cli_config_release(&cfg);
     return rc;
 }
@@ -255,7 +136,8 @@ const struct cli_cmd cli_cmd_serve = {
             "docs/server.md.\n\n"
             "  --listen HOST:PORT     where to listen (127.0.0.1:6379); [::1]:PORT for\n"
             "                         IPv6; port 0 picks a free port\n"
-            "  --port-file FILE       write the address actually bound to FILE\n"
+            "  --port-file FILE       write the address actually bound to FILE (and\n"
+            "                         the TLS one on a second line)\n"
             "  --config FILE          read options from an INI file: each key is an\n"
             "                         option's long name (listen = 127.0.0.1:6379);\n"
             "                         flags given on the command line win\n"
@@ -274,12 +156,16 @@ const struct cli_cmd cli_cmd_serve = {
             "  --repl-encrypt         accept only encrypted sessions\n"
             "  --resync-rate SIZE     checkpoint transfers at most SIZE a second (100M)\n"
             "WAIT n ms waits for n followers; REPLICAOF host port follows a primary.\n\n"
-            "SNAPSHOT /path/on/this/host seals the database into an encrypted archive\n"
-            "and its manifest (docs/snapshot.md) with the key given here; without one\n"
-            "it is refused. A key that is missing, unreadable or readable by others\n"
-            "stops serve from starting. A public key (keygen --public, the .pub file)\n"
-            "is the safest: this host can then seal archives but never read them.\n\n"
-            CLI_KEY_OPTIONS_HELP,
+            "SNAPSHOT NAME seals the database into an encrypted archive and its\n"
+            "manifest (docs/snapshot.md) with the key given here; without one it is\n"
+            "refused. A key that is missing, unreadable or readable by others stops\n"
+            "serve from starting. A public key (keygen --public, the .pub file) is the\n"
+            "safest: this host can then seal archives but never read them.\n"
+            "  --snapshot-dir DIR     SNAPSHOT writes only inside DIR (a name relative\n"
+            "                         to it, or an absolute path in it); without it,\n"
+            "                         only absolute paths in the database's parent\n"
+            "                         directory\n"
+            CLI_KEY_OPTIONS_HELP "\n" CLI_DAEMON_SECURITY_HELP,
     .example = "rockstream serve --db /tmp/demo --create --listen 127.0.0.1:6380 &\n"
                "  redis-cli -p 6380 set greeting hello && redis-cli -p 6380 get greeting",
     .uses_store = 1,

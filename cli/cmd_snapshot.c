@@ -108,7 +108,7 @@ static void print_sealed(const struct snap_args *a, const char *mpath, const rs_
            (unsigned long long)in.n_files, (double)in.file_bytes / 1e6, (unsigned long long)in.n_files_compressed,
            (unsigned long long)(in.n_files - in.n_files_compressed));
     printf("  archive         %.1f MB, xxh3-128 %s...\n", (double)in.archive_bytes / 1e6, ahash);
-    printf("  key             %s %s\n", cli_key_describe(key), in.key_id);
+    printf("  key             %s %s\n", rs_snapshot_key_describe(key), in.key_id);
     printf("  manifest        %s\n", mpath);
     printf("  took            checkpoint %.3f s, files sealed in %.2f s (%.0f MB/s), digest %.2f s alongside, "
            "%.2f s in all\n", (double)t->checkpoint_ns / 1e9, (double)t->stream_ns / 1e9,

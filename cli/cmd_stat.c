@@ -2,7 +2,6 @@
  * rockstream stat: a database's properties and statistics, as
  * "name: value" lines, or one RocksDB property verbatim.
  */
-#include <inttypes.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
@@ -20,27 +19,12 @@ rs_code cli_print_stats(FILE *f, rs_store *store, rs_err *err)
     fprintf(f, "database: %s\n", rs_store_path(store));
     fprintf(f, "database_id: ");
     cli_write_hex(f, id, sizeof id);
-    fprintf(f, "\nlatest_seq: %" PRIu64 "\n", st.latest_seq);
-    fprintf(f, "estimated_keys: %" PRIu64 "\n", st.estimated_keys);
-    fprintf(f, "live_sst_bytes: %" PRIu64 "\n", st.live_sst_bytes);
-    fprintf(f, "sst_files: %" PRIu64 "\n", st.n_sst_files);
-    fprintf(f, "memtable_bytes: %" PRIu64 "\n", st.memtable_bytes);
-    fprintf(f, "pending_compaction_bytes: %" PRIu64 "\n", st.pending_compaction_bytes);
-    fprintf(f, "running_compactions: %" PRIu64 "\n", st.n_running_compactions);
-    fprintf(f, "block_cache_usage_bytes: %" PRIu64 "\n", st.block_cache_usage_bytes);
-    fprintf(f, "block_cache_capacity_bytes: %" PRIu64 "\n", st.block_cache_capacity_bytes);
-    fprintf(f, "block_cache_hits: %" PRIu64 "\n", st.block_cache_hits);
-    fprintf(f, "block_cache_misses: %" PRIu64 "\n", st.block_cache_misses);
-    fprintf(f, "wal_syncs: %" PRIu64 "\n", st.wal_syncs);
+    fprintf(f, "\n");
+    /* the same table INFO shows (server/stats.c) */
+    size_t n = 0;
+    const rs_metric *m = rs_server_store_metrics(&n);
+    rs_metrics_write(f, RS_METRIC_FORMAT_TEXT, m, n, &st, NULL);
     fprintf(f, "sync_policy: %s\n", rs_store_sync_name(rs_store_config_get(store)->sync));
-    fprintf(f, "version_latest: %" PRIu64 "\nversion_earliest: %" PRIu64 "\n", st.version_latest,
-            st.version_earliest);
-    fprintf(f, "history_sst_bytes: %" PRIu64 "\n", st.history_sst_bytes);
-    fprintf(f, "prune_rounds: %" PRIu64 "\nprune_versions: %" PRIu64 "\nprune_kept_entries: %" PRIu64 "\n",
-            st.prune_rounds, st.prune_versions, st.prune_kept_entries);
-    fprintf(f, "prune_compactions: %" PRIu64 "\nprune_reclaimed_bytes: %" PRIu64 "\nprune_pending_bytes: %" PRIu64
-               "\n",
-            st.prune_compactions, st.prune_reclaimed_bytes, st.prune_pending_bytes);
     return RS_OK;
 }
 

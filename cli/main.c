@@ -49,6 +49,11 @@ static void print_overview(FILE *f)
 
 static int help(int argc, char **argv)
 {
+    /* one write for a whole page: `rockstream help serve | grep -q x`
+     * closes the pipe at its first match, and a page written in parts
+     * would then die of SIGPIPE halfway */
+    static char page[64 * 1024];
+    setvbuf(stdout, page, _IOFBF, sizeof page);
     if (argc < 3) {
         print_overview(stdout);
         return RS_OK;

@@ -20,6 +20,7 @@ build_pkgs=(
   libexpat1-dev
   libinih-dev
   libmicrohttpd-dev
+  libssl-dev
   redis-tools
 )
 test_pkgs=(
@@ -31,6 +32,8 @@ test_pkgs=(
   procps
   psmisc
   python3-nacl
+  python3-redis
+  openssl
   doxygen
 )
 

@@ -94,6 +94,11 @@ RS_API void rs_snapshot_key_destroy(rs_snapshot_key *key);
  * @return its kind */
 RS_API rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *key);
 
+/** What kind of key it is, for people.
+ * @param key the key
+ * @return static text: "secret key", "key pair", "public key" or "passphrase" */
+RS_API const char *rs_snapshot_key_describe(const rs_snapshot_key *key);
+
 /** The key id as 16 hex digits.
  * @param key the key
  * @return the id, borrowed for the key's lifetime; "" for a passphrase,

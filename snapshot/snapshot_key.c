@@ -83,6 +83,17 @@ rs_snapshot_key_kind rs_snapshot_key_kind_of(const rs_snapshot_key *k) { return 
 const char *rs_snapshot_key_id(const rs_snapshot_key *k) { return k->id_hex; }
 int rs_snapshot_key_can_unseal(const rs_snapshot_key *k) { return k->kind != RS_SNAPSHOT_KEY_PUBLIC; }
 
+const char *rs_snapshot_key_describe(const rs_snapshot_key *k)
+{
+    switch (k->kind) {
+    case RS_SNAPSHOT_KEY_SECRET: return "secret key";
+    case RS_SNAPSHOT_KEY_PASSPHRASE: return "passphrase";
+    case RS_SNAPSHOT_KEY_PUBLIC: return "public key";
+    case RS_SNAPSHOT_KEY_PAIR: return "key pair";
+    }
+    return "key";
+}
+
 rs_code snapshot_key_refuse_public(const rs_snapshot_key *k, rs_err *err)
 {
     rs_err_set(err, RS_E_AUTH, "key %s is a public key: it can seal archives but not open them", k->id_hex);

@@ -12,7 +12,8 @@ has() { [[ "$1" == *"$2"* ]] || fail "$3: expected '$2' in: $1"; }
 
 # every example needs the shared library, which exports only the public API
 for p in embed_store versioned_state embed_replicate embed_backup; do
-  ldd "$ex/$p" | grep -q 'librockstream\.so\.0 => ' || fail "$p does not link librockstream.so"
+  # (not `ldd | grep -q`: under pipefail, grep leaving early fails ldd with SIGPIPE)
+  [[ $(ldd "$ex/$p") == *"librockstream.so.0 => "* ]] || fail "$p does not link librockstream.so"
 done
 
 out=$("$ex/embed_store" "$T/store")

@@ -24,7 +24,7 @@ libdir=$(pkg-config --variable=libdir rockstream)
 # shellcheck disable=SC2086
 "$cc" $san -o "$T/embed_store" "$src/examples/embed_store.c" $(pkg-config --cflags --libs rockstream) \
    -Wl,-rpath,"$libdir"
-ldd "$T/embed_store" | grep -q "$libdir/librockstream.so.0" || fail "embed_store did not link the installed library"
+[[ $(ldd "$T/embed_store") == *"$libdir/librockstream.so.0"* ]] || fail "embed_store did not link the installed library"
 out=$("$T/embed_store" "$T/db")
 [[ "$out" == *"account:2 holds balance=300"* ]] || fail "embed_store: $out"
 

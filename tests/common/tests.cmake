@@ -8,6 +8,7 @@ rs_unit_test(common endian)
 rs_unit_test(common clock)
 rs_unit_test(common array)
 rs_unit_test(common assert)
+rs_unit_test(common metrics)
 # the shared pieces: hex, secret files, tar entry names, atomic file writes
 rs_unit_test(common hex)
 rs_unit_test(common secret_file)

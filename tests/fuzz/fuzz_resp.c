@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the RESP2 request parser (cli/resp.c). The input is
+ * libFuzzer target for the RESP2 request parser (server/resp.c). The input is
  * fed as a client would send it, cut into reads at points the input itself
  * chooses, and every request found is checked: its arguments lie inside
  * the bytes given, it used no more bytes than it was given, and parsing
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/resp.h"
+#include "server/resp.h"
 
 /* CHECK() is compiled out in release builds; the fuzzer must always check */
 #define CHECK(cond)                                                          \
@@ -31,13 +31,13 @@ static void check_request(const struct resp_parser *p, size_t avail)
 static size_t run(const uint8_t *data, size_t len, size_t step)
 {
     struct resp_parser p;
-    resp_parser_init(&p);
+    server_resp_parser_init(&p);
     size_t start = 0, avail = 0, n = 0;
     while (start < len) {
         avail = avail + step < len - start ? avail + step : len - start;
-        enum resp_status st = resp_parse(&p, data + start, avail, &LIM);
+        enum resp_status st = server_resp_parse(&p, data + start, avail, &LIM);
         if (st == RESP_MORE) {
-            CHECK(resp_parser_need(&p) <= LIM.max_bulk + 2);
+            CHECK(server_resp_parser_need(&p) <= LIM.max_bulk + 2);
             if (avail == len - start)
                 break;
             continue;
@@ -49,9 +49,9 @@ static size_t run(const uint8_t *data, size_t len, size_t step)
         n++;
         start += p.pos;
         avail = 0;
-        resp_parser_next(&p);
+        server_resp_parser_next(&p);
     }
-    resp_parser_release(&p);
+    server_resp_parser_release(&p);
     return n;
 }
 

@@ -9,7 +9,7 @@
 # OPTIONS file; a key file of format version 2. Last, the program as moved
 # to rs_store (examples/migrated_app.c) opens the unsealed copy and goes on.
 # temporary directory, daemons on free ports stopped by PID, assertions
-source "$(dirname "$0")/../cli/serve_lib.sh"
+source "$(dirname "$0")/../server/serve_lib.sh"
 app=$RS_TEST_HELPERS/rs_rocksdb_app
 migrated=$(dirname "$RS_TEST_HELPERS")/examples/migrated_app
 # on failure, show the end of every daemon's log

@@ -7,7 +7,7 @@
 # diverged history) with their messages; a follower past the WAL kept
 # resyncs by checkpoint; WAIT 1, kill -9 the primary (the follower says it
 # is unreachable and keeps serving reads), promote: the write is there.
-source "$(dirname "$0")/../cli/serve_lib.sh"
+source "$(dirname "$0")/../server/serve_lib.sh"
 KEYS=${RS_REPL_TEST_KEYS:-1000000}
 # on failure, show the end of every daemon's log
 fail() {

@@ -6,7 +6,7 @@
 # the primary reads, and reports the version it applied on both sides
 # (INFO replication); versions committed, rolled back and pruned while the
 # primary was down stream to the follower when it comes back.
-source "$(dirname "$0")/../cli/serve_lib.sh"
+source "$(dirname "$0")/../server/serve_lib.sh"
 example="$(dirname "$RS_TEST_HELPERS")/examples/versioned_state"
 fail() {
   echo "FAIL: $*" >&2
