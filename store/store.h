@@ -509,13 +509,15 @@ typedef struct rs_store_stats {
                                            (this and the fields below are 0
                                            until a version is committed) */
     uint64_t version_earliest;        /**< lowest of the readable range */
-    uint64_t history_sst_bytes;       /**< SST bytes of the history families */
+    uint64_t history_sst_bytes;       /**< SST bytes of the versioned families
+                                           (every readable version, the
+                                           latest included) */
     uint64_t prune_rounds;            /**< pruning rounds finished since open */
     uint64_t prune_versions;          /**< versions pruned since open */
-    uint64_t prune_kept_entries;      /**< history entries kept for keep-every */
+    uint64_t prune_kept_entries;      /**< values copied for keep-every */
     uint64_t prune_compactions;       /**< reclaiming compactions since open */
     uint64_t prune_reclaimed_bytes;   /**< SST bytes those compactions freed */
-    uint64_t prune_pending_bytes;     /**< pruned history not yet reclaimed
+    uint64_t prune_pending_bytes;     /**< pruned versions not yet reclaimed
                                            (an estimate: compactions RocksDB
                                            runs by itself reclaim some) */
 } rs_store_stats;
@@ -552,13 +554,13 @@ RS_API rs_code rs_store_compact(rs_store *store, rs_err *err);
 /* Versioned state (docs/versioned-state.md)                           */
 /* ------------------------------------------------------------------ */
 /*
- * A blockchain VM commits one block's write set per version (height). The
- * latest state stays in the default family, so rs_store_get is the latest
- * read; the value each commit overwrote is kept as history, so any version
- * not yet pruned can be read, and the state rolled back to it. Versions
- * start at 1; 0 means "nothing committed". A versioned database's keys are
- * written only through rs_store_commit (and rollback, pruning): a plain put
- * is not recorded in history, so older versions would wrongly see it. So
+ * A blockchain VM commits one block's write set per version (height). Each
+ * value is kept at the version that wrote it (RocksDB's user-defined
+ * timestamps), so any version not yet pruned can be read, and the state
+ * rolled back to it; rs_store_get reads the latest. Versions start at 1; 0
+ * means "nothing committed". A versioned database's keys are written only
+ * through rs_store_commit (and rollback, pruning): a plain put would belong
+ * to no version, so older versions would wrongly see it. So
  * once a version is committed, rs_store_put, rs_store_delete,
  * rs_store_write and rs_store_write_nowait fail with RS_E_INVALID
  * ("database '...' holds versioned state: write through rs_store_commit");
@@ -567,17 +569,17 @@ RS_API rs_code rs_store_compact(rs_store *store, rs_err *err);
  */
 
 /** Applies a batch as a version: one atomic RocksDB write holding the
- * block's writes, the value each written key had (its history), the list
- * of keys, the versions record (latest, earliest), the version's record
- * (sequence, digest). Durable per the sync policy on return. Commits are
- * serialized: one runs at a time, others wait. May wake the pruner.
+ * block's writes at the version, the list of keys, the versions record
+ * (latest, earliest), the version's record (sequence, digest). Durable per
+ * the sync policy on return. Commits are serialized: one runs at a time,
+ * others wait. May wake the pruner.
  * @param store   the database
  * @param version the latest committed + 1 (1 for the first)
  * @param batch   the block's writes (borrowed, not changed)
  * @param err     why it failed
  * @return RS_OK; RS_E_INVALID (another version: the message names the
- *         expected one), RS_E_UNSUPPORTED (a range delete: its history
- *         cannot be known; read-only; a replica), RS_E_IO, RS_E_STORE */
+ *         expected one), RS_E_UNSUPPORTED (a range delete: no version
+ *         can hold it; read-only; a replica), RS_E_IO, RS_E_STORE */
 RS_API rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
 
 /** Whether the database has committed a version (read at open, set by a
@@ -608,7 +610,7 @@ typedef struct rs_store_version_info {
     uint64_t version;        /**< the version */
     uint64_t commit_seq;     /**< the sequence number of its commit batch */
     uint32_t n_writes;       /**< distinct keys it wrote */
-    uint64_t history_bytes;  /**< history bytes it added */
+    uint64_t history_bytes;  /**< bytes it added to the versioned state */
     uint8_t  digest[32];     /**< BLAKE2b chain digest (docs/format.md) */
     int      kept;           /**< below earliest, kept by keep-every */
 } rs_store_version_info;
@@ -657,9 +659,10 @@ RS_API rs_code rs_store_get_at(rs_store *store, uint64_t version, const uint8_t 
 RS_API rs_code rs_store_scan_at(rs_store *store, uint64_t version, const rs_store_range *range, rs_store_scan_fn fn,
                                 void *arg, rs_err *err);
 
-/** Restores the state as of a version in one atomic write and forgets the
- * versions after it (for a chain reorganisation); the next commit is
- * to_version + 1. Durable per the sync policy on return.
+/** Restores the state as of a version in one atomic write, in place (the
+ * database stays open and readable), and forgets the versions after it
+ * (for a chain reorganisation); the next commit is to_version + 1. Durable
+ * per the sync policy on return.
  * @param store      the database
  * @param to_version readable and at or above earliest; latest does nothing
  * @param err        why it failed
@@ -720,13 +723,13 @@ typedef struct rs_store_prune_result {
     uint64_t earliest_before;  /**< the readable range's lowest version before */
     uint64_t earliest_after;   /**< ... and after */
     uint64_t versions_pruned;  /**< readable versions removed */
-    uint64_t kept_entries;     /**< history entries kept for keep-every */
+    uint64_t kept_entries;     /**< values copied for keep-every */
     uint64_t reclaimed_bytes;  /**< SST bytes the reclaiming compaction freed */
     uint64_t elapsed_ns;       /**< how long it took */
 } rs_store_prune_result;
 
 /** Prunes now, as far as the policy and the floor allow (whatever the
- * interval), then compacts the history so the space comes back, and
+ * interval), then compacts the versioned state so the space comes back, and
  * records the policy. Waits. The policy "nothing" prunes nothing.
  * @param store the database
  * @param out   receives what it did; NULL allowed
