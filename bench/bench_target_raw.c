@@ -138,6 +138,8 @@ int bench_raw_open(const char *path, enum bench_sync sync, struct bench_target *
     if (r == NULL)
         return -1;
     r->opts = store_options_build(&cfg, NULL, &r->cache);
+    /* no store, so no WAL keeper: RocksDB's own archive limit instead */
+    rocksdb_options_set_WAL_size_limit_MB(r->opts, cfg.wal_keep_bytes >> 20);
     char *errptr = NULL;
     r->db = rocksdb_open(r->opts, path, &errptr);
     if (errptr != NULL) {

@@ -2,7 +2,7 @@
  * bench_versioned: what versioned state costs, each figure against a
  * reference measured in the same run.
  *
- *   bench_versioned [--dir DIR] [--blocks N] [--keys N]
+ *   bench_versioned [--dir DIR] [--blocks N] [--keys N] [--key-bytes N]
  *
  *   1. commits of 1,000-write blocks vs plain batched writes of the same
  *      batches (ratio), durable (sync group) and not (sync none);
@@ -11,13 +11,15 @@
  *   3. disk use at block N/10 and N (default 100,000) with keep-recent 100
  *      vs an archive node ("nothing") and vs a plain store given the same
  *      writes, blocks of 20 writes, at rest and compacted;
- *   4. get_at latency 1, 100 and 10,000 versions back (the archive);
+ *   4. get_at latency 1, 100 and 10,000 versions back (the archive) vs a
+ *      get on the plain store of part 3; a depth past the first version
+ *      (fewer blocks) is skipped and said so;
  *   5. pruning throughput: the archive pruned to keep-recent N/2, then to
  *      keep-recent 100 with keep-every 1000.
  *
- * Keys are 32 bytes, values 100 bytes (half compressible), written at
- * random over a key space filled first (--keys, default 200,000), so the
- * state does not grow while history does. docs/benchmarks.md records runs.
+ * Keys are 32 bytes (--key-bytes), values 100 bytes (half compressible),
+ * written at random over a key space filled first (--keys, default
+ * 200,000), so the state does not grow while history does. docs/benchmarks.md records runs.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,7 +31,8 @@
 #include "common/workload.h"
 #include "store/store.h"
 
-#define KEY_BYTES 32
+#define KEY_BYTES 32      /* the default; --key-bytes N, 8 to KEY_MAX */
+#define KEY_MAX 64
 #define VALUE_BYTES 100
 #define BIG_BLOCK 1000       /* writes per block in parts 1 and 2 */
 #define SMALL_BLOCK 20       /* writes per block in parts 3 to 5 */
@@ -45,7 +48,7 @@ struct bench {
     rs_workload w;
     uint64_t    rng;
     uint64_t    serial; /* numbers the plain store's small blocks */
-    uint8_t     key[KEY_BYTES], val[VALUE_BYTES];
+    uint8_t     key[KEY_MAX], val[VALUE_BYTES];
 };
 
 static void die(const char *what, const rs_err *err)
@@ -90,7 +93,7 @@ static void fill_block(struct bench *b, rs_store_batch *batch, size_t n, uint64_
     for (size_t i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_workload_value(&b->w, serial * n + i, b->val);
-        rs_store_batch_put(batch, b->key, KEY_BYTES, b->val, VALUE_BYTES);
+        rs_store_batch_put(batch, b->key, b->w.key_size, b->val, VALUE_BYTES);
     }
 }
 
@@ -104,7 +107,7 @@ static void fill_keys(struct bench *b, rs_store *s, int versioned)
     for (uint64_t i = 0; i < b->keys; i++) {
         rs_workload_key(&b->w, i, b->key);
         rs_workload_value(&b->w, i, b->val);
-        rs_store_batch_put(batch, b->key, KEY_BYTES, b->val, VALUE_BYTES);
+        rs_store_batch_put(batch, b->key, b->w.key_size, b->val, VALUE_BYTES);
         if (!versioned && (i + 1) % 10000 == 0) {
             if (rs_store_write(s, batch, &err) != RS_OK)
                 die("fill", &err);
@@ -191,8 +194,8 @@ static uint64_t time_reads(struct bench *b, rs_store *s, uint64_t n, int at_late
     for (uint64_t i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_store_value v = {0};
-        rs_code rc = at_latest ? rs_store_get_at(s, latest, b->key, KEY_BYTES, &v, &err)
-                               : rs_store_get(s, NULL, b->key, KEY_BYTES, &v, &err);
+        rs_code rc = at_latest ? rs_store_get_at(s, latest, b->key, b->w.key_size, &v, &err)
+                               : rs_store_get(s, NULL, b->key, b->w.key_size, &v, &err);
         if (rc != RS_OK)
             die("read", &err);
         rs_store_value_release(&v);
@@ -323,8 +326,9 @@ static uint64_t small_blocks(struct bench *b, rs_store *s, rs_store_batch *batch
 
 /* Three stores get the same blocks, in turns: keep-recent 100, an archive
  * node, and a plain store (no versions) whose figures are what RocksDB
- * itself does with the same writes. */
-static rs_store *disk_flat(struct bench *b)
+ * itself does with the same writes. The archive and the plain store stay
+ * open for part 4 (*plain). */
+static rs_store *disk_flat(struct bench *b, rs_store **plain)
 {
     static const char *const names[3] = {"keep-recent 100", "archive (nothing)", "plain (no versions)"};
     rs_store *s[3] = {
@@ -359,7 +363,7 @@ static rs_store *disk_flat(struct bench *b)
            SMALL_BLOCK, b->blocks / secs(t[0]), b->blocks / secs(t[1]), b->blocks / secs(t[2]));
     rs_store_batch_destroy(batch);
     rs_store_close(s[0]);
-    rs_store_close(s[2]);
+    *plain = s[2];
     return s[1];
 }
 
@@ -374,7 +378,7 @@ static uint64_t time_depth(struct bench *b, rs_store *s, uint64_t version, int n
     for (int i = 0; i < n; i++) {
         rs_workload_key(&b->w, next_rand(b) % b->keys, b->key);
         rs_store_value v = {0};
-        rs_code rc = rs_store_get_at(s, version, b->key, KEY_BYTES, &v, &err);
+        rs_code rc = rs_store_get_at(s, version, b->key, b->w.key_size, &v, &err);
         if (rc != RS_OK && !(rc == RS_E_NOTFOUND && err.code == RS_OK))
             die("get_at", &err);
         rs_store_value_release(&v);
@@ -383,24 +387,36 @@ static uint64_t time_depth(struct bench *b, rs_store *s, uint64_t version, int n
 }
 
 /* The depths take turns, after a warm-up of each, so no depth pays for a
- * cold cache or a busy minute alone. */
-static void read_depths(struct bench *b, rs_store *s)
+ * cold cache or a busy minute alone. A depth the archive does not reach
+ * (latest - depth would be before version 1: --blocks below it) is
+ * skipped, and said so. */
+static void read_depths(struct bench *b, rs_store *s, rs_store *plain_store)
 {
     static const uint64_t depths[] = {0, 1, 100, 10000};
     enum { N_DEPTHS = sizeof depths / sizeof depths[0], ROUNDS = 10 };
     uint64_t latest = rs_store_version_latest(s), total[N_DEPTHS] = {0}, plain = 0;
+    size_t n = 0;
+    while (n < N_DEPTHS && depths[n] < latest)
+        n++;
     settle(s);
-    for (size_t d = 0; d < N_DEPTHS; d++)
+    settle(plain_store);
+    time_reads(b, plain_store, DEPTH_READS / ROUNDS, 0);
+    for (size_t d = 0; d < n; d++)
         time_depth(b, s, latest - depths[d], DEPTH_READS / ROUNDS);
     for (int r = 0; r < ROUNDS; r++) {
-        for (size_t d = 0; d < N_DEPTHS; d++)
+        for (size_t d = 0; d < n; d++)
             total[d] += time_depth(b, s, latest - depths[d], DEPTH_READS / ROUNDS);
-        plain += time_reads(b, s, DEPTH_READS / ROUNDS, 0);
+        plain += time_reads(b, plain_store, DEPTH_READS / ROUNDS, 0);
     }
+    double p = secs(plain) * 1e6 / DEPTH_READS;
     printf("get_at on the archive (%" PRIu64 " versions):", latest);
-    for (size_t d = 0; d < N_DEPTHS; d++)
-        printf(" depth %" PRIu64 " %.2f us", depths[d], secs(total[d]) * 1e6 / DEPTH_READS);
-    printf(" | plain get %.2f us\n", secs(plain) * 1e6 / DEPTH_READS);
+    for (size_t d = 0; d < n; d++)
+        printf(" depth %" PRIu64 " %.2f us (x%.2f)", depths[d], secs(total[d]) * 1e6 / DEPTH_READS,
+               secs(total[d]) * 1e6 / DEPTH_READS / p);
+    printf(" | plain get (a plain store, the same data) %.2f us", p);
+    for (size_t d = n; d < N_DEPTHS; d++)
+        printf(" | depth %" PRIu64 " skipped: only %" PRIu64 " versions", depths[d], latest);
+    printf("\n");
 }
 
 static void prune_once(rs_store *s, const char *what)
@@ -446,10 +462,14 @@ static int parse_args(int argc, char **argv, struct bench *b)
             b->blocks = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--keys") == 0)
             b->keys = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--key-bytes") == 0)
+            b->w.key_size = (size_t)strtoull(argv[i + 1], NULL, 10);
         else
             return -1;
     }
-    return argc % 2 == 1 && b->blocks >= 1000 && b->keys >= 1000 ? 0 : -1;
+    return argc % 2 == 1 && b->blocks >= 1000 && b->keys >= 1000 && b->w.key_size >= 8 && b->w.key_size <= KEY_MAX
+               ? 0
+               : -1;
 }
 
 int main(int argc, char **argv)
@@ -458,7 +478,7 @@ int main(int argc, char **argv)
                       .w = {.seed = 7, .key_size = KEY_BYTES, .value_size = VALUE_BYTES, .compressibility = 0.5}};
     char tmpl[] = "/tmp/bench-versioned-XXXXXX";
     if (parse_args(argc, argv, &b) != 0) {
-        fprintf(stderr, "usage: bench_versioned [--dir DIR] [--blocks N>=1000] [--keys N>=1000]\n");
+        fprintf(stderr, "usage: bench_versioned [--dir DIR] [--blocks N>=1000] [--keys N>=1000] [--key-bytes 8..64]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -470,13 +490,15 @@ int main(int argc, char **argv)
     }
     if (!own_dir && rs_fs_mkdir_p(b.dir, 0755, &err) != RS_OK)
         die("--dir", &err);
-    printf("bench_versioned: keys %d B, values %d B, key space %" PRIu64 ", in %s\n", KEY_BYTES, VALUE_BYTES, b.keys,
-           b.dir);
+    printf("bench_versioned: keys %zu B, values %d B, key space %" PRIu64 ", in %s\n", b.w.key_size, VALUE_BYTES,
+           b.keys, b.dir);
     commit_ratio(&b, RS_STORE_SYNC_GROUP, "group");
     commit_ratio(&b, RS_STORE_SYNC_NONE, "none");
     read_ratio(&b);
-    rs_store *archive = disk_flat(&b);
-    read_depths(&b, archive);
+    rs_store *plain = NULL;
+    rs_store *archive = disk_flat(&b, &plain);
+    read_depths(&b, archive, plain);
+    rs_store_close(plain);
     prune_throughput(&b, &archive);
     rs_store_close(archive);
     if (own_dir && rs_fs_remove_tree(b.dir, &err) != RS_OK)

@@ -31,7 +31,7 @@ extern const struct cli_cmd cli_cmd_load, cli_cmd_stat, cli_cmd_get, cli_cmd_put
     cli_cmd_scan;
 extern const struct cli_cmd cli_cmd_snapshot, cli_cmd_unseal, cli_cmd_keygen;
 extern const struct cli_cmd cli_cmd_serve;
-extern const struct cli_cmd cli_cmd_versions, cli_cmd_rollback, cli_cmd_prune_state;
+extern const struct cli_cmd cli_cmd_versions, cli_cmd_rollback, cli_cmd_prune_state, cli_cmd_migrate;
 extern const struct cli_cmd cli_cmd_follow;
 
 /* ---- options shared by commands (cli_opts.c) ----------------------- */

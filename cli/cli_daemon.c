@@ -6,6 +6,8 @@
  * checked before the database is opened, so a refusal changes nothing.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -221,6 +223,20 @@ static rs_code serve(struct cli_daemon_args *d, rs_server *srv, rs_err *err)
     return rc;
 }
 
+/* What a crash mid-SNAPSHOT left: the checkpoint beside the database, the
+ * archive's temporaries where SNAPSHOT writes (--snapshot-dir, else the
+ * database's parent). */
+static void sweep_snapshot_leftovers(const struct cli_daemon_args *d)
+{
+    char parent[PATH_MAX];
+    const char *dir = d->server.snapshot_dir;
+    if (dir == NULL && d->store.db != NULL && strlen(d->store.db) < sizeof parent) {
+        strcpy(parent, d->store.db);
+        dir = dirname(parent);
+    }
+    rs_snapshot_sweep(d->store.db, dir);
+}
+
 rs_code cli_daemon_run(struct cli_daemon_args *d, rs_err *err)
 {
     install_signals();
@@ -228,6 +244,7 @@ rs_code cli_daemon_run(struct cli_daemon_args *d, rs_err *err)
     raise_fd_limit(d->server.max_clients);
     d->server.db_path = d->store.db;
     d->server.store_cfg = &d->store.cfg;
+    sweep_snapshot_leftovers(d);
     struct secrets s = {0};
     rs_server *srv = NULL;
     rs_code rc = load_secrets(d, &s, err);

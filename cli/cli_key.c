@@ -73,12 +73,19 @@ rs_code cli_key_load(const struct cli_key_args *a, int confirm, rs_snapshot_key 
         return RS_E_INVALID;
     }
     char pass[PASS_MAX];
-    const char *env = getenv(CLI_PASSPHRASE_ENV);
+    char *env = getenv(CLI_PASSPHRASE_ENV);
     rs_code rc = RS_OK;
     if (env != NULL && env[0] != '\0') {
-        if (strlen(env) >= sizeof pass)
+        size_t len = strlen(env);
+        if (len < sizeof pass)
+            memcpy(pass, env, len + 1);
+        /* read once, then gone from this process: the value is wiped where
+         * /proc/PID/environ shows it (a daemon would keep it there for its
+         * whole life), and the variable removed so no child inherits it */
+        explicit_bzero(env, len);
+        unsetenv(CLI_PASSPHRASE_ENV);
+        if (len >= sizeof pass)
             return rs_err_set(err, RS_E_INVALID, "$" CLI_PASSPHRASE_ENV " is longer than %d bytes", PASS_MAX - 1);
-        strcpy(pass, env);
     } else {
         rc = prompt_passphrase(confirm, pass, sizeof pass, err);
     }

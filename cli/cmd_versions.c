@@ -147,18 +147,28 @@ static rs_code print_versions(rs_store *store, int list_kept, rs_err *err)
     return rc;
 }
 
-static int versions_main(int argc, char **argv, rs_err *err)
+/* versions opens read-only: a look, never a write, so it works beside a
+ * server too. migrate opens for writing, which converts an older layout
+ * of versioned state (store_migrate.c, its progress on stderr). */
+static int show_versions(const struct cli_cmd *cmd, int argc, char **argv, rs_err *err)
 {
     struct ver_args a = {0};
-    a.store.cfg.read_only = 1; /* a look, never a write: works beside a server too */
+    a.store.cfg.read_only = cmd == &cli_cmd_versions;
     rs_store *store = NULL;
     int help_shown = 0;
-    rs_code rc = ver_begin(&cli_cmd_versions, versions_longopts, argc, argv, &a, &store, &help_shown, err);
+    rs_code rc = ver_begin(cmd, versions_longopts, argc, argv, &a, &store, &help_shown, err);
     if (rc != RS_OK || help_shown)
         return rc;
     rc = print_versions(store, a.list_kept, err);
+    if (rc == RS_OK && cmd == &cli_cmd_migrate)
+        printf("layout: 2 (the current one)\n");
     rs_store_close(store);
     return rc;
+}
+
+static int versions_main(int argc, char **argv, rs_err *err)
+{
+    return show_versions(&cli_cmd_versions, argc, argv, err);
 }
 
 const struct cli_cmd cli_cmd_versions = {
@@ -261,4 +271,28 @@ const struct cli_cmd cli_cmd_prune_state = {
     .example = "rockstream prune-state --db /tmp/chain --keep-recent 100 --interval 10",
     .uses_store = 1,
     .run = prune_main,
+};
+
+/* ---- migrate -------------------------------------------------------- */
+
+static int migrate_main(int argc, char **argv, rs_err *err)
+{
+    return show_versions(&cli_cmd_migrate, argc, argv, err);
+}
+
+const struct cli_cmd cli_cmd_migrate = {
+    .name = "migrate",
+    .summary = "convert a database's versioned state to the current layout",
+    .usage = "migrate --db DIR [--kept]",
+    .help = "\nConverts versioned state written by an older rockstream (layout 1: the\n"
+            "values each version overwrote, in rs_history) to the current layout,\n"
+            "then prints what `versions` prints. Any open for writing (serve, follow,\n"
+            "a program that embeds the library) converts the same way; read-only\n"
+            "opens refuse an unconverted database. The conversion shows its progress\n"
+            "on stderr, is crash-safe and resumes where it stopped (kill it, run it\n"
+            "again); a follower of a converted primary is resynced.\n\n"
+            "  --kept                 list the versions keep-every kept\n",
+    .example = "rockstream migrate --db /tmp/chain",
+    .uses_store = 1,
+    .run = migrate_main,
 };

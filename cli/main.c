@@ -13,7 +13,7 @@ static const struct cli_cmd *const commands[] = {
     &cli_cmd_load, &cli_cmd_stat, &cli_cmd_get, &cli_cmd_put, &cli_cmd_del, &cli_cmd_scan,
     &cli_cmd_snapshot, &cli_cmd_unseal, &cli_cmd_keygen,
     &cli_cmd_serve,
-    &cli_cmd_versions, &cli_cmd_rollback, &cli_cmd_prune_state,
+    &cli_cmd_versions, &cli_cmd_rollback, &cli_cmd_prune_state, &cli_cmd_migrate,
     &cli_cmd_follow,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -19,7 +19,7 @@ struct rs_atomic_file {
     int      named;
     unsigned mode;
     char     path[PATH_MAX];
-    char     tmp[PATH_MAX + 16]; /* path + ".tmp-XXXXXX"; "" once gone */
+    char     tmp[PATH_MAX + 40]; /* path + ".tmp-<pid>-XXXXXX"; "" once gone */
 };
 
 static rs_code refuse_existing(const char *path, rs_err *err)
@@ -40,7 +40,9 @@ rs_code rs_atomic_file_open(const char *path, unsigned mode, unsigned flags, rs_
     f->flags = flags;
     f->mode = mode;
     strcpy(f->path, path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-XXXXXX", path);
+    /* the pid lets a later process tell a crashed writer's temporary from
+     * a live one's (common/stale.h) */
+    snprintf(f->tmp, sizeof f->tmp, "%s" RS_ATOMIC_FILE_TEMP_MARK "%ld-XXXXXX", path, (long)getpid());
     f->fd = mkostemp(f->tmp, O_CLOEXEC);
     if (f->fd < 0) {
         int e = errno;

@@ -22,9 +22,14 @@ enum {
     RS_ATOMIC_FILE_NO_REPLACE = 1u << 0,
 };
 
+/* What comes between a destination and its writer's pid in a temporary's
+ * name: rs_stale_sweep finds a crashed writer's by it. */
+#define RS_ATOMIC_FILE_TEMP_MARK ".tmp-"
+
 /* Starts a file that will be named path (copied) with permission bits mode
- * (exactly: the umask does not apply). The temporary is "<path>.tmp-XXXXXX",
- * mode 0600 until committed, so a secret is never readable by others.
+ * (exactly: the umask does not apply). The temporary is
+ * "<path>.tmp-<pid>-XXXXXX", mode 0600 until committed, so a secret is never
+ * readable by others.
  * Errors: RS_E_EXISTS (NO_REPLACE and path exists), RS_E_INVALID (path too
  * long), RS_E_IO. */
 rs_code rs_atomic_file_open(const char *path, unsigned mode, unsigned flags, rs_atomic_file **out, rs_err *err);

@@ -41,10 +41,12 @@ static void info_primary(struct replication *r, FILE *f, rs_store *store)
         rs_wal_primary_stats ps;
         rs_wal_primary_stats_get(r->primary, &ps);
         fprintf(f, "repl_listen_port:%u\r\nrepl_checkpoints_sent:%llu\r\nrepl_divergences:%llu\r\n"
-                   "repl_refused:%llu\r\nrepl_slow_drops:%llu\r\n",
+                   "repl_refused:%llu\r\nrepl_slow_drops:%llu\r\nrepl_unauth_dropped:%llu\r\n"
+                   "repl_auth_failures:%llu\r\n",
                 rs_wal_primary_port(r->primary), (unsigned long long)ps.n_checkpoints,
                 (unsigned long long)ps.n_divergences, (unsigned long long)ps.n_refused,
-                (unsigned long long)ps.n_slow_drops);
+                (unsigned long long)ps.n_slow_drops, (unsigned long long)ps.n_unauth_dropped,
+                (unsigned long long)ps.n_auth_failures);
     }
     fprintf(f, "master_repl_offset:%llu\r\nrepl_version:%llu\r\n", (unsigned long long)rs_store_latest_seq(store),
             (unsigned long long)rs_store_version_latest(store));
@@ -71,12 +73,14 @@ static void info_follower(struct replication *r, FILE *f)
     fprintf(f, "role:slave\r\nmaster_host:%.*s\r\nmaster_port:%s\r\nmaster_link_status:%s\r\n"
                "master_sync_in_progress:%d\r\nslave_repl_offset:%llu\r\nslave_read_only:1\r\n"
                "master_repl_offset:%llu\r\nrepl_lag_ms:%llu\r\nrepl_connects:%llu\r\nrepl_resyncs:%llu\r\n"
-               "repl_divergences:%llu\r\nrepl_history_id:%s\r\nrepl_version:%llu\r\nrepl_last_error:%s\r\n",
+               "repl_divergences:%llu\r\nrepl_auth_failures:%llu\r\nrepl_local_errors:%llu\r\n"
+               "repl_history_id:%s\r\nrepl_version:%llu\r\nrepl_last_error:%s\r\n",
             colon != NULL ? (int)(colon - r->follow_addr) : 0, r->follow_addr, colon != NULL ? colon + 1 : "",
             link_status(st.state), st.state == RS_WAL_FOLLOWER_BOOTSTRAPPING,
             (unsigned long long)st.applied_seq, (unsigned long long)st.primary_seq, (unsigned long long)st.lag_ms,
             (unsigned long long)st.n_connects, (unsigned long long)st.n_resyncs,
-            (unsigned long long)st.n_divergences, hist, (unsigned long long)st.applied_version, st.last_error.msg);
+            (unsigned long long)st.n_divergences, (unsigned long long)st.n_auth_failures,
+            (unsigned long long)st.n_local_errors, hist, (unsigned long long)st.applied_version, st.last_error.msg);
 }
 
 /* ---- the role's functions --------------------------------------------------- */

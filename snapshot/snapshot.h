@@ -347,6 +347,21 @@ RS_API rs_code rs_snapshot_files_commit(rs_snapshot_files *f, const rs_snapshot_
  * @param f the pair; NULL allowed */
 RS_API void rs_snapshot_files_close(rs_snapshot_files *f);
 
+/**
+ * @brief Removes what snapshots that crashed (kill -9, power loss) left
+ * behind, and nothing else: checkpoints beside the database
+ * (".<name>.snapshot-<pid>-*", hard links that keep a compacted SST file's
+ * blocks on disk: each can pin a whole copy of the database) and archive
+ * temporaries in a directory archives are written to ("*.tmp-<pid>-*"),
+ * only those whose process is gone. Each removal is logged. serve calls it
+ * when it starts (with its --snapshot-dir); rs_snapshot_files_open, for the
+ * directory it writes into.
+ * @param db_path the database whose checkpoints to sweep, or NULL
+ * @param archive_dir a directory of archives to sweep, or NULL
+ * @return how many were removed
+ */
+RS_API size_t rs_snapshot_sweep(const char *db_path, const char *archive_dir);
+
 /* ------------------------------------------------------------------ */
 /* Unsealing (snapshot_unseal.c)                                       */
 /* ------------------------------------------------------------------ */

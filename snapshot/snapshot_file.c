@@ -6,6 +6,7 @@
  * descriptor.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,10 @@ rs_code rs_snapshot_files_open(const char *archive_path, const char *manifest_pa
         (manifest_path != NULL && strlen(manifest_path) >= PATH_MAX))
         rc = rs_err_set(err, RS_E_INVALID, "path '%s' is too long", archive_path);
     if (rc == RS_OK) {
+        /* a crashed writer's temporaries in the same place go first */
+        char dir[PATH_MAX];
+        strcpy(dir, archive_path);
+        rs_snapshot_sweep(NULL, dirname(dir));
         strcpy(f->archive_path, archive_path);
         if (manifest_path != NULL)
             strcpy(f->manifest_path, manifest_path);

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/atomic_file.h"
 #include "common/hex.h"
 #include "snapshot/snapshot.h"
 
@@ -272,5 +273,13 @@ rs_code snapshot_manifest_check_files(const rs_snapshot_manifest *m, const struc
 rs_code snapshot_manifest_check_detached(const rs_snapshot_manifest *detached, const rs_snapshot_manifest *inner,
                                          uint64_t archive_bytes, const uint8_t hash[RS_SNAPSHOT_HASH_BYTES],
                                          rs_err *err);
+
+/* How a snapshot's temporaries are named (with the writer's pid after the
+ * mark, so rs_snapshot_sweep tells a crashed writer's from a live one's):
+ * the checkpoint ".<name of db>.snapshot-<pid>-XXXXXX" beside the
+ * database, an archive or manifest being written "<name>.tmp-<pid>-XXXXXX"
+ * beside its final name. */
+#define SNAPSHOT_CHECKPOINT_MARK ".snapshot-"
+#define SNAPSHOT_TEMP_MARK       RS_ATOMIC_FILE_TEMP_MARK
 
 #endif

@@ -315,15 +315,17 @@ rs_code rs_snapshot_seal_dir(const char *dir, const rs_snapshot_options *opt, co
 
 /* ---- a live database ------------------------------------------------ */
 
-/* "<dir of db>/.<name of db>.snapshot-XXXXXX": beside the database, so the
- * checkpoint's hard links stay on its file system. */
+/* "<dir of db>/.<name of db>.snapshot-<pid>-XXXXXX": beside the database,
+ * so the checkpoint's hard links stay on its file system; the pid lets a
+ * later process sweep it if this one dies (rs_snapshot_sweep). */
 static rs_code make_temp_beside(const char *db, char *out, size_t cap, rs_err *err)
 {
     char *a = strdup(db), *b = strdup(db);
     rs_code rc = RS_OK;
     if (a == NULL || b == NULL)
         rc = rs_err_set(err, RS_E_NOMEM, "out of memory");
-    else if ((size_t)snprintf(out, cap, "%s/.%s.snapshot-XXXXXX", dirname(a), basename(b)) >= cap)
+    else if ((size_t)snprintf(out, cap, "%s/.%s" SNAPSHOT_CHECKPOINT_MARK "%ld-XXXXXX", dirname(a), basename(b),
+                              (long)getpid()) >= cap)
         rc = rs_err_set(err, RS_E_INVALID, "database path '%s' is too long", db);
     else if (mkdtemp(out) == NULL)
         rc = rs_err_sys(err, RS_E_IO, errno, "making a checkpoint directory beside '%s'", db);

@@ -18,8 +18,10 @@
 const char *const store_cf_names[STORE_CF__COUNT] = {
     [STORE_CF_DEFAULT] = "default",
     [STORE_CF_META] = "rs_meta",
-    [STORE_CF_HISTORY] = "rs_history",
     [STORE_CF_CHANGES] = "rs_changes",
+    [STORE_CF_STATE] = "rs_state",
+    [STORE_CF_KEPT] = "rs_kept",
+    [STORE_CF_HISTORY] = "rs_history",
 };
 
 /* Key of the database id in the meta family. Changing it orphans every
@@ -91,6 +93,18 @@ static rs_code validate(const char *path, const rs_store_config *cfg, rs_err *er
     return RS_OK;
 }
 
+/* A new database is private, as a follower's and an unsealed one are:
+ * RocksDB would make its directories 0755 (issue 11). A directory that
+ * cannot be made here is left to RocksDB, which says why. */
+static void make_private_dirs(const char *path, const rs_store_config *cfg)
+{
+    if (!cfg->create_if_missing || cfg->in_memory || cfg->read_only)
+        return;
+    (void)mkdir(path, 0700);
+    for (size_t i = 0; i < cfg->n_tiers; i++)
+        (void)mkdir(cfg->tiers[i].path, 0700);
+}
+
 /* RocksDB creates the directory (and its LOG and LOCK files) before it
  * notices there is no database, so a mistyped path would leave litter
  * behind; look for CURRENT first, when nothing may be created. */
@@ -112,74 +126,68 @@ static rs_code check_exists(const char *path, const rs_store_config *cfg, rs_err
     return RS_E_NOTFOUND;
 }
 
-/* Read-only, a family the database does not have cannot be created: one
- * made before it existed (by an older rockstream, or by plain RocksDB) is
- * opened with the families it has, the others left NULL; what uses one of
- * those checks. Returns 0 with *n_open families, or -1 when the families
- * cannot be listed (then the full list is asked for, and RocksDB says why
- * the database cannot be opened). */
-static int present_families(rs_store *s, const rocksdb_options_t **cf_opts, const char **names,
-                            const rocksdb_options_t **opts, int *index, int *n_open)
+/* Which families to open. For writing: every family of this layout
+ * (RocksDB creates those missing), and layout 1's history if the database
+ * still has it, to convert it (store_migrate.c). Read-only, a family the
+ * database does not have cannot be created: one made before it existed (by
+ * an older rockstream, or by plain RocksDB) is opened with the families it
+ * has, the others left NULL; what uses one of those checks. A database
+ * whose families cannot be listed (a new one) gets the full list, and
+ * RocksDB says why if it cannot be opened. */
+struct cf_list {
+    const char              *names[STORE_CF__COUNT];
+    const rocksdb_options_t *opts[STORE_CF__COUNT];
+    int                      index[STORE_CF__COUNT];
+    int                      n;
+};
+
+static void cf_add(struct cf_list *l, int i, const rocksdb_options_t *const *cf_opts)
+{
+    l->names[l->n] = store_cf_names[i];
+    l->opts[l->n] = cf_opts[i];
+    l->index[l->n++] = i;
+}
+
+static void families_to_open(rs_store *s, const rocksdb_options_t *const *cf_opts, struct cf_list *l)
 {
     size_t n_have = 0;
     char *errptr = NULL;
     char **have = rocksdb_list_column_families(s->opts, s->path, &n_have, &errptr);
-    if (errptr != NULL) {
-        rocksdb_free(errptr);
-        return -1;
-    }
-    *n_open = 0;
+    rocksdb_free(errptr);
+    l->n = 0;
     for (int i = 0; i < STORE_CF__COUNT; i++) {
-        for (size_t j = 0; j < n_have; j++) {
-            if (strcmp(have[j], store_cf_names[i]) != 0)
-                continue;
-            names[*n_open] = store_cf_names[i];
-            opts[*n_open] = cf_opts[i];
-            index[(*n_open)++] = i;
-            break;
-        }
+        int present = have == NULL && i < STORE_CF_LIVE;
+        for (size_t j = 0; have != NULL && j < n_have && !present; j++)
+            present = strcmp(have[j], store_cf_names[i]) == 0;
+        if (present || (!s->cfg.read_only && i < STORE_CF_LIVE))
+            cf_add(l, i, cf_opts);
     }
-    rocksdb_list_column_families_destroy(have, n_have);
-    return 0;
-}
-
-static void open_read_only(rs_store *s, const rocksdb_options_t **cf_opts, char **errptr)
-{
-    const char *names[STORE_CF__COUNT];
-    const rocksdb_options_t *opts[STORE_CF__COUNT];
-    rocksdb_column_family_handle_t *handles[STORE_CF__COUNT];
-    int index[STORE_CF__COUNT], n = 0;
-    if (present_families(s, cf_opts, names, opts, index, &n) != 0) {
-        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, STORE_CF__COUNT, store_cf_names,
-                                                           cf_opts, s->cf, 0, errptr);
-        return;
-    }
-    s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, n, names, opts, handles, 0, errptr);
-    for (int k = 0; *errptr == NULL && k < n; k++)
-        s->cf[index[k]] = handles[k];
+    if (have != NULL)
+        rocksdb_list_column_families_destroy(have, n_have);
 }
 
 /* For writing, RocksDB wants every family the database has: rockstream's
- * (it creates those missing) and those another program made, adopted with
- * their own options (store_adopt.c). */
-static rs_code open_read_write(rs_store *s, const rocksdb_options_t **cf_opts, char **errptr, rs_err *err)
+ * (l: it creates those missing) and those another program made, adopted
+ * with their own options (store_adopt.c). handles receives ours. */
+static rs_code open_read_write(rs_store *s, const struct cf_list *l, rocksdb_column_family_handle_t **ours,
+                               char **errptr, rs_err *err)
 {
     struct store_foreign *f = &s->foreign;
-    size_t n = STORE_CF__COUNT + f->n;
+    size_t n = (size_t)l->n + f->n;
     const char **names = calloc(n, sizeof *names);
     const rocksdb_options_t **opts = calloc(n, sizeof *opts);
     rocksdb_column_family_handle_t **handles = calloc(n, sizeof *handles);
     if (names != NULL && opts != NULL && handles != NULL) {
         for (size_t i = 0; i < n; i++) {
-            names[i] = i < STORE_CF__COUNT ? store_cf_names[i] : f->names[i - STORE_CF__COUNT];
-            opts[i] = i < STORE_CF__COUNT ? cf_opts[i] : f->opts[i - STORE_CF__COUNT];
+            names[i] = i < (size_t)l->n ? l->names[i] : f->names[i - (size_t)l->n];
+            opts[i] = i < (size_t)l->n ? l->opts[i] : f->opts[i - (size_t)l->n];
         }
         s->db = rocksdb_open_column_families(s->opts, s->path, (int)n, names, opts, handles, errptr);
         for (size_t i = 0; *errptr == NULL && i < n; i++) {
-            if (i < STORE_CF__COUNT)
-                s->cf[i] = handles[i];
+            if (i < (size_t)l->n)
+                ours[i] = handles[i];
             else
-                f->cf[i - STORE_CF__COUNT] = handles[i];
+                f->cf[i - (size_t)l->n] = handles[i];
         }
     }
     rs_code rc = names == NULL || opts == NULL || handles == NULL
@@ -195,21 +203,27 @@ static rs_code open_db(rs_store *s, rs_err *err)
     const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
     for (int i = 0; i < STORE_CF__COUNT; i++)
         cf_opts[i] = s->opts;
-    /* history alone carries the filter that drops what pruning passed */
-    s->history_filter = store_history_filter_create(s);
-    s->history_opts = rocksdb_options_create_copy(s->opts);
-    rocksdb_options_set_compaction_filter(s->history_opts, s->history_filter);
-    cf_opts[STORE_CF_HISTORY] = s->history_opts;
+    /* the state family alone orders its keys by version too */
+    s->state_cmp = store_state_cmp_create();
+    s->state_opts = rocksdb_options_create_copy(s->opts);
+    rocksdb_options_set_comparator(s->state_opts, s->state_cmp);
+    cf_opts[STORE_CF_STATE] = s->state_opts;
+    struct cf_list l;
+    families_to_open(s, cf_opts, &l);
+    rocksdb_column_family_handle_t *handles[STORE_CF__COUNT];
     char *errptr = NULL;
     rs_code rc = store_foreign_load(s, err);
     if (rc != RS_OK)
         return rc;
     if (s->cfg.read_only)
-        open_read_only(s, cf_opts, &errptr);
-    else if ((rc = open_read_write(s, cf_opts, &errptr, err)) != RS_OK)
+        s->db = rocksdb_open_for_read_only_column_families(s->opts, s->path, l.n, l.names, l.opts, handles, 0,
+                                                           &errptr);
+    else if ((rc = open_read_write(s, &l, handles, &errptr, err)) != RS_OK)
         return rc;
     if (errptr != NULL)
         return store_err_from(err, errptr, "open", s->path);
+    for (int k = 0; k < l.n; k++)
+        s->cf[l.index[k]] = handles[k];
     s->meta_cf_id = s->cf[STORE_CF_META] != NULL ? rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META])
                                                  : STORE_META_CF_ID;
     return RS_OK;
@@ -226,6 +240,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     if (rc != RS_OK)
         return rc;
     rs_store_config_resolve(&c);
+    make_private_dirs(path, &c);
     if (sodium_init() < 0)
         return rs_err_set(err, RS_E_INTERNAL, "libsodium failed to initialise");
 
@@ -243,6 +258,7 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
         s->mem_env = rocksdb_create_mem_env();
     s->opts = store_options_build(&c, s->mem_env, &s->cache);
     s->read_opts = rocksdb_readoptions_create();
+    s->state_read_opts = store_state_latest_opts(NULL);
     s->write_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->write_sync, 1);
     s->write_nosync = rocksdb_writeoptions_create();
@@ -253,9 +269,13 @@ rs_code rs_store_open(const char *path, const rs_store_config *cfg, rs_store **o
     if (rc == RS_OK)
         rc = store_commit_init(s, err);
     if (rc == RS_OK)
+        rc = store_migrate(s, err);
+    if (rc == RS_OK)
         rc = store_versions_open(s, err);
     if (rc == RS_OK && s->cfg.sync != RS_STORE_SYNC_NONE && !s->cfg.read_only)
         rc = store_syncer_start(s, err);
+    if (rc == RS_OK)
+        rc = store_walkeep_start(s, err);
     if (rc != RS_OK) {
         rs_store_close(s);
         return rc;
@@ -270,6 +290,7 @@ void rs_store_close(rs_store *s)
 {
     if (s == NULL)
         return;
+    store_walkeep_stop(s);
     store_versions_close(s);
     store_syncer_stop(s);
     store_commit_release(s);
@@ -286,12 +307,14 @@ void rs_store_close(rs_store *s)
         rocksdb_writeoptions_destroy(s->write_sync);
     if (s->read_opts != NULL)
         rocksdb_readoptions_destroy(s->read_opts);
+    if (s->state_read_opts != NULL)
+        rocksdb_readoptions_destroy(s->state_read_opts);
     if (s->opts != NULL)
         rocksdb_options_destroy(s->opts);
-    if (s->history_opts != NULL)
-        rocksdb_options_destroy(s->history_opts);
-    if (s->history_filter != NULL)
-        rocksdb_compactionfilter_destroy(s->history_filter);
+    if (s->state_opts != NULL)
+        rocksdb_options_destroy(s->state_opts);
+    if (s->state_cmp != NULL)
+        rocksdb_comparator_destroy(s->state_cmp);
     if (s->cache != NULL)
         rocksdb_cache_destroy(s->cache);
     if (s->mem_env != NULL)

@@ -113,8 +113,10 @@ typedef struct rs_store_config {
     uint32_t group_commit_us;     /**< GROUP: minimum microseconds between the
                                        starts of two fsyncs, so more writers
                                        join each; default 0 (back to back) */
-    uint64_t wal_keep_seconds;    /**< keep WAL files this long for shipping, default 3600 */
-    uint64_t wal_keep_bytes;      /**< and at most this many bytes, default 1 GiB */
+    uint64_t wal_keep_seconds;    /**< keep archived WAL files this long for shipping,
+                                       default 3600 (longer while a pin needs them) */
+    uint64_t wal_keep_bytes;      /**< and at most this many bytes of WAL on disk,
+                                       whatever pins, default 1 GiB */
     int      disable_statistics;  /**< turn off RocksDB statistics (cache hits...) */
     rs_store_prune_policy prune;  /**< versioned history; default: as recorded */
 } rs_store_config;
@@ -507,13 +509,15 @@ typedef struct rs_store_stats {
                                            (this and the fields below are 0
                                            until a version is committed) */
     uint64_t version_earliest;        /**< lowest of the readable range */
-    uint64_t history_sst_bytes;       /**< SST bytes of the history families */
+    uint64_t history_sst_bytes;       /**< SST bytes of the versioned families
+                                           (every readable version, the
+                                           latest included) */
     uint64_t prune_rounds;            /**< pruning rounds finished since open */
     uint64_t prune_versions;          /**< versions pruned since open */
-    uint64_t prune_kept_entries;      /**< history entries kept for keep-every */
+    uint64_t prune_kept_entries;      /**< values copied for keep-every */
     uint64_t prune_compactions;       /**< reclaiming compactions since open */
     uint64_t prune_reclaimed_bytes;   /**< SST bytes those compactions freed */
-    uint64_t prune_pending_bytes;     /**< pruned history not yet reclaimed
+    uint64_t prune_pending_bytes;     /**< pruned versions not yet reclaimed
                                            (an estimate: compactions RocksDB
                                            runs by itself reclaim some) */
 } rs_store_stats;
@@ -550,13 +554,13 @@ RS_API rs_code rs_store_compact(rs_store *store, rs_err *err);
 /* Versioned state (docs/versioned-state.md)                           */
 /* ------------------------------------------------------------------ */
 /*
- * A blockchain VM commits one block's write set per version (height). The
- * latest state stays in the default family, so rs_store_get is the latest
- * read; the value each commit overwrote is kept as history, so any version
- * not yet pruned can be read, and the state rolled back to it. Versions
- * start at 1; 0 means "nothing committed". A versioned database's keys are
- * written only through rs_store_commit (and rollback, pruning): a plain put
- * is not recorded in history, so older versions would wrongly see it. So
+ * A blockchain VM commits one block's write set per version (height). Each
+ * value is kept at the version that wrote it (RocksDB's user-defined
+ * timestamps), so any version not yet pruned can be read, and the state
+ * rolled back to it; rs_store_get reads the latest. Versions start at 1; 0
+ * means "nothing committed". A versioned database's keys are written only
+ * through rs_store_commit (and rollback, pruning): a plain put would belong
+ * to no version, so older versions would wrongly see it. So
  * once a version is committed, rs_store_put, rs_store_delete,
  * rs_store_write and rs_store_write_nowait fail with RS_E_INVALID
  * ("database '...' holds versioned state: write through rs_store_commit");
@@ -565,17 +569,17 @@ RS_API rs_code rs_store_compact(rs_store *store, rs_err *err);
  */
 
 /** Applies a batch as a version: one atomic RocksDB write holding the
- * block's writes, the value each written key had (its history), the list
- * of keys, the versions record (latest, earliest), the version's record
- * (sequence, digest). Durable per the sync policy on return. Commits are
- * serialized: one runs at a time, others wait. May wake the pruner.
+ * block's writes at the version, the list of keys, the versions record
+ * (latest, earliest), the version's record (sequence, digest). Durable per
+ * the sync policy on return. Commits are serialized: one runs at a time,
+ * others wait. May wake the pruner.
  * @param store   the database
  * @param version the latest committed + 1 (1 for the first)
  * @param batch   the block's writes (borrowed, not changed)
  * @param err     why it failed
  * @return RS_OK; RS_E_INVALID (another version: the message names the
- *         expected one), RS_E_UNSUPPORTED (a range delete: its history
- *         cannot be known; read-only; a replica), RS_E_IO, RS_E_STORE */
+ *         expected one), RS_E_UNSUPPORTED (a range delete: no version
+ *         can hold it; read-only; a replica), RS_E_IO, RS_E_STORE */
 RS_API rs_code rs_store_commit(rs_store *store, uint64_t version, const rs_store_batch *batch, rs_err *err);
 
 /** Whether the database has committed a version (read at open, set by a
@@ -606,7 +610,7 @@ typedef struct rs_store_version_info {
     uint64_t version;        /**< the version */
     uint64_t commit_seq;     /**< the sequence number of its commit batch */
     uint32_t n_writes;       /**< distinct keys it wrote */
-    uint64_t history_bytes;  /**< history bytes it added */
+    uint64_t history_bytes;  /**< bytes it added to the versioned state */
     uint8_t  digest[32];     /**< BLAKE2b chain digest (docs/format.md) */
     int      kept;           /**< below earliest, kept by keep-every */
 } rs_store_version_info;
@@ -655,9 +659,10 @@ RS_API rs_code rs_store_get_at(rs_store *store, uint64_t version, const uint8_t 
 RS_API rs_code rs_store_scan_at(rs_store *store, uint64_t version, const rs_store_range *range, rs_store_scan_fn fn,
                                 void *arg, rs_err *err);
 
-/** Restores the state as of a version in one atomic write and forgets the
- * versions after it (for a chain reorganisation); the next commit is
- * to_version + 1. Durable per the sync policy on return.
+/** Restores the state as of a version in one atomic write, in place (the
+ * database stays open and readable), and forgets the versions after it
+ * (for a chain reorganisation); the next commit is to_version + 1. Durable
+ * per the sync policy on return.
  * @param store      the database
  * @param to_version readable and at or above earliest; latest does nothing
  * @param err        why it failed
@@ -718,13 +723,13 @@ typedef struct rs_store_prune_result {
     uint64_t earliest_before;  /**< the readable range's lowest version before */
     uint64_t earliest_after;   /**< ... and after */
     uint64_t versions_pruned;  /**< readable versions removed */
-    uint64_t kept_entries;     /**< history entries kept for keep-every */
+    uint64_t kept_entries;     /**< values copied for keep-every */
     uint64_t reclaimed_bytes;  /**< SST bytes the reclaiming compaction freed */
     uint64_t elapsed_ns;       /**< how long it took */
 } rs_store_prune_result;
 
 /** Prunes now, as far as the policy and the floor allow (whatever the
- * interval), then compacts the history so the space comes back, and
+ * interval), then compacts the versioned state so the space comes back, and
  * records the policy. Waits. The policy "nothing" prunes nothing.
  * @param store the database
  * @param out   receives what it did; NULL allowed
@@ -937,7 +942,9 @@ RS_API rs_code rs_store_wal_iter_open(rs_store *store, uint64_t from_seq, rs_sto
  * @return RS_OK; RS_E_NOTFOUND when no newer batch is committed yet (err
  *         untouched: wait with rs_store_wait_for_write and call again);
  *         RS_E_GAP when the WAL no longer holds the next batch (RocksDB
- *         would silently skip ahead: this reader refuses to); or an
+ *         would silently skip ahead: this reader refuses to);
+ *         RS_E_CORRUPT when the position falls inside a batch (a reader
+ *         there holds other batches than this database); or an
  *         RS_E_STORE/RS_E_IO failure */
 RS_API rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq, const uint8_t **rep, size_t *len,
                                       rs_err *err);
@@ -946,6 +953,51 @@ RS_API rs_code rs_store_wal_iter_next(rs_store_wal_iter *it, uint64_t *first_seq
  * @param it the reader
  * @return the sequence */
 RS_API uint64_t rs_store_wal_iter_position(const rs_store_wal_iter *it);
+
+/**
+ * @brief A consumer's hold on the WAL: the oldest sequence it still needs.
+ *
+ * The store keeps archived WAL files within the budget, enforcing it itself
+ * on a thread of its own ("rs-wal-keep") each time RocksDB archives a file
+ * and once a second: oldest first, a file is removed when the WAL on disk
+ * is over wal_keep_bytes (whatever any pin says: the disk bound), or when it is
+ * older than wal_keep_seconds and no pin needs it. A pin needs the files
+ * that may hold sequences at or after its own. A consumer past the byte
+ * budget loses its files and finds a gap (rs_store_wal_iter_next says so).
+ * In memory or read-only, nothing is archived and a pin holds nothing.
+ */
+typedef struct rs_store_wal_pin rs_store_wal_pin;
+
+/**
+ * @brief Pins the WAL from seq on.
+ * @param store the database; must outlive the pin
+ * @param seq the oldest sequence the consumer needs
+ * @param out the pin, removed with rs_store_wal_pin_remove
+ * @param err filled on failure
+ * @return RS_OK, or RS_E_NOMEM
+ */
+RS_API rs_code rs_store_wal_pin_add(rs_store *store, uint64_t seq, rs_store_wal_pin **out, rs_err *err);
+
+/**
+ * @brief Moves a pin forward (never back): the consumer no longer needs
+ * what is before seq. Safe from any thread, lock-free.
+ * @param pin the pin (NULL: nothing)
+ * @param seq the oldest sequence still needed
+ */
+RS_API void rs_store_wal_pin_move(rs_store_wal_pin *pin, uint64_t seq);
+
+/**
+ * @brief The sequence a pin holds.
+ * @param pin the pin
+ * @return its sequence
+ */
+RS_API uint64_t rs_store_wal_pin_seq(const rs_store_wal_pin *pin);
+
+/**
+ * @brief Releases a pin and frees it.
+ * @param pin the pin (NULL allowed)
+ */
+RS_API void rs_store_wal_pin_remove(rs_store_wal_pin *pin);
 
 /** Closes a WAL reader.
  * @param it the reader; NULL allowed */

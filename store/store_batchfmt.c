@@ -68,16 +68,6 @@ static int get_slice(struct cursor *c, const uint8_t **data, uint32_t *len)
     return 0;
 }
 
-static int skip_slices(struct cursor *c, int n)
-{
-    const uint8_t *d;
-    uint32_t l;
-    for (int i = 0; i < n; i++)
-        if (get_slice(c, &d, &l) != 0)
-            return -1;
-    return 0;
-}
-
 /* How a tag is laid out: whether it names a column family, how many
  * slices follow, and whether it consumes a sequence number. */
 struct tag_shape {
@@ -105,82 +95,98 @@ static struct tag_shape shape_of(uint8_t tag)
     }
 }
 
-static void note_stamp(const uint8_t *blob, uint32_t len, rs_store_batch_info *out)
+/* One record, whole: its tag, family (0 when the tag names none) and
+ * slices (key, then value; a log-data record's blob is its key). The one
+ * place store/ reads a record of a WriteBatch. */
+static rs_code read_record(struct cursor *c, struct store_batch_rec *rec, int *counts, rs_err *err)
 {
-    if (len == STORE_STAMP_BYTES && memcmp(blob, STORE_STAMP_MAGIC, 4) == 0)
-        out->commit_time_ns = rs_le64_get(blob + 4);
+    const uint8_t *at = c->p;
+    *rec = (struct store_batch_rec){.found = 1, .tag = *c->p++, .offset = (size_t)(at - c->base)};
+    c->left--;
+    struct tag_shape sh = shape_of(rec->tag);
+    if (!sh.known)
+        return rs_err_set(err, RS_E_CORRUPT, "write batch: record type 0x%02x at offset %zu is not supported",
+                          rec->tag, rec->offset);
+    if ((sh.has_cf && get_varint32(c, &rec->cf) != 0) ||
+        (sh.n_slices >= 1 && get_slice(c, &rec->key, &rec->key_len) != 0) ||
+        (sh.n_slices >= 2 && get_slice(c, &rec->value, &rec->value_len) != 0))
+        return rs_err_set(err, RS_E_CORRUPT, "write batch: record at offset %zu is truncated", rec->offset);
+    rec->has_value = sh.n_slices >= 2;
+    *counts = sh.counts;
+    return RS_OK;
+}
+
+static void note_stamp(const struct store_batch_rec *rec, rs_store_batch_info *out)
+{
+    if (rec->key_len == STORE_STAMP_BYTES && memcmp(rec->key, STORE_STAMP_MAGIC, 4) == 0)
+        out->commit_time_ns = rs_le64_get(rec->key + 4);
 }
 
 /* The chain record: a put of the chain key into the meta family (its id
  * is the database's: 1 unless the database was adopted with families of its
  * own, docs/format.md). */
-static void note_chain(const uint8_t *rec, struct cursor c, rs_store_batch_info *out)
+static void note_chain(const struct store_batch_rec *rec, uint32_t meta_cf, rs_store_batch_info *out)
 {
-    uint32_t cf;
-    const uint8_t *key, *val;
-    uint32_t key_len, val_len;
-    if (get_varint32(&c, &cf) != 0 || cf != c.meta_cf || get_slice(&c, &key, &key_len) != 0 ||
-        get_slice(&c, &val, &val_len) != 0)
-        return;
-    if (key_len != sizeof STORE_CHAIN_KEY - 1 || memcmp(key, STORE_CHAIN_KEY, key_len) != 0 ||
-        val_len != RS_STORE_CHAIN_BYTES)
+    if (rec->cf != meta_cf || rec->key_len != sizeof STORE_CHAIN_KEY - 1 ||
+        memcmp(rec->key, STORE_CHAIN_KEY, rec->key_len) != 0 || rec->value_len != RS_STORE_CHAIN_BYTES)
         return;
     out->has_chain = 1;
-    out->chain_offset = (size_t)(rec - c.base);
-    memcpy(out->chain, val, RS_STORE_CHAIN_BYTES);
+    out->chain_offset = rec->offset;
+    memcpy(out->chain, rec->value, RS_STORE_CHAIN_BYTES);
     out->chain_restart = rs_store_chain_is_restart(out->chain);
 }
 
 static rs_code parse_record(struct cursor *c, rs_store_batch_info *out, uint32_t *n_counted, rs_err *err)
 {
-    const uint8_t *rec = c->p;
-    uint8_t tag = *c->p++;
-    c->left--;
-    struct tag_shape sh = shape_of(tag);
-    if (!sh.known)
-        return rs_err_set(err, RS_E_CORRUPT, "write batch: record type 0x%02x at offset %zu is not supported",
-                          tag, (size_t)(rec - c->base));
-    struct cursor before = *c;
-    uint32_t cf = 0;
-    if (sh.has_cf && get_varint32(c, &cf) != 0)
-        goto truncated;
-    if (tag == TAG_LOG_DATA) {
-        const uint8_t *blob;
-        uint32_t len;
-        if (get_slice(c, &blob, &len) != 0)
-            goto truncated;
-        note_stamp(blob, len, out);
-        return RS_OK;
-    }
-    if (skip_slices(c, sh.n_slices) != 0)
-        goto truncated;
-    *n_counted += (uint32_t)sh.counts;
+    struct store_batch_rec rec;
+    int counts = 0;
+    rs_code rc = read_record(c, &rec, &counts, err);
+    if (rc != RS_OK)
+        return rc;
+    *n_counted += (uint32_t)counts;
+    if (rec.tag == TAG_LOG_DATA)
+        note_stamp(&rec, out);
     /* only the batch's last record can be the chain record */
-    if (tag == TAG_CF_VALUE && c->left == 0)
-        note_chain(rec, before, out);
+    else if (rec.tag == TAG_CF_VALUE && c->left == 0)
+        note_chain(&rec, c->meta_cf, out);
     return RS_OK;
-truncated:
-    return rs_err_set(err, RS_E_CORRUPT, "write batch: record at offset %zu is truncated",
-                      (size_t)(rec - c->base));
+}
+
+static rs_code check_header(size_t len, rs_err *err)
+{
+    if (len < STORE_BATCH_HEADER)
+        return rs_err_set(err, RS_E_CORRUPT, "write batch of %zu bytes is shorter than its %d-byte header", len,
+                          STORE_BATCH_HEADER);
+    return RS_OK;
+}
+
+rs_code store_batch_first(const uint8_t *rep, size_t len, struct store_batch_rec *out, rs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    rs_code rc = check_header(len, err);
+    if (rc != RS_OK || len == STORE_BATCH_HEADER)
+        return rc;
+    struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep, 0}; /* the caller judges the family */
+    int counts = 0;
+    return read_record(&c, out, &counts, err);
 }
 
 rs_code rs_store_batch_inspect(const rs_store *store, const uint8_t *rep, size_t len, rs_store_batch_info *out,
                                rs_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (len < STORE_BATCH_HEADER)
-        return rs_err_set(err, RS_E_CORRUPT, "write batch of %zu bytes is shorter than its %d-byte header", len,
-                          STORE_BATCH_HEADER);
+    rs_code rc = check_header(len, err);
+    if (rc != RS_OK)
+        return rc;
     out->first_seq = rs_le64_get(rep);
     out->count = rs_le32_get(rep + 8);
     struct cursor c = {rep + STORE_BATCH_HEADER, len - STORE_BATCH_HEADER, rep,
                        store != NULL ? store->meta_cf_id : STORE_META_CF_ID};
     uint32_t n_counted = 0;
-    while (c.left > 0) {
-        rs_code rc = parse_record(&c, out, &n_counted, err);
-        if (rc != RS_OK)
-            return rc;
-    }
+    while (c.left > 0 && (rc = parse_record(&c, out, &n_counted, err)) == RS_OK)
+        ;
+    if (rc != RS_OK)
+        return rc;
     if (n_counted != out->count)
         return rs_err_set(err, RS_E_CORRUPT, "write batch at seq %llu: header counts %u records, found %u",
                           (unsigned long long)out->first_seq, out->count, n_counted);

@@ -7,6 +7,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "store/store_int.h"
@@ -16,26 +18,39 @@
  * and a flush of a large one is cheaper than copying it. */
 #define CHECKPOINT_WAL_COPY_MAX (64ull * 1024 * 1024)
 
+/* Opened read-only with every family it has (the state family under its
+ * comparator), as the store's own options, the in-memory Env included. */
 static rs_code read_seq(rs_store *s, const char *dir, uint64_t *seq_out, rs_err *err)
 {
-    rocksdb_options_t *o = rocksdb_options_create();
-    if (s->mem_env != NULL)
-        rocksdb_options_set_env(o, s->mem_env);
-    const rocksdb_options_t *cf_opts[STORE_CF__COUNT];
-    rocksdb_column_family_handle_t *cf[STORE_CF__COUNT];
-    for (int i = 0; i < STORE_CF__COUNT; i++)
-        cf_opts[i] = o;
+    size_t n = 0;
     char *errptr = NULL;
-    rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, STORE_CF__COUNT, store_cf_names, cf_opts,
-                                                               cf, 0, &errptr);
-    rocksdb_options_destroy(o);
+    char **names = rocksdb_list_column_families(s->opts, dir, &n, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "open checkpoint", dir);
+    const rocksdb_options_t **opts = calloc(n, sizeof *opts);
+    rocksdb_column_family_handle_t **cf = calloc(n, sizeof *cf);
+    rs_code rc = RS_OK;
+    if (opts == NULL || cf == NULL) {
+        rc = rs_err_set(err, RS_E_NOMEM, "open checkpoint '%s': out of memory", dir);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        opts[i] = strcmp(names[i], store_cf_names[STORE_CF_STATE]) == 0 ? s->state_opts : s->opts;
+    rocksdb_t *db = rocksdb_open_for_read_only_column_families(s->opts, dir, (int)n, (const char *const *)names,
+                                                               opts, cf, 0, &errptr);
+    if (errptr != NULL) {
+        rc = store_err_from(err, errptr, "open checkpoint", dir);
+        goto out;
+    }
     *seq_out = rocksdb_get_latest_sequence_number(db);
-    for (int i = 0; i < STORE_CF__COUNT; i++)
+    for (size_t i = 0; i < n; i++)
         rocksdb_column_family_handle_destroy(cf[i]);
     rocksdb_close(db);
-    return RS_OK;
+out:
+    free(opts);
+    free(cf);
+    rocksdb_list_column_families_destroy(names, n);
+    return rc;
 }
 
 /* The target must not exist and its parent must: RocksDB would otherwise

@@ -1,6 +1,7 @@
 /*
  * The content digest: one BLAKE2b-256 over every key and value of the
- * user's key space (the default column family) in key order, so any two
+ * user's key space (the default column family, or the state family's
+ * latest version once versioned) in key order, so any two
  * databases holding the same data give the same digest whatever their files
  * look like. docs/format.md ("Content digest") is the normative definition;
  * rockstream's own meta family (the database id) is left out on purpose, so
@@ -66,7 +67,7 @@ static rocksdb_iterator_t *open_scan(rs_store *s, const rs_store_view *view, roc
         rocksdb_readoptions_set_snapshot(*ro, view->snap);
     rocksdb_readoptions_set_fill_cache(*ro, 0);
     rocksdb_readoptions_set_readahead_size(*ro, DIGEST_READAHEAD_BYTES);
-    return rocksdb_create_iterator_cf(s->db, *ro, s->cf[STORE_CF_DEFAULT]);
+    return rocksdb_create_iterator_cf(s->db, *ro, store_user_iter_cf(s, *ro));
 }
 
 static void digest_pairs(struct absorber *a, rocksdb_iterator_t *it, rs_store_digest_stats *counts)

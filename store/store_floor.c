@@ -12,6 +12,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/array.h"
 #include "common/log.h"
@@ -70,31 +71,70 @@ uint64_t store_floor_locked(rs_store *s, uint64_t target)
     return floor < pend ? pend : floor;
 }
 
-/* ---- what compactions may drop -------------------------------------- */
+/* ---- what garbage collection may drop -------------------------------- */
 
 /* A read of a version keep-every kept is not held by the decision (kept
- * versions are never pruned) but by the compaction filter: the history it
- * reads above the earliest its snapshot saw is rewritten with the kept
- * flag by later prune rounds, and the filter could drop the unflagged
- * copies its snapshot still reads. So the filter's floor stays at or below
- * that earliest while such a read runs. Under floor_mu; never lowers it. */
-static void filter_floor_update_locked(rs_store *s)
+ * versions are never pruned) but by garbage collection: it reads the state
+ * as of the earliest its snapshot saw, which later prune rounds move past,
+ * and RocksDB collects the versions below full_history_ts_low (and refuses
+ * reads there). So the floor stays at or below that earliest while such a
+ * read runs. Under floor_mu; never lowers it; returns it. */
+static uint64_t gc_floor_update_locked(rs_store *s)
 {
     uint64_t floor = s->v.floor_written, reader = counts_min_from(&s->v.kept_readers, 0);
     if (reader < floor)
         floor = reader;
-    if (floor > atomic_load(&s->v.filter_floor))
-        atomic_store(&s->v.filter_floor, floor);
+    if (floor > atomic_load(&s->v.gc_floor))
+        atomic_store(&s->v.gc_floor, floor);
+    return atomic_load(&s->v.gc_floor);
 }
 
-void store_filter_floor_raise(rs_store *s, uint64_t written)
+/* Each raise writes RocksDB's MANIFEST (and fsyncs it), and compactions
+ * need no fresher floor than a few dozen versions back: the floor goes to
+ * RocksDB once it has moved this many versions, and whenever a compaction
+ * is asked for (store_gc_floor_apply). */
+#define GC_RAISE_STEP 64u
+
+/* Tells RocksDB the floor version's tick, outside floor_mu, one raise at a
+ * time (gc_mu), each higher than the last. A floor whose record is gone
+ * (an earliest a kept read held, pruned since) is skipped: the next raise
+ * goes past it. */
+static void gc_floor_tell(rs_store *s, uint64_t floor, int now)
+{
+    struct store_vstate st;
+    uint64_t tick = 0;
+    if (s->cfg.read_only || s->cf[STORE_CF_STATE] == NULL || floor == 0)
+        return;
+    pthread_mutex_lock(&s->v.gc_mu);
+    int due = now ? floor > s->v.gc_told : floor >= s->v.gc_told + GC_RAISE_STEP;
+    if (due && store_vstate_read(s, NULL, &st, NULL) == RS_OK && floor <= st.latest &&
+        store_version_tick(s, NULL, &st, floor, &tick, NULL) == RS_OK) {
+        uint8_t ts[STORE_TS_BYTES];
+        store_put_be64(ts, tick);
+        char *errptr = NULL;
+        rocksdb_increase_full_history_ts_low(s->db, s->cf[STORE_CF_STATE], (const char *)ts, sizeof ts, &errptr);
+        if (errptr == NULL)
+            s->v.gc_told = floor;
+        else
+            RS_LOG_WARN("versioned state: garbage collection floor not raised floor=%" PRIu64 " error=%s "
+                        "why=old versions stay on disk until the next raise",
+                        floor, errptr);
+        rocksdb_free(errptr);
+    }
+    pthread_mutex_unlock(&s->v.gc_mu);
+}
+
+void store_gc_floor_raise(rs_store *s, uint64_t written)
 {
     pthread_mutex_lock(&s->v.floor_mu);
     if (written > s->v.floor_written)
         s->v.floor_written = written;
-    filter_floor_update_locked(s);
+    uint64_t floor = gc_floor_update_locked(s);
     pthread_mutex_unlock(&s->v.floor_mu);
+    gc_floor_tell(s, floor, 0);
 }
+
+void store_gc_floor_apply(rs_store *s) { gc_floor_tell(s, atomic_load(&s->v.gc_floor), 1); }
 
 int store_kept_reader_enter(rs_store *s, uint64_t snap_earliest)
 {
@@ -102,7 +142,7 @@ int store_kept_reader_enter(rs_store *s, uint64_t snap_earliest)
     pthread_mutex_lock(&s->v.floor_mu);
     /* the floor only rises after the versions record that moves earliest
      * is written; a snapshot taken after that sees it */
-    if (atomic_load(&s->v.filter_floor) <= snap_earliest)
+    if (atomic_load(&s->v.gc_floor) <= snap_earliest)
         r = counts_add(&s->v.kept_readers, snap_earliest) == 0 ? 1 : -1;
     pthread_mutex_unlock(&s->v.floor_mu);
     return r;
@@ -112,8 +152,9 @@ void store_kept_reader_leave(rs_store *s, uint64_t snap_earliest)
 {
     pthread_mutex_lock(&s->v.floor_mu);
     counts_remove(&s->v.kept_readers, snap_earliest);
-    filter_floor_update_locked(s);
+    uint64_t floor = gc_floor_update_locked(s);
     pthread_mutex_unlock(&s->v.floor_mu);
+    gc_floor_tell(s, floor, 0);
 }
 
 /* ---- versioned readers ----------------------------------------------- */

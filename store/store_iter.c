@@ -38,6 +38,7 @@ rs_code rs_store_view_open(rs_store *s, rs_store_view **out, rs_err *err)
     v->store = s;
     v->read_opts = rocksdb_readoptions_create();
     rocksdb_readoptions_set_snapshot(v->read_opts, v->snap);
+    v->state_read_opts = store_state_latest_opts(v->snap);
     *out = v;
     return RS_OK;
 }
@@ -49,6 +50,7 @@ void rs_store_view_close(rs_store_view *v)
     if (v == NULL)
         return;
     rocksdb_readoptions_destroy(v->read_opts);
+    rocksdb_readoptions_destroy(v->state_read_opts);
     rocksdb_release_snapshot(v->store->db, v->snap);
     free(v);
 }
@@ -58,6 +60,7 @@ void rs_store_view_close(rs_store_view *v)
 struct rs_store_iter {
     rocksdb_iterator_t    *it;
     rocksdb_readoptions_t *read_opts;
+    uint8_t                ts[STORE_TS_BYTES]; /* a version's read timestamp: outlives read_opts */
     uint8_t               *lower;  /* bounds must outlive the iterator */
     size_t                 lower_len;
     uint8_t               *upper;
@@ -160,8 +163,8 @@ static void iter_free(rs_store_iter *it)
     free(it);
 }
 
-rs_code rs_store_iter_open(rs_store *s, const rs_store_view *view, const rs_store_range *range,
-                           rs_store_iter **out, rs_err *err)
+/* The iterator with its bounds and read options, not yet over a family. */
+static rs_code iter_prepare(rs_store *s, const rs_store_range *range, rs_store_iter **out, rs_err *err)
 {
     static const rs_store_range everything;
     if (range == NULL)
@@ -176,13 +179,40 @@ rs_code rs_store_iter_open(rs_store *s, const rs_store_view *view, const rs_stor
     it->reverse = range->reverse;
     it->path = s->path;
     it->read_opts = rocksdb_readoptions_create();
-    if (view != NULL)
-        rocksdb_readoptions_set_snapshot(it->read_opts, view->snap);
     if (it->lower != NULL)
         rocksdb_readoptions_set_iterate_lower_bound(it->read_opts, (const char *)it->lower, it->lower_len);
     if (it->upper != NULL)
         rocksdb_readoptions_set_iterate_upper_bound(it->read_opts, (const char *)it->upper, it->upper_len);
-    it->it = rocksdb_create_iterator_cf(s->db, it->read_opts, s->cf[STORE_CF_DEFAULT]);
+    *out = it;
+    return RS_OK;
+}
+
+rs_code rs_store_iter_open(rs_store *s, const rs_store_view *view, const rs_store_range *range,
+                           rs_store_iter **out, rs_err *err)
+{
+    rs_store_iter *it = NULL;
+    rs_code rc = iter_prepare(s, range, &it, err);
+    if (rc != RS_OK)
+        return rc;
+    if (view != NULL)
+        rocksdb_readoptions_set_snapshot(it->read_opts, view->snap);
+    it->it = rocksdb_create_iterator_cf(s->db, it->read_opts, store_user_iter_cf(s, it->read_opts));
+    *out = it;
+    return RS_OK;
+}
+
+rs_code store_iter_open_at(rs_store *s, const rocksdb_snapshot_t *snap, uint64_t tick,
+                           const rs_store_range *range, rs_store_iter **out, rs_err *err)
+{
+    rs_store_iter *it = NULL;
+    rs_code rc = iter_prepare(s, range, &it, err);
+    if (rc != RS_OK)
+        return rc;
+    if (snap != NULL)
+        rocksdb_readoptions_set_snapshot(it->read_opts, snap);
+    store_put_be64(it->ts, tick);
+    rocksdb_readoptions_set_timestamp(it->read_opts, (const char *)it->ts, sizeof it->ts);
+    it->it = rocksdb_create_iterator_cf(s->db, it->read_opts, s->cf[STORE_CF_STATE]);
     *out = it;
     return RS_OK;
 }
@@ -230,19 +260,22 @@ void rs_store_iter_close(rs_store_iter *it)
         iter_free(it);
 }
 
-rs_code rs_store_scan(rs_store *s, const rs_store_view *view, const rs_store_range *range, rs_store_scan_fn fn,
-                      void *arg, rs_err *err)
+rs_code store_iter_scan(rs_store_iter *it, rs_store_scan_fn fn, void *arg, rs_err *err)
 {
-    rs_store_iter *it = NULL;
-    rs_code rc = rs_store_iter_open(s, view, range, &it, err);
-    if (rc != RS_OK)
-        return rc;
     const uint8_t *k, *v;
     size_t klen, vlen;
     while (rs_store_iter_next(it, &k, &klen, &v, &vlen))
         if (fn(arg, k, klen, v, vlen) != 0)
             break;
-    rc = rs_store_iter_status(it, err);
+    rs_code rc = rs_store_iter_status(it, err);
     rs_store_iter_close(it);
     return rc;
+}
+
+rs_code rs_store_scan(rs_store *s, const rs_store_view *view, const rs_store_range *range, rs_store_scan_fn fn,
+                      void *arg, rs_err *err)
+{
+    rs_store_iter *it = NULL;
+    rs_code rc = rs_store_iter_open(s, view, range, &it, err);
+    return rc != RS_OK ? rc : store_iter_scan(it, fn, arg, err);
 }

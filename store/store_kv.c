@@ -9,11 +9,6 @@
 
 /* ---- reads ---------------------------------------------------------- */
 
-static const rocksdb_readoptions_t *read_opts_for(rs_store *s, const rs_store_view *view)
-{
-    return view != NULL ? view->read_opts : s->read_opts;
-}
-
 void rs_store_value_release(rs_store_value *val)
 {
     if (val == NULL || val->pin == NULL)
@@ -37,8 +32,9 @@ rs_code rs_store_get(rs_store *s, const rs_store_view *view, const uint8_t *key,
                      rs_store_value *val, rs_err *err)
 {
     char *errptr = NULL;
-    rocksdb_pinnableslice_t *pin = rocksdb_get_pinned_cf(s->db, read_opts_for(s, view), s->cf[STORE_CF_DEFAULT],
-                                                         (const char *)key, key_len, &errptr);
+    struct store_user_read r;
+    store_user_read(s, view, &r);
+    rocksdb_pinnableslice_t *pin = rocksdb_get_pinned_cf(s->db, r.ro, r.cf, (const char *)key, key_len, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "get", s->path);
     if (pin == NULL)
@@ -59,8 +55,9 @@ rs_code rs_store_multi_get(rs_store *s, const rs_store_view *view, size_t n, con
         free(errs);
         return rs_err_set(err, RS_E_NOMEM, "multi-get of %zu keys: out of memory", n);
     }
-    rocksdb_batched_multi_get_cf(s->db, read_opts_for(s, view), s->cf[STORE_CF_DEFAULT], n,
-                                 (const char *const *)keys, key_lens, pins, errs, 0);
+    struct store_user_read r;
+    store_user_read(s, view, &r);
+    rocksdb_batched_multi_get_cf(s->db, r.ro, r.cf, n, (const char *const *)keys, key_lens, pins, errs, 0);
     for (size_t i = 0; i < n; i++) {
         vals[i] = (rs_store_value){0};
         if (errs[i] != NULL) {

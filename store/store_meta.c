@@ -10,7 +10,8 @@
 /* Names the store keeps for itself (store.c, store_commit.c, versioned
  * state's records in store_vformat.c); version records are "version/"
  * and 8 bytes, so the prefix is reserved. */
-static const char *const reserved[] = {"db_id", STORE_CHAIN_KEY, STORE_META_VSTATE, STORE_META_POLICY};
+static const char *const reserved[] = {"db_id", STORE_CHAIN_KEY, STORE_META_VSTATE, STORE_META_POLICY,
+                                       STORE_META_MIGRATE};
 static const char RESERVED_PREFIX[] = "version/";
 
 static rs_code check_name(const char *name, rs_err *err)

@@ -174,11 +174,19 @@ rocksdb_options_t *store_options_build(const rs_store_config *cfg, rocksdb_env_t
      * with pipelined writes.) */
     rocksdb_options_set_max_total_wal_size(o, 2 * cfg->write_buffer_bytes);
     rocksdb_options_set_keep_log_file_num(o, 5);
-    /* archived WAL files stay readable by rocksdb_get_updates_since until
-     * they are older than the TTL or the archive exceeds the size limit */
-    rocksdb_options_set_WAL_ttl_seconds(o, cfg->wal_keep_seconds);
-    uint64_t wal_mb = cfg->wal_keep_bytes / MiB;
-    rocksdb_options_set_WAL_size_limit_MB(o, wal_mb == 0 ? 1 : wal_mb);
+    /* archived WAL files stay readable by rocksdb_get_updates_since. On
+     * disk the store applies the budget itself (store_walkeep.c: RocksDB
+     * 7.8 would look only every ten minutes), so RocksDB archives and never
+     * purges: a TTL it will not reach, no size limit. In memory, RocksDB's
+     * own limits do. */
+    if (mem_env == NULL) {
+        rocksdb_options_set_WAL_ttl_seconds(o, STORE_WAL_TTL_NEVER);
+        rocksdb_options_set_WAL_size_limit_MB(o, 0);
+    } else {
+        rocksdb_options_set_WAL_ttl_seconds(o, cfg->wal_keep_seconds);
+        uint64_t wal_mb = cfg->wal_keep_bytes / MiB;
+        rocksdb_options_set_WAL_size_limit_MB(o, wal_mb == 0 ? 1 : wal_mb);
+    }
     if (!cfg->disable_statistics)
         rocksdb_options_enable_statistics(o);
     /* Debian's RocksDB keeps its assertions: once a write to its LOG file

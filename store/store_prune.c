@@ -4,14 +4,16 @@
  * at an interval boundary wakes, a round (decide, keep what keep-every
  * needs, write the new earliest), and reclaiming the space.
  *
- * What is dropped and how: history is keyed by (key, version), so the
- * entries of old versions are spread over the whole key space and no range
- * delete can name them; a compaction filter drops every entry at or below
- * the floor as RocksDB compacts, in its background threads, so a commit
- * never waits for it. Change lists are keyed by version, so one range
- * delete removes the pruned ones and whole files of them are unlinked at
- * once. Version records between kept versions are point-deleted in the
- * same batch as the versions record that moves earliest.
+ * What is dropped and how: the state family keeps every version of a key
+ * under its user-defined timestamp, so pruning is RocksDB's own garbage
+ * collection: once earliest is written, full_history_ts_low is raised to
+ * it (store_floor.c), and every compaction from then on keeps, of each key,
+ * the versions at or above earliest and the newest below, in RocksDB's
+ * background threads, so a commit never waits for it. Change lists are
+ * keyed by version, so one range delete removes the pruned ones and whole
+ * files of them are unlinked at once. Version records between kept
+ * versions are point-deleted in the same batch as the versions record that
+ * moves earliest.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@
  * rounds, each one consistent. */
 #define ROUND_MAX_VERSIONS 10000u
 
-/* Keep-every rewrites history entries with the kept flag, written in
+/* Keep-every copies the values of kept versions into the kept family, in
  * batches of this many. */
 #define KEEP_BATCH_OPS 1000u
 
@@ -116,56 +118,24 @@ static void policy_put(rocksdb_writebatch_t *wb, rs_store *s)
 static int prunes(const rs_store_prune_policy *p) { return p->mode != RS_STORE_PRUNE_NOTHING; }
 
 /* ------------------------------------------------------------------ */
-/* The compaction filter                                               */
-/* ------------------------------------------------------------------ */
-
-static unsigned char history_filter(void *state, int level, const char *key, size_t key_len, const char *val,
-                                    size_t val_len, char **new_val, size_t *new_len, unsigned char *changed)
-{
-    (void)level;
-    (void)new_val;
-    (void)new_len;
-    (void)changed;
-    rs_store *s = state;
-    if (store_hkey_prefix_len((const uint8_t *)key, key_len) == 0 || val_len == 0)
-        return 0; /* not ours to judge: keep */
-    if ((uint8_t)val[0] & STORE_HIST_KEPT)
-        return 0;
-    uint64_t version = store_get_be64((const uint8_t *)key + key_len - 8);
-    return version <= atomic_load(&s->v.filter_floor);
-}
-
-static const char *history_filter_name(void *state)
-{
-    (void)state;
-    return "rockstream.history_floor";
-}
-
-/* The filter borrows the store, which outlives it: nothing to free. */
-static void history_filter_destroy(void *state) { (void)state; }
-
-rocksdb_compactionfilter_t *store_history_filter_create(rs_store *s)
-{
-    return rocksdb_compactionfilter_create(s, history_filter_destroy, history_filter, history_filter_name);
-}
-
-/* ------------------------------------------------------------------ */
-/* Keep-every: the history a kept version needs                        */
+/* Keep-every: what a kept version needs                               */
 /* ------------------------------------------------------------------ */
 /*
- * A version K read later needs, for each key, the first entry after K (the
- * value the key had at K). When earliest passes entries of versions in
- * (E_old, E_new], the ones that are a key's first change after the kept
- * version below them are rewritten with the kept flag, which the filter
- * spares. "First after K" is asked of history itself: the entry found by
- * seeking (key, K + 1). An entry dropped by an earlier round is never the
- * first: that one was kept.
+ * Once earliest passes a version K keep-every kept, garbage collection may
+ * drop the values K reads. So before earliest moves from E_old to E_new,
+ * every key a version v in (E_old, E_new] changed gets an entry in the kept
+ * family at (key, K), K the kept version just below v, holding the key's
+ * value at K. A key no pruned version changed after K reads at K as it
+ * does at earliest. The value at K is read the way a read at K reads it:
+ * K >= E_old from the state, K < E_old through the entries earlier rounds
+ * wrote. A key changed several times after K gets the same entry again:
+ * cheaper than asking which change came first.
  */
 
 struct keep {
     rs_store             *s;
+    const struct store_vstate *st; /* as the round found it: earliest is e_old */
     uint64_t              e_old, e_new, every, kept_below; /* kept_below: largest kept < e_old, or 0 */
-    rocksdb_iterator_t   *it;
     rocksdb_writebatch_t *wb;
     uint8_t              *buf;
     size_t                buf_cap;
@@ -199,87 +169,87 @@ static int keep_flush(struct keep *k)
 static int keep_one(void *arg, uint64_t version, const uint8_t *key, size_t key_len)
 {
     struct keep *k = arg;
-    uint64_t kept = kept_below(k, version);
+    uint64_t kept = kept_below(k, version), kept_at = 0;
     if (kept == 0)
         return 0;
-    size_t need = store_hkey_max(key_len);
-    if (need > k->buf_cap) {
-        uint8_t *g = realloc(k->buf, need);
-        if (g == NULL) {
-            k->rc = rs_err_set(k->err, RS_E_NOMEM, "prune: out of memory");
-            return -1;
-        }
-        k->buf = g;
-        k->buf_cap = need;
+    rs_store_value val = {0};
+    rs_code rc = store_get_as_of(k->s, NULL, k->st, kept, key, key_len, &val, &kept_at, k->err);
+    if (rc != RS_OK && rc != RS_E_NOTFOUND) {
+        k->rc = rc;
+        return -1;
     }
-    size_t hlen = store_hkey_encode(key, key_len, kept + 1, k->buf);
-    rocksdb_iter_seek(k->it, (const char *)k->buf, hlen);
-    if (!rocksdb_iter_valid(k->it))
+    if (kept_at == kept) { /* an earlier round wrote it */
+        rs_store_value_release(&val);
         return 0;
-    size_t flen = 0, vlen = 0;
-    const uint8_t *found = (const uint8_t *)rocksdb_iter_key(k->it, &flen);
-    if (flen != hlen || memcmp(found, k->buf, hlen - 8) != 0 || store_get_be64(found + hlen - 8) != version)
-        return 0; /* an earlier change of the key serves the kept version */
-    const uint8_t *val = (const uint8_t *)rocksdb_iter_value(k->it, &vlen);
-    if (vlen == 0 || (val[0] & STORE_HIST_KEPT))
-        return 0;
-    uint8_t tag = val[0] | STORE_HIST_KEPT;
-    const char *klist[1] = {(const char *)found};
-    const char *vlist[2] = {(const char *)&tag, (const char *)val + 1};
-    size_t vlens[2] = {1, vlen - 1};
-    rocksdb_writebatch_putv_cf(k->wb, k->s->cf[STORE_CF_HISTORY], 1, klist, &flen, 2, vlist, vlens);
+    }
+    if (store_buf_grow(&k->buf, &k->buf_cap, store_hkey_max(key_len)) != 0) {
+        rs_store_value_release(&val);
+        k->rc = rs_err_set(k->err, RS_E_NOMEM, "prune: out of memory");
+        return -1;
+    }
+    size_t hlen = store_hkey_encode(key, key_len, kept, k->buf);
+    uint8_t tag = rc == RS_OK ? STORE_HIST_PRESENT : 0;
+    const char *klist[1] = {(const char *)k->buf};
+    const char *vlist[2] = {(const char *)&tag, rc == RS_OK ? (const char *)val.data : ""};
+    size_t vlens[2] = {1, rc == RS_OK ? val.len : 0};
+    rocksdb_writebatch_putv_cf(k->wb, k->s->cf[STORE_CF_KEPT], 1, klist, &hlen, 2, vlist, vlens);
+    rs_store_value_release(&val);
     k->n_kept++;
     if (rocksdb_writebatch_count(k->wb) >= (int)KEEP_BATCH_OPS)
         return keep_flush(k);
     return 0;
 }
 
-/* The largest kept version below e_old: records below earliest are only
- * those of kept versions. */
-static rs_code find_kept_below(rs_store *s, uint64_t e_old, uint64_t *out, rs_err *err)
+static int note_kept(void *arg, uint64_t version)
 {
-    *out = 0;
-    if (e_old <= 1)
-        return RS_OK;
-    uint8_t key[STORE_VRECORD_KEY_BYTES];
-    store_vrecord_key(e_old - 1, key);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_META]);
-    rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
-    if (rocksdb_iter_valid(it)) {
-        size_t len = 0;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &len);
-        if (len == sizeof key && memcmp(k, key, 8) == 0)
-            *out = store_get_be64(k + 8);
-    }
-    char *errptr = NULL;
-    rocksdb_iter_get_error(it, &errptr);
-    rocksdb_iter_destroy(it);
-    return errptr == NULL ? RS_OK : store_err_from(err, errptr, "find kept versions", s->path);
+    *(uint64_t *)arg = version;
+    return 0;
 }
 
-static rs_code keep_history(rs_store *s, uint64_t e_old, uint64_t e_new, uint64_t every, uint64_t *n_kept,
-                            rs_err *err)
+/* The largest kept version below e_old (the earliest as written): records
+ * below earliest are only those of kept versions. Kept in memory between
+ * rounds (round_mu): finding it means walking past the deleted records of
+ * every pruned version until a compaction drops them. */
+static rs_code find_kept_below(rs_store *s, uint64_t e_old, uint64_t *out, rs_err *err)
 {
-    struct keep k = {.s = s, .e_old = e_old, .e_new = e_new, .every = every, .err = err};
+    struct store_pruner *p = &s->v.pruner;
+    if (!atomic_load(&p->kept_last_valid)) {
+        uint64_t last = 0;
+        rs_code rc = e_old <= 1 ? RS_OK : store_kept_scan(s, e_old, note_kept, &last, err);
+        if (rc != RS_OK)
+            return rc;
+        p->kept_last = last;
+        atomic_store(&p->kept_last_valid, 1);
+    }
+    *out = p->kept_last;
+    return RS_OK;
+}
+
+/* After a round moved earliest from e_old to e_new. */
+static void kept_last_update(rs_store *s, uint64_t e_old, uint64_t e_new)
+{
+    uint64_t every = s->v.policy.keep_every;
+    uint64_t last = every > 0 && e_new > 1 ? (e_new - 1) / every * every : 0;
+    if (last >= e_old && last >= 1)
+        s->v.pruner.kept_last = last;
+}
+
+static rs_code keep_history(rs_store *s, const struct store_vstate *st, uint64_t e_new, uint64_t every,
+                            uint64_t *n_kept, rs_err *err)
+{
+    uint64_t e_old = st->earliest;
+    struct keep k = {.s = s, .st = st, .e_old = e_old, .e_new = e_new, .every = every, .err = err};
     rs_code rc = find_kept_below(s, e_old, &k.kept_below, err);
     *n_kept = 0;
     /* nothing kept and nothing to keep: the common case costs nothing */
     if (rc != RS_OK || (every == 0 && k.kept_below == 0))
         return rc;
-    k.it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_HISTORY]);
     k.wb = rocksdb_writebatch_create();
     rc = store_changes_each(s, e_old + 1, e_new, keep_one, &k, err);
     if (rc == RS_OK && k.rc == RS_OK)
         keep_flush(&k);
     if (rc == RS_OK)
         rc = k.rc;
-    char *errptr = NULL;
-    rocksdb_iter_get_error(k.it, &errptr);
-    if (errptr != NULL && rc == RS_OK)
-        rc = store_err_from(err, errptr, "read history to keep", s->path);
-    else if (errptr != NULL)
-        rocksdb_free(errptr);
-    rocksdb_iter_destroy(k.it);
     rocksdb_writebatch_destroy(k.wb);
     free(k.buf);
     *n_kept = k.n_kept;
@@ -363,7 +333,9 @@ static rs_code round_write(rs_store *s, struct round *r, rs_err *err)
         rc = rs_err_set(err, RS_E_INTERNAL, "prune: versions moved under the round (earliest %" PRIu64
                         " not %" PRIu64 ", latest %" PRIu64 ")", now.earliest, r->e_old, now.latest);
     if (rc == RS_OK) {
-        struct store_vstate next = {RS_STORE_VERSION_PRUNE, now.latest, r->e_new};
+        struct store_vstate next = now;
+        next.kind = RS_STORE_VERSION_PRUNE;
+        next.earliest = r->e_new;
         store_vstate_put(wb, s, &next);
         round_records(s, r, wb);
         uint8_t lo[8], hi[8];
@@ -389,19 +361,20 @@ static rs_code round_run(rs_store *s, struct round *r, int *progress, rs_err *er
     rs_code rc = store_vstate_read(s, NULL, &st, err);
     if (rc != RS_OK || !round_decide(s, &st, r))
         return rc;
-    rc = keep_history(s, r->e_old, r->e_new, s->v.policy.keep_every, &r->n_kept, err);
+    rc = keep_history(s, &st, r->e_new, s->v.policy.keep_every, &r->n_kept, err);
     if (rc == RS_OK)
         rc = round_garbage(s, r, err);
     if (rc == RS_OK)
         rc = round_write(s, r, err);
     if (rc != RS_OK)
         return rc;
-    store_filter_floor_raise(s, r->e_new);
+    kept_last_update(s, r->e_old, r->e_new);
     struct store_pruner *p = &s->v.pruner;
     atomic_fetch_add(&p->n_rounds, 1);
     atomic_fetch_add(&p->n_versions, r->n_pruned);
     atomic_fetch_add(&p->n_kept_entries, r->n_kept);
     atomic_fetch_add(&p->garbage_bytes, r->garbage_bytes);
+    store_gc_floor_raise(s, r->e_new);
     RS_LOG_DEBUG("prune round earliest=%" PRIu64 "->%" PRIu64 " versions=%" PRIu64 " kept_entries=%" PRIu64, r->e_old,
                  r->e_new, r->n_pruned, r->n_kept);
     *progress = 1;
@@ -422,24 +395,27 @@ static uint64_t sst_bytes(rs_store *s, int first, int last)
     return total;
 }
 
-static uint64_t history_sst_bytes(rs_store *s) { return sst_bytes(s, STORE_CF_HISTORY, STORE_CF_CHANGES); }
+/* The versioned families: change lists, the state (every readable
+ * version, the latest included), the kept entries. */
+static uint64_t history_sst_bytes(rs_store *s) { return sst_bytes(s, STORE_CF_CHANGES, STORE_CF_KEPT); }
 
-/* Pruned history waits in files until a compaction reaches it, and
- * RocksDB's own compactions reach it only as new data pushes old data down;
- * a level that stops growing is left alone. So the pruner compacts the
- * history families itself once what it pruned passes 5% of the database's
- * files (disk use then stays within about 5% of what the readable versions
- * need), and at least RECLAIM_MIN_BYTES, so that a small database is not
- * compacted at every round; and always when asked (rs_store_prune), so the
- * space is back when it returns. The compaction rewrites only the history
- * families: the live history of keep-recent versions plus the garbage. */
+/* Pruned versions wait in files until a compaction reaches them. RocksDB's
+ * own compactions collect them as data moves down the levels, as they do
+ * overwritten values in any database, but leave alone a level that stops
+ * growing. So the pruner compacts the versioned families itself when asked
+ * (rs_store_prune: the space is back when it returns), and in the
+ * background once the versions it pruned wrote as much as the state family
+ * holds (then, had RocksDB collected none of it, the family would be twice
+ * what the readable versions need), and at least RECLAIM_MIN_BYTES, so a
+ * small database is not compacted at every round. The compaction rewrites
+ * the whole state family: its latest state is the live data. */
 #define RECLAIM_MIN_BYTES (4ull << 20)
 
 static rs_code reclaim(rs_store *s, int force, uint64_t *reclaimed, rs_err *err)
 {
     struct store_pruner *p = &s->v.pruner;
-    uint64_t before = history_sst_bytes(s), total = sst_bytes(s, 0, STORE_CF__COUNT - 1);
-    uint64_t threshold = total / 20 > RECLAIM_MIN_BYTES ? total / 20 : RECLAIM_MIN_BYTES;
+    uint64_t before = history_sst_bytes(s), state = sst_bytes(s, STORE_CF_STATE, STORE_CF_STATE);
+    uint64_t threshold = state > RECLAIM_MIN_BYTES ? state : RECLAIM_MIN_BYTES;
     uint64_t garbage = atomic_load(&p->garbage_bytes);
     *reclaimed = 0;
     if (garbage == 0 || (!force && garbage < threshold))
@@ -448,24 +424,27 @@ static rs_code reclaim(rs_store *s, int force, uint64_t *reclaimed, rs_err *err)
     store_put_be64(lo, 0);
     /* RocksDB's DeleteFilesInRange includes the end key: a file may end
      * at the floor's change list, not after it */
-    store_put_be64(hi, atomic_load(&s->v.filter_floor));
+    store_put_be64(hi, atomic_load(&s->v.gc_floor));
     char *errptr = NULL;
     rocksdb_delete_file_in_range_cf(s->db, s->cf[STORE_CF_CHANGES], (const char *)lo, sizeof lo, (const char *)hi,
                                     sizeof hi, &errptr);
     if (errptr != NULL)
         return store_err_from(err, errptr, "prune: drop change-list files", s->path);
-    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    store_gc_floor_apply(s);
+    /* forced to the bottom level: a lone file there holds pruned versions
+     * too, and would otherwise be moved, not rewritten */
+    rocksdb_compactoptions_t *co = store_compact_options_create();
     rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0); /* RocksDB's own go on */
     rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_CHANGES], co, (const char *)lo, sizeof lo, (const char *)hi,
                                  sizeof hi);
-    rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_HISTORY], co, NULL, 0, NULL, 0);
+    rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_STATE], co, NULL, 0, NULL, 0);
     rocksdb_compactoptions_destroy(co);
     uint64_t after = history_sst_bytes(s);
     *reclaimed = before > after ? before - after : 0;
     atomic_fetch_sub(&p->garbage_bytes, garbage);
     atomic_fetch_add(&p->n_compactions, 1);
     atomic_fetch_add(&p->reclaimed_bytes, *reclaimed);
-    RS_LOG_DEBUG("prune reclaim history_bytes=%" PRIu64 "->%" PRIu64, before, after);
+    RS_LOG_DEBUG("prune reclaim versioned_bytes=%" PRIu64 "->%" PRIu64, before, after);
     return RS_OK;
 }
 

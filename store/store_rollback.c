@@ -1,10 +1,14 @@
 /*
- * Rollback: the state as of an earlier version, restored in one atomic
- * write (a chain reorganisation). The change lists of the versions after
- * it name every key they wrote; the first of those versions to write a key
- * recorded the value the key had at the target. Those values go back into
- * the latest state, and the later versions' history, change lists and
- * records are deleted, in the same batch as the versions record.
+ * Rollback: the state as of an earlier version restored in place, in one
+ * atomic write, while the database stays open (a chain reorganisation).
+ * The change lists of the versions after the target name every key they
+ * wrote; each such key is written again, with its value at the target (or
+ * its deletion), at a new tick, above every tick before (store_int.h,
+ * "Ticks"). The versions committed next continue from that tick, so they
+ * read the target's state, with their own writes over it, while reads of
+ * versions up to the target never see a tick past theirs. The later
+ * versions' change lists and records are deleted in the same batch as the
+ * versions record.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,55 +58,42 @@ static int add_pair(void *arg, uint64_t version, const uint8_t *key, size_t key_
     return 0;
 }
 
-/* For one key (pairs[i] is its first change after the target): its value
- * at the target goes back into the latest state. */
-static rs_code restore_key(struct rollback *rb, rocksdb_writebatch_t *wb, const struct store_keyed *first, uint8_t *hkey,
-                           rs_err *err)
+/* For one key (pairs[first] is one of its changes): its value at the
+ * target, at the rollback's tick. */
+static rs_code restore_key(struct rollback *rb, const struct store_vstate *st, rocksdb_writebatch_t *wb,
+                           size_t first, uint64_t tick, rs_err *err)
 {
     rs_store *s = rb->s;
-    size_t hlen = store_hkey_encode(first->key, first->key_len, first->n, hkey);
-    char *errptr = NULL;
-    size_t len = 0;
-    char *val = rocksdb_get_cf(s->db, s->read_opts, s->cf[STORE_CF_HISTORY], (const char *)hkey, hlen, &len,
-                               &errptr);
-    if (errptr != NULL)
-        return store_err_from(err, errptr, "rollback: read history", s->path);
-    if (val == NULL || len == 0 || (val[0] & ~(STORE_HIST_PRESENT | STORE_HIST_KEPT)) != 0) {
-        rocksdb_free(val);
-        return rs_err_set(err, RS_E_CORRUPT,
-                          "database '%s': history of version %" PRIu64 " is missing or malformed for a key it wrote",
-                          s->path, first->n);
-    }
-    if (val[0] & STORE_HIST_PRESENT)
-        rocksdb_writebatch_put(wb, (const char *)first->key, first->key_len, val + 1, len - 1);
-    else
-        rocksdb_writebatch_delete(wb, (const char *)first->key, first->key_len);
-    rocksdb_free(val);
+    const struct store_keyed *k = &rb->pairs[first];
+    rs_store_value val = {0};
+    /* under write_mu nothing else writes versioned state: no snapshot needed */
+    rs_code rc = store_get_as_of(s, NULL, st, rb->to, k->key, k->key_len, &val, NULL, err);
+    if (rc != RS_OK && rc != RS_E_NOTFOUND)
+        return rc;
+    store_state_write(s, wb, k->key, k->key_len, tick, rc == RS_OK ? val.data : NULL, val.len);
+    rs_store_value_release(&val);
     return RS_OK;
 }
 
+/* The rollback takes the tick after the latest's; the versions after the
+ * target start a new epoch right after it. */
 static rs_code build_batch(struct rollback *rb, const struct store_vstate *st, rocksdb_writebatch_t *wb, rs_err *err)
 {
     rs_store *s = rb->s;
-    struct store_vstate next = {RS_STORE_VERSION_ROLLBACK, rb->to, st->earliest};
+    uint64_t tick = st->latest + st->delta + 1;
+    struct store_vstate next = *st;
+    next.kind = RS_STORE_VERSION_ROLLBACK;
+    next.latest = rb->to;
+    next.epoch_start = rb->to + 1;
+    next.delta = tick - rb->to;
     store_vstate_put(wb, s, &next);
     qsort(rb->pairs, rb->n, sizeof *rb->pairs, store_keyed_cmp);
-    size_t max_key = 0;
-    for (size_t i = 0; i < rb->n; i++)
-        if (rb->pairs[i].key_len > max_key)
-            max_key = rb->pairs[i].key_len;
-    uint8_t *hkey = malloc(store_hkey_max(max_key));
-    if (hkey == NULL)
-        return rs_err_set(err, RS_E_NOMEM, "rollback to version %" PRIu64 ": out of memory", rb->to);
     rs_code rc = RS_OK;
     for (size_t i = 0; i < rb->n && rc == RS_OK; i++) {
         const struct store_keyed *p = &rb->pairs[i];
         if (i == 0 || store_key_cmp(p->key, p->key_len, rb->pairs[i - 1].key, rb->pairs[i - 1].key_len) != 0)
-            rc = restore_key(rb, wb, p, hkey, err);
-        size_t hlen = store_hkey_encode(p->key, p->key_len, p->n, hkey);
-        rocksdb_writebatch_delete_cf(wb, s->cf[STORE_CF_HISTORY], (const char *)hkey, hlen);
+            rc = restore_key(rb, st, wb, i, tick, err);
     }
-    free(hkey);
     for (uint64_t v = rb->to + 1; v <= st->latest && rc == RS_OK; v++) {
         uint8_t ck[8], rk[STORE_VRECORD_KEY_BYTES];
         store_put_be64(ck, v);

@@ -20,10 +20,13 @@ static uint64_t prop_sum(rs_store *s, const char *name)
     return total;
 }
 
-static uint64_t prop_default(rs_store *s, const char *name)
+/* Of the family holding the user's keys. */
+static uint64_t prop_user(rs_store *s, const char *name)
 {
     uint64_t v = 0;
-    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_DEFAULT], name, &v) != 0)
+    struct store_user_read r;
+    store_user_read(s, NULL, &r);
+    if (rocksdb_property_int_cf(s->db, r.cf, name, &v) != 0)
         return 0;
     return v;
 }
@@ -64,11 +67,11 @@ rs_code rs_store_stats_get(rs_store *s, rs_store_stats *out, rs_err *err)
     (void)err;
     memset(out, 0, sizeof *out);
     out->latest_seq = rocksdb_get_latest_sequence_number(s->db);
-    out->estimated_keys = prop_default(s, "rocksdb.estimate-num-keys");
+    out->estimated_keys = prop_user(s, "rocksdb.estimate-num-keys");
     out->live_sst_bytes = prop_sum(s, "rocksdb.live-sst-files-size");
     out->memtable_bytes = prop_sum(s, "rocksdb.cur-size-all-mem-tables");
     out->pending_compaction_bytes = prop_sum(s, "rocksdb.estimate-pending-compaction-bytes");
-    out->n_running_compactions = prop_default(s, "rocksdb.num-running-compactions");
+    out->n_running_compactions = prop_user(s, "rocksdb.num-running-compactions");
     out->block_cache_usage_bytes = rocksdb_cache_get_usage(s->cache);
     out->block_cache_capacity_bytes = s->cfg.block_cache_bytes;
     out->n_sst_files = count_sst_files(s);
@@ -106,7 +109,8 @@ rs_code rs_store_flush(rs_store *s, rs_err *err)
     rocksdb_flushoptions_set_wait(fo, 1);
     char *errptr = NULL;
     for (int i = 0; i < STORE_CF__COUNT && errptr == NULL; i++)
-        rocksdb_flush_cf(s->db, fo, s->cf[i], &errptr);
+        if (s->cf[i] != NULL)
+            rocksdb_flush_cf(s->db, fo, s->cf[i], &errptr);
     rocksdb_flushoptions_destroy(fo);
     return errptr == NULL ? RS_OK : store_err_from(err, errptr, "flush", s->path);
 }
@@ -126,9 +130,11 @@ rocksdb_compactoptions_t *store_compact_options_create(void)
 rs_code rs_store_compact(rs_store *s, rs_err *err)
 {
     (void)err;
+    store_gc_floor_apply(s); /* collect every pruned version */
     rocksdb_compactoptions_t *o = store_compact_options_create();
     for (int i = 0; i < STORE_CF__COUNT; i++)
-        rocksdb_compact_range_cf_opt(s->db, s->cf[i], o, NULL, 0, NULL, 0);
+        if (s->cf[i] != NULL)
+            rocksdb_compact_range_cf_opt(s->db, s->cf[i], o, NULL, 0, NULL, 0);
     rocksdb_compactoptions_destroy(o);
     return RS_OK;
 }

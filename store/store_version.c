@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/log.h"
 #include "store/store_int.h"
 
@@ -34,18 +35,31 @@ rs_code store_meta_read(rs_store *s, const rocksdb_readoptions_t *ro, const uint
     return RS_OK;
 }
 
-rs_code store_vstate_read(rs_store *s, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err)
+rs_code store_vstate_read_any(rs_store *s, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err)
 {
     uint8_t buf[STORE_VSTATE_BYTES];
     size_t len = 0;
     memset(st, 0, sizeof *st);
     rs_code rc = store_meta_read(s, ro, (const uint8_t *)STORE_META_VSTATE, STORE_META_VSTATE_LEN, buf, sizeof buf,
                                  &len, "read the versions record", err);
-    if (rc == RS_E_NOTFOUND)
+    if (rc == RS_E_NOTFOUND) {
+        /* nothing committed: nothing to convert; version 1 takes tick 1 */
+        *st = (struct store_vstate){.format = STORE_LAYOUT_STATE, .epoch_start = 1};
         return RS_OK;
+    }
     if (rc == RS_OK && store_vstate_decode(buf, len, st) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "database '%s': versions record is malformed (%zu bytes)", s->path,
                           len);
+    return rc;
+}
+
+rs_code store_vstate_read(rs_store *s, const rocksdb_readoptions_t *ro, struct store_vstate *st, rs_err *err)
+{
+    rs_code rc = store_vstate_read_any(s, ro, st, err);
+    /* a read-only open of layout 1 reads its records (they are alike), not
+     * its versions (store_history.c refuses those) */
+    if (rc == RS_OK && st->format != STORE_LAYOUT_STATE && !s->v.layout1)
+        return store_layout_refuse(s, err);
     return rc;
 }
 
@@ -56,9 +70,23 @@ rs_code store_vrecord_read(rs_store *s, const rocksdb_readoptions_t *ro, uint64_
     size_t len = 0;
     store_vrecord_key(version, key);
     rs_code rc = store_meta_read(s, ro, key, sizeof key, buf, sizeof buf, &len, "read a version record", err);
-    if (rc == RS_OK && store_vrecord_decode(buf, len, r) != 0)
+    if (rc == RS_OK && store_vrecord_decode(buf, len, version, r) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "database '%s': record of version %" PRIu64 " is malformed", s->path,
                           version);
+    return rc;
+}
+
+rs_code store_version_tick(rs_store *s, const rocksdb_readoptions_t *ro, const struct store_vstate *st,
+                           uint64_t version, uint64_t *tick, rs_err *err)
+{
+    if (version >= st->epoch_start) {
+        *tick = version + st->delta;
+        return RS_OK;
+    }
+    struct store_vrecord r;
+    rs_code rc = store_vrecord_read(s, ro, version, &r, err);
+    if (rc == RS_OK)
+        *tick = r.tick;
     return rc;
 }
 
@@ -134,8 +162,8 @@ struct wset {
 
 static void collect(struct wset *ws, const char *k, size_t klen, const char *v, size_t vlen, int del)
 {
-    if (ws->n == ws->cap)
-        return; /* cannot happen: cap is the batch's own count */
+    /* cap is the batch's own count: a write past it would be dropped */
+    rs_assert(ws->n < ws->cap);
     ws->ops[ws->n] = (struct wop){{(const uint8_t *)k, klen, ws->n}, (const uint8_t *)v, vlen, (uint8_t)del};
     ws->n++;
 }
@@ -209,47 +237,21 @@ static void digest_write_set(uint64_t version, const uint8_t prev[STORE_DIGEST_B
 /* Commit                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The first commit takes the keys written before it (plain writes, while
+ * the database was not versioned) into the state family as version 0, in
+ * its own batch; past this they are too many for one batch. */
+#define ADOPT_MAX_BYTES (256ull << 20)
+
 struct commit {
     rs_store             *s;
     uint64_t              version;
+    uint64_t              tick;    /* its timestamp in the state family */
     struct store_vstate   st;      /* before */
     struct wset           ws;
-    rocksdb_pinnableslice_t **prior;
     rocksdb_writebatch_t *wb;
     struct store_vrecord  rec;
+    int                   cleaned; /* the batch empties the default family */
 };
-
-static rs_code read_prior(struct commit *c, rs_err *err)
-{
-    size_t n = c->ws.n;
-    if (n == 0)
-        return RS_OK;
-    const char **keys = malloc(n * sizeof *keys);
-    size_t *lens = malloc(n * sizeof *lens);
-    char **errs = calloc(n, sizeof *errs);
-    c->prior = calloc(n, sizeof *c->prior);
-    rs_code rc = RS_OK;
-    if (keys == NULL || lens == NULL || errs == NULL || c->prior == NULL) {
-        rc = rs_err_set(err, RS_E_NOMEM, "commit of version %" PRIu64 ": out of memory", c->version);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        keys[i] = (const char *)c->ws.ops[i].k.key;
-        lens[i] = c->ws.ops[i].k.key_len;
-    }
-    /* consistent without a snapshot: every writer of a versioned database's
-     * keys (commit, rollback) holds write_mu, which the caller holds */
-    rocksdb_batched_multi_get_cf(c->s->db, c->s->read_opts, c->s->cf[STORE_CF_DEFAULT], n, keys, lens, c->prior,
-                                 errs, 1);
-    for (size_t i = 0; i < n; i++)
-        if (errs[i] != NULL)
-            rc = store_err_from(err, errs[i], "commit: read the values it overwrites", c->s->path);
-out:
-    free(keys);
-    free(lens);
-    free(errs);
-    return rc;
-}
 
 /* The change list: every written key, in order, each length-prefixed. */
 static rs_code put_change_list(struct commit *c, rs_err *err)
@@ -275,42 +277,75 @@ static rs_code put_change_list(struct commit *c, rs_err *err)
     return RS_OK;
 }
 
-/* History entries: (key, version) -> tag + the value the key had. */
-static rs_code put_history(struct commit *c, rs_err *err)
-{
-    size_t max_key = 0;
-    for (size_t i = 0; i < c->ws.n; i++)
-        if (c->ws.ops[i].k.key_len > max_key)
-            max_key = c->ws.ops[i].k.key_len;
-    uint8_t *hkey = malloc(store_hkey_max(max_key));
-    if (hkey == NULL)
-        return rs_err_set(err, RS_E_NOMEM, "commit of version %" PRIu64 ": out of memory", c->version);
-    for (size_t i = 0; i < c->ws.n; i++) {
-        const struct wop *op = &c->ws.ops[i];
-        size_t hlen = store_hkey_encode(op->k.key, op->k.key_len, c->version, hkey);
-        uint8_t tag = c->prior[i] != NULL ? STORE_HIST_PRESENT : 0;
-        size_t plen = 0;
-        const char *pval = c->prior[i] != NULL ? rocksdb_pinnableslice_value(c->prior[i], &plen) : "";
-        const char *klist[1] = {(const char *)hkey};
-        size_t klens[1] = {hlen};
-        const char *vlist[2] = {(const char *)&tag, pval};
-        size_t vlens[2] = {1, plen};
-        rocksdb_writebatch_putv_cf(c->wb, c->s->cf[STORE_CF_HISTORY], 1, klist, klens, 2, vlist, vlens);
-        c->rec.history_bytes += hlen + 1 + plen;
-    }
-    free(hkey);
-    return RS_OK;
-}
-
+/* One insert per written key, at the version. */
 static void put_writes(struct commit *c)
 {
     for (size_t i = 0; i < c->ws.n; i++) {
         const struct wop *op = &c->ws.ops[i];
-        if (op->del)
-            rocksdb_writebatch_delete(c->wb, (const char *)op->k.key, op->k.key_len);
-        else
-            rocksdb_writebatch_put(c->wb, (const char *)op->k.key, op->k.key_len, (const char *)op->val, op->val_len);
+        store_state_write(c->s, c->wb, op->k.key, op->k.key_len, c->tick, op->del ? NULL : op->val, op->val_len);
+        c->rec.history_bytes += op->k.key_len + STORE_TS_BYTES + op->val_len;
     }
+}
+
+/* The keys plain writes left in the default family become the state at
+ * version 0, the state every version starts from. */
+static rs_code adopt_plain_keys(struct commit *c, rs_err *err)
+{
+    rs_store *s = c->s;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_DEFAULT]);
+    uint64_t bytes = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && bytes <= ADOPT_MAX_BYTES;
+         rocksdb_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        store_state_write(s, c->wb, k, klen, 0, v, vlen);
+        bytes += klen + vlen;
+    }
+    char *errptr = NULL;
+    rocksdb_iter_get_error(it, &errptr);
+    rocksdb_iter_destroy(it);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "commit of version 1: read the keys written before it", s->path);
+    if (bytes > ADOPT_MAX_BYTES) {
+        rs_err_set(err, RS_E_UNSUPPORTED,
+                   "commit of version 1: the database holds more than %llu MiB of keys written before it, more "
+                   "than its first commit takes",
+                   ADOPT_MAX_BYTES >> 20);
+        rs_err_hint(err, "start versioned state on an empty database and commit those keys as version 1");
+        return RS_E_UNSUPPORTED;
+    }
+    c->s->v.default_dirty = bytes > 0;
+    return RS_OK;
+}
+
+/* The default family's keys were adopted (or converted from layout 1):
+ * one range delete removes them, behind the newest key. */
+static rs_code clean_default(struct commit *c, rs_err *err)
+{
+    rs_store *s = c->s;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_DEFAULT]);
+    rocksdb_iter_seek_to_last(it);
+    if (rocksdb_iter_valid(it)) {
+        size_t klen = 0;
+        const char *k = rocksdb_iter_key(it, &klen);
+        char *end = malloc(klen + 1);
+        if (end == NULL) {
+            rocksdb_iter_destroy(it);
+            return rs_err_set(err, RS_E_NOMEM, "commit of version %" PRIu64 ": out of memory", c->version);
+        }
+        memcpy(end, k, klen);
+        end[klen] = 0x00; /* just past the newest key */
+        rocksdb_writebatch_delete_range_cf(c->wb, s->cf[STORE_CF_DEFAULT], "", 0, end, klen + 1);
+        free(end);
+    }
+    char *errptr = NULL;
+    rocksdb_iter_get_error(it, &errptr);
+    rocksdb_iter_destroy(it);
+    if (errptr != NULL)
+        return store_err_from(err, errptr, "commit: read the default family", s->path);
+    c->cleaned = 1;
+    return RS_OK;
 }
 
 void store_vstate_put(rocksdb_writebatch_t *wb, rs_store *s, const struct store_vstate *st)
@@ -326,11 +361,17 @@ void store_vstate_put(rocksdb_writebatch_t *wb, rs_store *s, const struct store_
 static rs_code build_batch(struct commit *c, rs_err *err)
 {
     rs_store *s = c->s;
-    struct store_vstate next = {RS_STORE_VERSION_COMMIT, c->version, c->st.earliest == 0 ? c->version : c->st.earliest};
+    struct store_vstate next = c->st;
+    next.kind = RS_STORE_VERSION_COMMIT;
+    next.latest = c->version;
+    next.earliest = c->st.earliest == 0 ? c->version : c->st.earliest;
+    c->tick = c->version + c->st.delta; /* the commit extends the current epoch */
     store_vstate_put(c->wb, s, &next);
     rs_code rc = put_change_list(c, err);
-    if (rc == RS_OK)
-        rc = put_history(c, err);
+    if (rc == RS_OK && c->st.latest == 0)
+        rc = adopt_plain_keys(c, err);
+    else if (rc == RS_OK && s->v.default_dirty)
+        rc = clean_default(c, err);
     if (rc != RS_OK)
         return rc;
     put_writes(c);
@@ -339,6 +380,7 @@ static rs_code build_batch(struct commit *c, rs_err *err)
     uint8_t key[STORE_VRECORD_KEY_BYTES], val[STORE_VRECORD_BYTES];
     store_vrecord_key(c->version, key);
     c->rec.n_writes = (uint32_t)c->ws.n;
+    c->rec.tick = c->tick;
     /* predicted: write_mu serializes every writer of versioned state, so
      * this batch is the next one; checked after the write */
     c->rec.commit_seq = rocksdb_get_latest_sequence_number(s->db) + 1;
@@ -406,23 +448,30 @@ static rs_code commit_locked(struct commit *c, uint64_t *seq, rs_err *err)
             return rc;
         memcpy(prev, last.digest, sizeof prev);
     }
-    if ((rc = read_prior(c, err)) != RS_OK)
-        return rc;
     digest_write_set(c->version, prev, &c->ws, c->rec.digest);
     if ((rc = build_batch(c, err)) != RS_OK)
         return rc;
     if ((rc = store_write_apply(s, c->wb, seq, err)) != RS_OK)
         return rc;
+    /* reads of the user's keys go to the state family from here on */
+    atomic_store(&s->v.versioned, 1);
+    if (c->cleaned)
+        s->v.default_dirty = 0;
     check_commit_seq(c);
     return RS_OK;
 }
 
+/* After the commit that emptied the default family: its files are dropped
+ * now rather than whenever a compaction reaches a family nothing writes. */
+static void drop_default_files(rs_store *s)
+{
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_DEFAULT], co, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(co);
+}
+
 static void commit_release(struct commit *c)
 {
-    if (c->prior != NULL)
-        for (size_t i = 0; i < c->ws.n; i++)
-            rocksdb_pinnableslice_destroy(c->prior[i]);
-    free(c->prior);
     free(c->ws.ops);
     if (c->wb != NULL)
         rocksdb_writebatch_destroy(c->wb);
@@ -435,7 +484,8 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
                           version, s->path);
     if (b->has_range_delete) {
         rs_err_set(err, RS_E_UNSUPPORTED,
-                   "commit of version %" PRIu64 ": the batch holds a range delete, whose history cannot be kept",
+                   "commit of version %" PRIu64 ": the batch holds a range delete, which versioned state cannot "
+                   "keep at a version",
                    version);
         rs_err_hint(err, "delete the keys one by one in a versioned commit");
         return RS_E_UNSUPPORTED;
@@ -449,13 +499,14 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
     pthread_mutex_lock(&s->v.write_mu);
     rc = commit_locked(&c, &seq, err);
     pthread_mutex_unlock(&s->v.write_mu);
+    int cleaned = c.cleaned;
     commit_release(&c);
     /* the wait for durability is outside the lock, so the next commit can
      * be applied while this one's fsync runs (group commit) */
     if (rc == RS_OK)
-        atomic_store(&s->v.versioned, 1);
-    if (rc == RS_OK)
         rc = store_write_wait(s, seq, err);
+    if (rc == RS_OK && cleaned)
+        drop_default_files(s);
     if (rc == RS_OK)
         store_pruner_kick(s, version);
     return rc;
@@ -465,7 +516,7 @@ rs_code rs_store_commit(rs_store *s, uint64_t version, const rs_store_batch *b, 
 /* Queries                                                             */
 /* ------------------------------------------------------------------ */
 
-int rs_store_is_versioned(rs_store *s) { return atomic_load(&s->v.versioned); }
+int rs_store_is_versioned(rs_store *s) { return atomic_load(&s->v.versioned) || s->v.layout1; }
 
 uint64_t rs_store_version_latest(rs_store *s)
 {
@@ -513,9 +564,15 @@ rs_code rs_store_version_kept_scan(rs_store *s, int (*fn)(void *arg, uint64_t ve
     rs_code rc = store_vstate_read(s, NULL, &st, err);
     if (rc != RS_OK || st.earliest <= 1) /* also: no rs_meta, no versions */
         return rc;
+    return store_kept_scan(s, st.earliest, fn, arg, err);
+}
+
+rs_code store_kept_scan(rs_store *s, uint64_t earliest, int (*fn)(void *arg, uint64_t version), void *arg,
+                        rs_err *err)
+{
     uint8_t lo[STORE_VRECORD_KEY_BYTES], hi[STORE_VRECORD_KEY_BYTES];
     store_vrecord_key(0, lo);
-    store_vrecord_key(st.earliest, hi);
+    store_vrecord_key(earliest, hi);
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, sizeof hi);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[STORE_CF_META]);
@@ -571,43 +628,21 @@ rs_code rs_store_version_at_seq(rs_store *s, uint64_t seq, uint64_t *version, ui
     return RS_OK;
 }
 
-/* RocksDB's WriteBatch: an 8-byte sequence, a 4-byte count, then records;
- * a put to a column family other than the default is the tag 0x05, the
- * family's id as a varint32, then the key and the value, each a varint32
- * length and its bytes (RocksDB's write_batch.cc; stable, it is the WAL's
- * format). */
-#define WB_HEADER 12
-#define WB_TAG_CF_PUT 0x05
-
-static int wb_varint32(const uint8_t **p, const uint8_t *end, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int shift = 0; shift <= 28 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint32_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
+/* Any layout's versions record: a WAL archived before a conversion is
+ * still indexed by version. */
 rs_code rs_store_batch_version(rs_store *s, const uint8_t *data, size_t len, rs_store_version_mark *out,
                                rs_err *err)
 {
-    if (len < WB_HEADER)
-        return rs_err_set(err, RS_E_CORRUPT, "write batch of %zu bytes is shorter than its %d-byte header", len,
-                          WB_HEADER);
-    const uint8_t *p = data + WB_HEADER, *end = data + len;
-    uint32_t cf = 0, klen = 0, vlen = 0;
-    if (p == end || s->cf[STORE_CF_META] == NULL || *p++ != WB_TAG_CF_PUT || wb_varint32(&p, end, &cf) != 0 ||
-        cf != rocksdb_column_family_handle_get_id(s->cf[STORE_CF_META]) || wb_varint32(&p, end, &klen) != 0 ||
-        klen != STORE_META_VSTATE_LEN || (size_t)(end - p) < klen || memcmp(p, STORE_META_VSTATE, klen) != 0)
+    struct store_batch_rec rec;
+    rs_code rc = store_batch_first(data, len, &rec, err);
+    if (rc != RS_OK)
+        return rc;
+    if (!rec.found || s->cf[STORE_CF_META] == NULL || rec.tag != STORE_BATCH_TAG_CF_PUT ||
+        rec.cf != s->meta_cf_id ||
+        rec.key_len != STORE_META_VSTATE_LEN || memcmp(rec.key, STORE_META_VSTATE, rec.key_len) != 0)
         return RS_E_NOTFOUND;
-    p += klen;
     struct store_vstate st;
-    if (wb_varint32(&p, end, &vlen) != 0 || (size_t)(end - p) < vlen || store_vstate_decode(p, vlen, &st) != 0)
+    if (!rec.has_value || store_vstate_decode(rec.value, rec.value_len, &st) != 0)
         return rs_err_set(err, RS_E_CORRUPT, "write batch: versions record is malformed");
     *out = (rs_store_version_mark){(rs_store_version_kind)st.kind, st.latest, st.earliest};
     return RS_OK;
@@ -625,6 +660,8 @@ rs_code rs_store_version_reload(rs_store *s, rs_err *err)
         return rc;
     if (st.latest > 0)
         atomic_store(&s->v.versioned, 1); /* promoted, it refuses plain writes */
+    /* a primary's prune may have kept versions */
+    atomic_store(&s->v.pruner.kept_last_valid, 0);
     pthread_mutex_lock(&s->v.floor_mu);
     if (st.earliest > s->v.pending_earliest)
         s->v.pending_earliest = st.earliest;
@@ -635,14 +672,30 @@ rs_code rs_store_version_reload(rs_store *s, rs_err *err)
         if (s->v.readers.items[i].version < floor)
             floor = s->v.readers.items[i].version;
     pthread_mutex_unlock(&s->v.floor_mu);
-    store_filter_floor_raise(s, floor);
+    store_gc_floor_raise(s, floor);
     return RS_OK;
+}
+
+/* Keys the first commit adopted, or a conversion from layout 1 left
+ * behind, wait in the default family for the next commit to remove them
+ * (and its files, which nothing else would compact). */
+static int default_holds_keys(rs_store *s)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->read_opts, s->cf[STORE_CF_DEFAULT]);
+    rocksdb_iter_seek_to_first(it);
+    int any = rocksdb_iter_valid(it);
+    rocksdb_iter_destroy(it);
+    uint64_t sst = 0;
+    if (rocksdb_property_int_cf(s->db, s->cf[STORE_CF_DEFAULT], "rocksdb.live-sst-files-size", &sst) != 0)
+        sst = 0;
+    return any || sst > 0;
 }
 
 void store_versions_init(rs_store *s)
 {
     pthread_mutex_init(&s->v.write_mu, NULL);
     pthread_mutex_init(&s->v.floor_mu, NULL);
+    pthread_mutex_init(&s->v.gc_mu, NULL);
     pthread_mutex_init(&s->v.pruner.mu, NULL);
     pthread_mutex_init(&s->v.pruner.round_mu, NULL);
     pthread_cond_init(&s->v.pruner.wake, NULL);
@@ -657,8 +710,10 @@ rs_code store_versions_open(rs_store *s, rs_err *err)
     if (rc != RS_OK)
         return rc;
     s->v.pending_earliest = st.earliest;
-    atomic_store(&s->v.versioned, st.latest > 0);
-    store_filter_floor_raise(s, st.earliest);
+    /* layout 1 keeps its latest state in the default family */
+    atomic_store(&s->v.versioned, st.latest > 0 && !s->v.layout1);
+    s->v.default_dirty = st.latest > 0 && !s->cfg.read_only && default_holds_keys(s);
+    store_gc_floor_raise(s, st.earliest);
     return store_prune_open(s, err);
 }
 
@@ -671,6 +726,7 @@ void store_versions_close(rs_store *s)
     pthread_cond_destroy(&s->v.pruner.wake);
     pthread_mutex_destroy(&s->v.pruner.round_mu);
     pthread_mutex_destroy(&s->v.pruner.mu);
+    pthread_mutex_destroy(&s->v.gc_mu);
     pthread_mutex_destroy(&s->v.floor_mu);
     pthread_mutex_destroy(&s->v.write_mu);
 }

@@ -4,6 +4,7 @@
  * encoding, no I/O. docs/format.md is the specification; changing any byte
  * here breaks every existing database.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -15,9 +16,13 @@ const char STORE_META_POLICY[] = "prune_policy";
 const size_t STORE_META_POLICY_LEN = sizeof STORE_META_POLICY - 1;
 static const char VRECORD_PREFIX[8] = "version/";
 
-/* Record format versions; a reader refuses others. */
-#define VSTATE_FORMAT 1
-#define VRECORD_FORMAT 1
+/* Record format versions; a reader refuses others. The versions record's
+ * format is the layout's: 1 kept history as the values each version
+ * overwrote (the rs_history family), 2 keeps every value at its tick in the
+ * state family, and adds the tick epoch (docs/format.md). A version record
+ * of format 1 (layout 1's) has no tick: its tick is its version. */
+#define VSTATE_FORMAT 2
+#define VRECORD_FORMAT 2
 #define POLICY_FORMAT 1
 
 void store_put_be64(uint8_t *p, uint64_t v)
@@ -53,16 +58,27 @@ void store_vstate_encode(const struct store_vstate *st, uint8_t out[STORE_VSTATE
     out[1] = st->kind;
     store_put_be64(out + 2, st->latest);
     store_put_be64(out + 10, st->earliest);
+    store_put_be64(out + 18, st->epoch_start);
+    store_put_be64(out + 26, st->delta);
 }
 
 int store_vstate_decode(const uint8_t *p, size_t len, struct store_vstate *st)
 {
-    if (len != STORE_VSTATE_BYTES || p[0] != VSTATE_FORMAT)
+    if (len == STORE_VSTATE_V1_BYTES && p[0] == STORE_LAYOUT_HISTORY) {
+        st->epoch_start = 1; /* layout 1 had no ticks: each version's is itself */
+        st->delta = 0;
+    } else if (len == STORE_VSTATE_BYTES && p[0] == VSTATE_FORMAT) {
+        st->epoch_start = store_get_be64(p + 18);
+        st->delta = store_get_be64(p + 26);
+    } else {
         return -1;
+    }
+    st->format = p[0];
     st->kind = p[1];
     st->latest = store_get_be64(p + 2);
     st->earliest = store_get_be64(p + 10);
-    if (st->kind < RS_STORE_VERSION_COMMIT || st->kind > RS_STORE_VERSION_PRUNE || st->earliest > st->latest)
+    if (st->kind < RS_STORE_VERSION_COMMIT || st->kind > RS_STORE_VERSION_PRUNE || st->earliest > st->latest ||
+        st->delta > UINT64_MAX / 2)
         return -1;
     return 0;
 }
@@ -82,11 +98,16 @@ void store_vrecord_encode(const struct store_vrecord *r, uint8_t out[STORE_VRECO
     put_be32(out + 9, r->n_writes);
     store_put_be64(out + 13, r->history_bytes);
     memcpy(out + 21, r->digest, STORE_DIGEST_BYTES);
+    store_put_be64(out + 21 + STORE_DIGEST_BYTES, r->tick);
 }
 
-int store_vrecord_decode(const uint8_t *p, size_t len, struct store_vrecord *r)
+int store_vrecord_decode(const uint8_t *p, size_t len, uint64_t version, struct store_vrecord *r)
 {
-    if (len != STORE_VRECORD_BYTES || p[0] != VRECORD_FORMAT)
+    if (len == STORE_VRECORD_V1_BYTES && p[0] == 1)
+        r->tick = version;
+    else if (len == STORE_VRECORD_BYTES && p[0] == VRECORD_FORMAT)
+        r->tick = store_get_be64(p + 21 + STORE_DIGEST_BYTES);
+    else
         return -1;
     r->commit_seq = store_get_be64(p + 1);
     r->n_writes = get_be32(p + 9);
@@ -120,6 +141,18 @@ int store_policy_decode(const uint8_t *p, size_t len, rs_store_prune_policy *out
 
 /* ---- history keys ------------------------------------------------------ */
 
+int store_buf_grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint8_t *n = realloc(*p, need);
+    if (n == NULL)
+        return -1;
+    *p = n;
+    *cap = need;
+    return 0;
+}
+
 size_t store_hkey_max(size_t key_len) { return 2 * key_len + STORE_HKEY_OVERHEAD; }
 
 size_t store_hkey_bound(const uint8_t *key, size_t key_len, uint8_t *out)
@@ -142,7 +175,9 @@ size_t store_hkey_encode(const uint8_t *key, size_t key_len, uint64_t version, u
     return n + 8;
 }
 
-size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
+/* The length of the escaped-key part (up to and including the terminator)
+ * of a history key, or 0 if malformed. */
+static size_t hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
 {
     if (hkey_len < STORE_HKEY_OVERHEAD)
         return 0;
@@ -154,7 +189,7 @@ size_t store_hkey_prefix_len(const uint8_t *hkey, size_t hkey_len)
 
 int store_hkey_decode(const uint8_t *hkey, size_t hkey_len, uint8_t *ukey, size_t *ukey_len, uint64_t *version)
 {
-    size_t end = store_hkey_prefix_len(hkey, hkey_len);
+    size_t end = hkey_prefix_len(hkey, hkey_len);
     if (end == 0)
         return -1;
     size_t n = 0;

@@ -126,6 +126,17 @@ rs_code rs_store_wal_iter_next(rs_store_wal_iter *w, uint64_t *first_seq, const 
     w->batch = rocksdb_wal_iter_get_batch(w->it, &seq);
     size_t n = 0;
     const uint8_t *data = (const uint8_t *)rocksdb_writebatch_data(w->batch, &n);
+    if (seq < w->next_seq) {
+        /* a reader that stands inside a batch of this WAL cannot have
+         * applied that batch whole: its batches are not this database's */
+        uint64_t want = w->next_seq;
+        drop_iter(w);
+        return rs_err_set(err, RS_E_CORRUPT,
+                          "WAL of '%s' has no batch starting at seq %llu: it falls inside the batch at seq %llu, "
+                          "so whoever stands at seq %llu holds other batches than this database",
+                          w->store->path, (unsigned long long)want, (unsigned long long)seq,
+                          (unsigned long long)want - 1);
+    }
     if (seq != w->next_seq) {
         uint64_t want = w->next_seq;
         drop_iter(w);

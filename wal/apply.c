@@ -67,6 +67,18 @@ static rs_code identify(rs_wal_follower *f, wal_conn *c, wal_welcome *w, rs_err 
 
 /* ---- acks ------------------------------------------------------------------ */
 
+/* What a follower's own store failing to write means: the stream is fine,
+ * this disk (or memory) is not. No resync, which would need room for a
+ * second copy: the connection ends, and the next one, after a backoff,
+ * resumes where this one stopped (follower.c). */
+static rs_code local_fault(rs_wal_follower *f, rs_code rc, rs_err *err)
+{
+    wal_follower_note_local_fault(f);
+    rs_err_prefix(err, "cannot write its own database");
+    return rc;
+}
+
+
 struct acker {
     rs_wal_follower *f;
     wal_conn        *conn;
@@ -112,8 +124,10 @@ static void *acker_main(void *arg)
         if (ack_once(a, durable, &ack) != RS_OK)
             break;
         /* fsync what was acked, off the apply path; the next ack says so */
-        if (rs_store_sync_wait(f->store, ack.applied_seq, &a->err) != RS_OK)
+        if (rs_store_sync_wait(f->store, ack.applied_seq, &a->err) != RS_OK) {
+            local_fault(f, a->err.code, &a->err);
             break;
+        }
         durable = ack.applied_seq;
         /* under load, one ack per ACK_GAP_NS covers many batches: an ack
          * per batch would cost the primary a wake-up per batch */
@@ -199,10 +213,14 @@ static rs_code apply_batch(rs_wal_follower *f, const rs_wal_frame *fr, rs_err *e
         rc = check_version_mark(f, fr, err);
     if (rc == RS_OK)
         rc = rs_store_apply_replicated(f->store, fr->first_seq, fr->payload, fr->payload_len, err);
-    if (rc != RS_OK)
+    /* the store's checks say mismatch (a gap, a chain or a version that
+     * differs, a sequence numbered otherwise); anything else is its I/O */
+    if (rc == RS_E_GAP || rc == RS_E_CORRUPT || rc == RS_E_INTERNAL)
         return refused_batch(f, rc, err);
+    if (rc != RS_OK)
+        return local_fault(f, rc, err);
     if ((fr->flags & RS_WAL_FRAME_FLAG_VERSION_KIND) && (rc = rs_store_version_reload(f->store, err)) != RS_OK)
-        return rc;
+        return local_fault(f, rc, err);
     note_applied(f, fr);
     return RS_OK;
 }

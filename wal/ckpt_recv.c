@@ -66,9 +66,26 @@ static la_ssize_t read_cb(struct archive *a, void *arg, const void **buf)
     return (la_ssize_t)f.payload_len;
 }
 
+/* Writes all of len at off: a short write (a disk filling up) is carried
+ * on until the write that fails says why, so errno is never a stale one. */
+static rs_code write_at(int fd, const uint8_t *p, size_t len, off_t off, const char *name, rs_err *err)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return rs_err_sys(err, RS_E_IO, n < 0 ? errno : ENOSPC, "write checkpoint file '%s'", name);
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return RS_OK;
+}
+
 static rs_code write_entry(struct archive *a, int dirfd_, const char *name, rs_err *err)
 {
-    int fd = openat(dirfd_, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = openat(dirfd_, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return rs_err_sys(err, RS_E_IO, errno, "checkpoint file '%s'", name);
     const void *buf;
@@ -76,10 +93,8 @@ static rs_code write_entry(struct archive *a, int dirfd_, const char *name, rs_e
     la_int64_t off;
     int r;
     rs_code rc = RS_OK;
-    while (rc == RS_OK && (r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-        if (pwrite(fd, buf, len, off) != (ssize_t)len)
-            rc = rs_err_sys(err, RS_E_IO, errno, "write checkpoint file '%s'", name);
-    }
+    while (rc == RS_OK && (r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+        rc = write_at(fd, buf, len, (off_t)off, name, err);
     if (rc == RS_OK && r != ARCHIVE_EOF)
         rc = rs_err_set(err, RS_E_CORRUPT, "checkpoint file '%s': %s", name, archive_error_string(a));
     if (rc == RS_OK && fsync(fd) != 0)

@@ -24,9 +24,11 @@
 #include "common/endian.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/stale.h"
 #include "wal/wal_int.h"
 
 #define CHUNK (1u << 20) /* tar bytes per CKPT_DATA frame */
+#define CKPT_MARK "ckpt-"
 
 struct sender {
     wal_conn        *conn;
@@ -156,7 +158,9 @@ rs_code wal_ckpt_send(wal_conn *c, rs_store *store, const char *work_dir, uint64
     rs_code rc = rs_fs_mkdir_p(work_dir, 0700, err);
     if (rc != RS_OK)
         return rc;
-    snprintf(dir, sizeof dir, "%s/ckpt-%ld-%u", work_dir, (long)getpid(), atomic_fetch_add(&n_taken, 1));
+    /* named with our pid: if this process dies mid-send, the next primary
+     * sweeps it (wal_ckpt_sweep) */
+    snprintf(dir, sizeof dir, "%s/" CKPT_MARK "%ld-%u", work_dir, (long)getpid(), atomic_fetch_add(&n_taken, 1));
     rs_fs_remove_tree(dir, NULL);
     uint64_t seq = 0, bytes = 0;
     rc = rs_store_checkpoint(store, dir, &seq, err);
@@ -177,3 +181,5 @@ rs_code wal_ckpt_send(wal_conn *c, rs_store *store, const char *work_dir, uint64
         *seq_out = seq;
     return rc;
 }
+
+size_t wal_ckpt_sweep(const char *work_dir) { return rs_stale_sweep(work_dir, CKPT_MARK, 1, "replication checkpoint"); }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -17,6 +18,7 @@
 #include "wal/wal_int.h"
 
 #define RETRY_MAX_MS 5000
+#define ROOM_TO_RESUME (4u << 20) /* free bytes before a full disk is tried again */
 
 static void config_resolve(rs_wal_follower_config *c)
 {
@@ -36,6 +38,14 @@ void wal_follower_set_state(rs_wal_follower *f, rs_wal_follower_state state)
     pthread_mutex_unlock(&f->mu);
 }
 
+void wal_follower_note_local_fault(rs_wal_follower *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->local_fault = 1;
+    f->st.n_local_errors++;
+    pthread_mutex_unlock(&f->mu);
+}
+
 /* ---- the database --------------------------------------------------------- */
 
 rs_code wal_follower_open_store(rs_wal_follower *f, rs_store **out, rs_err *err)
@@ -46,6 +56,29 @@ rs_code wal_follower_open_store(rs_wal_follower *f, rs_store **out, rs_err *err)
     rs_code rc = rs_store_open(f->db_path, &cfg, out, err);
     if (rc == RS_OK)
         rs_store_set_replica(*out, 1);
+    return rc;
+}
+
+rs_code wal_follower_swap_store(rs_wal_follower *f, rs_code (*between)(rs_wal_follower *f, void *arg, rs_err *err),
+                                void *arg, rs_err *err)
+{
+    /* from here, wait_store says "none" until the new one is open, so a
+     * reader told to let go does not take the old one again */
+    pthread_mutex_lock(&f->mu);
+    f->has_store = 0;
+    pthread_mutex_unlock(&f->mu);
+    if (f->store != NULL && f->cfg.swap_fn != NULL)
+        f->cfg.swap_fn(f->cfg.swap_arg); /* readers: let go of the old one */
+    pthread_rwlock_wrlock(&f->store_lock);
+    rs_store_close(f->store);
+    f->store = NULL;
+    rs_code rc = between != NULL ? between(f, arg, err) : RS_OK;
+    if (rc == RS_OK)
+        rc = wal_follower_open_store(f, &f->store, err);
+    pthread_mutex_lock(&f->mu);
+    f->has_store = rc == RS_OK;
+    pthread_mutex_unlock(&f->mu);
+    pthread_rwlock_unlock(&f->store_lock);
     return rc;
 }
 
@@ -127,9 +160,44 @@ static rs_code connect_once(rs_wal_follower *f, rs_err *err)
     pthread_mutex_lock(&f->mu);
     f->conn = NULL;
     f->last_refusal = c->refusal;
+    f->st.n_auth_failures += c->auth_failed;
     pthread_mutex_unlock(&f->mu);
+    if (c->auth_failed && rc != RS_OK)
+        rs_err_hint(err, "possible tampering on the path to the primary: the follower reconnects, and never "
+                         "applies what failed");
     wal_conn_close(c);
     return rc;
+}
+
+/* After its own store failed a write, RocksDB must not be written to again
+ * (Debian's build asserts on the next append to a WAL that failed one): it
+ * is closed and opened afresh before the follower reconnects, once the
+ * disk has room (until then it keeps serving reads). A reopen that fails
+ * leaves no store, and is tried again before anything else. */
+static rs_code recover_store(rs_wal_follower *f, rs_err *err)
+{
+    struct statvfs vfs;
+    if (statvfs(f->db_path, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < ROOM_TO_RESUME)
+        return rs_err_set(err, RS_E_IO, "the disk holding '%s' is still full (%llu bytes free)", f->db_path,
+                          (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+    rs_code rc = wal_follower_swap_store(f, NULL, NULL, err);
+    if (rc != RS_OK) {
+        rs_err_prefix(err, "reopen its database");
+        return rc;
+    }
+    RS_LOG_INFO("follower of %s: reopened its database after a failed write; resuming", f->primary_addr);
+    pthread_mutex_lock(&f->mu);
+    f->local_fault = 0;
+    pthread_mutex_unlock(&f->mu);
+    return RS_OK;
+}
+
+static int needs_recovery(rs_wal_follower *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int yes = f->local_fault;
+    pthread_mutex_unlock(&f->mu);
+    return yes;
 }
 
 static void *follower_main(void *arg)
@@ -139,7 +207,9 @@ static void *follower_main(void *arg)
     while (!stopped(f)) {
         rs_err err = RS_ERR_INIT;
         wal_follower_set_state(f, RS_WAL_FOLLOWER_CONNECTING);
-        rs_code rc = connect_once(f, &err);
+        rs_code rc = needs_recovery(f) ? recover_store(f, &err) : RS_OK;
+        if (rc == RS_OK)
+            rc = connect_once(f, &err);
         if (stopped(f))
             break;
         if (rc == RS_OK)
@@ -157,7 +227,8 @@ static void *follower_main(void *arg)
                 f->cfg.stopped_fn(f->cfg.stopped_arg);
             return NULL;
         }
-        RS_LOG_WARN("follower of %s: %s; retrying in %u ms", f->primary_addr, err.msg, delay);
+        RS_LOG_WARN("follower of %s: %s; retrying in %u ms%s%s", f->primary_addr, err.msg, delay,
+                    err.hint != NULL ? ": " : "", err.hint != NULL ? err.hint : "");
         backoff(f, &delay);
         pthread_mutex_lock(&f->mu);
         if (f->st.state == RS_WAL_FOLLOWER_STREAMING)

@@ -55,24 +55,19 @@ static rs_code verify(rs_wal_follower *f, const char *dir, const wal_welcome *w,
     return rc;
 }
 
-/* Puts dir in place of the database and reopens it. Store lock held. */
-static rs_code swap_in(rs_wal_follower *f, const char *incoming, rs_err *err)
+/* Puts incoming in place of the database (closed by the caller). */
+static rs_code move_in(rs_wal_follower *f, void *arg, rs_err *err)
 {
+    const char *incoming = arg;
     char discarded[4096];
     sibling(f->db_path, "discarded", discarded, sizeof discarded);
-    rs_store_close(f->store);
-    f->store = NULL;
     rs_fs_remove_tree(discarded, NULL);
     if (rename(f->db_path, discarded) != 0 && errno != ENOENT)
         return rs_err_sys(err, RS_E_IO, errno, "move '%s' aside", f->db_path);
     if (rename(incoming, f->db_path) != 0)
         return rs_err_sys(err, RS_E_IO, errno, "put the checkpoint in place at '%s'", f->db_path);
     rs_code rc = fsync_parent(f->db_path, err);
-    if (rc == RS_OK)
-        rc = rs_fs_remove_tree(discarded, err);
-    if (rc == RS_OK)
-        rc = wal_follower_open_store(f, &f->store, err);
-    return rc;
+    return rc == RS_OK ? rs_fs_remove_tree(discarded, err) : rc;
 }
 
 rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome *w, rs_err *err)
@@ -87,21 +82,8 @@ rs_code wal_follower_install(rs_wal_follower *f, wal_conn *c, const wal_welcome 
         rc = wal_ckpt_recv(c, incoming, f->cfg.timeout_ms, &seq, err);
     if (rc == RS_OK)
         rc = verify(f, incoming, w, seq, err);
-    if (rc == RS_OK) {
-        /* from here, wait_store says "none" until the new one is open, so
-         * a reader told to let go does not take the old one again */
-        pthread_mutex_lock(&f->mu);
-        f->has_store = 0;
-        pthread_mutex_unlock(&f->mu);
-        if (f->store != NULL && f->cfg.swap_fn != NULL)
-            f->cfg.swap_fn(f->cfg.swap_arg); /* readers: let go of the old one */
-        pthread_rwlock_wrlock(&f->store_lock);
-        rc = swap_in(f, incoming, err);
-        pthread_mutex_lock(&f->mu);
-        f->has_store = rc == RS_OK;
-        pthread_mutex_unlock(&f->mu);
-        pthread_rwlock_unlock(&f->store_lock);
-    }
+    if (rc == RS_OK)
+        rc = wal_follower_swap_store(f, move_in, incoming, err);
     if (rc != RS_OK) {
         rs_fs_remove_tree(incoming, NULL);
         return rc;

@@ -15,6 +15,34 @@
 #define ACK_BYTES      56
 #define HEARTBEAT_BYTES 16
 #define REFUSE_MSG_MAX 200
+#define CKPT_DATA_MAX  (1u << 20)
+
+/* The most each type of message can carry (docs/format.md): a peer that
+ * announces more is refused before anything is read or allocated. */
+static const struct {
+    const char *name;
+    uint32_t    max;
+} types[RS_WAL_FRAME__COUNT] = {
+    [RS_WAL_FRAME_BATCH] = {"BATCH", RS_WAL_FRAME_MAX_PAYLOAD},
+    [RS_WAL_FRAME_HELLO] = {"HELLO", WAL_HELLO_BYTES},
+    [RS_WAL_FRAME_CHALLENGE] = {"CHALLENGE", WAL_CHALLENGE_MAX},
+    [RS_WAL_FRAME_AUTH] = {"AUTH", WAL_AUTH_MAX},
+    [RS_WAL_FRAME_IDENTIFY] = {"IDENTIFY", IDENTITY_FIXED + WAL_NAME_MAX},
+    [RS_WAL_FRAME_WELCOME] = {"WELCOME", WELCOME_BYTES},
+    [RS_WAL_FRAME_REFUSE] = {"REFUSE", 2 + REFUSE_MSG_MAX},
+    [RS_WAL_FRAME_HEARTBEAT] = {"HEARTBEAT", HEARTBEAT_BYTES},
+    [RS_WAL_FRAME_ACK] = {"ACK", ACK_BYTES},
+    [RS_WAL_FRAME_CKPT_BEGIN] = {"CKPT_BEGIN", 16},
+    [RS_WAL_FRAME_CKPT_DATA] = {"CKPT_DATA", CKPT_DATA_MAX},
+    [RS_WAL_FRAME_CKPT_END] = {"CKPT_END", 16},
+};
+
+uint32_t wal_proto_max_payload(uint8_t type) { return type < RS_WAL_FRAME__COUNT ? types[type].max : 0; }
+
+const char *wal_proto_type_name(uint8_t type)
+{
+    return type < RS_WAL_FRAME__COUNT && types[type].name != NULL ? types[type].name : "frame of unknown type";
+}
 
 size_t wal_identity_encode(const wal_identity *id, uint8_t *out, size_t cap)
 {

@@ -26,15 +26,13 @@
 /* ---- deciding how a follower starts ------------------------------------ */
 
 struct start {
-    wal_mode mode;
-    rs_store_wal_iter *it;   /* stream mode: positioned at latest + 1 */
-    uint64_t from;           /* the follower's latest */
-    /* the first batch, read to prove the WAL still holds latest + 1 (valid
-     * until the next read of it) */
-    int            have_first;
-    uint64_t       first_seq;
-    const uint8_t *first_rep;
-    size_t         first_len;
+    wal_mode     mode;
+    rs_wal_tail *tail;       /* stream mode: positioned at latest + 1 */
+    uint64_t     from;       /* the follower's latest */
+    /* the first batch, read to prove the WAL still holds latest + 1 (its
+     * payload valid until the next read of the tail) */
+    int          have_first;
+    rs_wal_frame first;
 };
 
 static int refuse(struct wal_peer *pe, wal_refusal why, const char *msg)
@@ -81,35 +79,21 @@ static int chain_differs(rs_store *store, const wal_identity *id)
     return seq == id->latest_seq && sodium_memcmp(chain, id->chain, RS_WAL_CHAIN_BYTES) != 0;
 }
 
-/* A batch a follower can apply after the one before it: chained, and not
- * a chain restart. One written while this database was not replicated
- * (rs_store_set_chained) proves nothing about what the follower holds: it
- * is resynced instead (RS_E_GAP, with the reason). */
-static rs_code check_chained(const rs_wal_frame *f, rs_err *err)
+/* A follower whose latest sequence falls inside one of this primary's
+ * batches applied batches this primary never wrote: a divergence, resynced
+ * like one (not a retention problem, which is what a gap would say). */
+static void diverged_inside_batch(struct wal_peer *pe, const wal_identity *id, const rs_err *err)
 {
-    static const uint8_t none[RS_WAL_CHAIN_BYTES];
-    if (sodium_memcmp(f->chain, none, RS_WAL_CHAIN_BYTES) == 0)
-        return rs_err_set(err, RS_E_GAP, "batch at seq %llu was written unchained, while this primary was not "
-                          "replicated", (unsigned long long)f->first_seq);
-    if (rs_store_chain_is_restart(f->chain))
-        return rs_err_set(err, RS_E_GAP, "batch at seq %llu restarts the chain: this primary wrote unchained "
-                          "(not replicated) from there", (unsigned long long)f->first_seq);
-    return RS_OK;
-}
-
-/* Whether the first batch read for a follower can be streamed to it. */
-static rs_code first_chained(const struct start *st, rs_store *store, rs_err *err)
-{
-    rs_wal_frame f;
-    rs_code rc = rs_wal_frame_from_batch(store, st->first_seq, st->first_rep, st->first_len, &f, err);
-    return rc == RS_OK ? check_chained(&f, err) : rc;
+    atomic_fetch_add(&pe->p->n_divergences, 1);
+    RS_LOG_ERR("follower=%s diverged: its latest seq %llu is not the end of a batch this primary wrote (%s); "
+               "resyncing it", pe->name, (unsigned long long)id->latest_seq, err->msg);
 }
 
 /* Stream if the WAL still holds latest + 1, else a checkpoint. */
 static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, struct start *st)
 {
     rs_wal_primary *p = pe->p;
-    st->it = NULL;
+    st->tail = NULL;
     if (id->flags & (WAL_IDENT_EMPTY | WAL_IDENT_RESYNC)) {
         st->mode = WAL_MODE_CHECKPOINT;
         return 0;
@@ -127,7 +111,7 @@ static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, str
         st->mode = WAL_MODE_CHECKPOINT;
         return 0;
     }
-    if (rs_store_wal_iter_open(p->store, id->latest_seq + 1, &st->it, &err) != RS_OK)
+    if (rs_wal_tail_open(p->store, id->latest_seq + 1, pe->name, &st->tail, &err) != RS_OK)
         return refuse(pe, WAL_REFUSE_PROTOCOL, err.msg);
     st->from = id->latest_seq;
     st->mode = WAL_MODE_STREAM;
@@ -135,14 +119,17 @@ static int decide(struct wal_peer *pe, const wal_identity *id, int resynced, str
      * next batch was written unchained, is sent a checkpoint in this
      * session, where a second one is refused, so a resync that cannot
      * catch up never loops */
-    rs_code rc = rs_store_wal_iter_next(st->it, &st->first_seq, &st->first_rep, &st->first_len, &err);
+    rs_code rc = rs_wal_tail_next(st->tail, &st->first, &err);
     st->have_first = rc == RS_OK;
-    if (rc == RS_E_NOTFOUND || (rc == RS_OK && first_chained(st, p->store, &err) == RS_OK))
+    if (rc == RS_OK || rc == RS_E_NOTFOUND)
         return 0;
-    rs_store_wal_iter_close(st->it);
-    st->it = NULL;
+    int unchained = wal_tail_unchained(st->tail);
+    rs_wal_tail_close(st->tail);
+    st->tail = NULL;
     st->have_first = 0;
-    if (rc == RS_OK && err.code == RS_E_GAP)
+    if (rc == RS_E_CORRUPT)
+        diverged_inside_batch(pe, id, &err);
+    else if (rc == RS_E_GAP && unchained)
         RS_LOG_WARN("follower=%s cannot resume at seq=%llu: resyncing it by checkpoint (%s)", pe->name,
                     (unsigned long long)id->latest_seq + 1, err.msg);
     else if (rc == RS_E_GAP)
@@ -189,23 +176,16 @@ static rs_code send_checkpoint(struct wal_peer *pe, int *resynced, rs_err *err)
     return RS_OK;
 }
 
-/* Handshake, then IDENTIFY/WELCOME until the follower can stream. */
+/* IDENTIFY/WELCOME until the follower can stream (the listener ran the
+ * handshake: the follower has proved it holds the key). */
 static rs_code open_session(struct wal_peer *pe, struct start *out, rs_err *err)
 {
     rs_wal_primary *p = pe->p;
-    rs_code rc = wal_handshake_primary(pe->conn, &p->cfg.key, p->cfg.require_encryption, p->cfg.timeout_ms, err);
-    if (rc != RS_OK) {
-        atomic_fetch_add(&p->n_refused, 1);
-        return rc;
-    }
-    if (wal_primary_n_streaming(p) > p->cfg.max_followers) {
-        refuse(pe, WAL_REFUSE_BUSY, "too many followers");
-        return rs_err_set(err, RS_E_BUSY, "follower '%s': too many followers", pe->addr);
-    }
     int resynced = 0;
     for (;;) {
         rs_wal_frame f;
         wal_identity id;
+        rs_code rc;
         rc = wal_conn_expect(pe->conn, RS_WAL_FRAME_IDENTIFY, &f, p->cfg.timeout_ms, err);
         if (rc == RS_OK)
             rc = wal_identity_decode(f.payload, f.payload_len, &id, err);
@@ -290,8 +270,24 @@ static rs_code on_ack(struct wal_peer *pe, const rs_wal_frame *f, rs_err *err)
     atomic_store(&pe->acked_version, a.applied_version);
     atomic_store(&pe->acked_seq, a.applied_seq);
     atomic_store(&pe->durable_seq, a.durable_seq);
+    /* a follower that reconnects resumes after what it acknowledged */
+    rs_wal_tail_release(pe->tail, a.applied_seq + 1);
     wal_primary_acks_changed(pe->p);
     return RS_OK;
+}
+
+/* Once per session (whoever sets pe->stop first says it). A message that
+ * failed authentication is a transport fault, and possibly an attack: the
+ * follower reconnects, and the operator sees it counted. */
+static void say_disconnected(struct wal_peer *pe, const rs_err *err)
+{
+    if (!pe->conn->auth_failed) {
+        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err->msg);
+        return;
+    }
+    atomic_fetch_add(&pe->p->n_auth_failures, 1);
+    RS_LOG_WARN("follower=%s disconnected: %s; possible tampering on the path (the follower reconnects)",
+                pe->name, err->msg);
 }
 
 static void *ack_main(void *arg)
@@ -313,7 +309,7 @@ static void *ack_main(void *arg)
     /* the session thread sees the flag within a heartbeat and says why to
      * the follower before it closes: the socket stays open until then */
     if (!atomic_exchange(&pe->stop, 1) && err.code != RS_OK)
-        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err.msg);
+        say_disconnected(pe, &err);
     return NULL;
 }
 
@@ -321,32 +317,22 @@ static void *ack_main(void *arg)
 
 struct stream {
     struct wal_peer   *pe;
-    rs_store_wal_iter *it;
-    wal_retention      ret;
+    rs_wal_tail       *tail;
     uint64_t           sent;          /* last sequence queued */
     uint64_t           queued_since;  /* when the oldest unsent frame was queued, 0 if none */
     uint64_t           last_send_ns;  /* for heartbeats */
 };
 
-static rs_code ship_batch(struct stream *s, uint64_t seq, const uint8_t *rep, size_t len, rs_err *err)
+static rs_code ship_batch(struct stream *s, const rs_wal_frame *f, rs_err *err)
 {
-    rs_wal_frame f;
-    rs_code rc = rs_wal_frame_from_batch(s->pe->p->store, seq, rep, len, &f, err);
-    if (rc == RS_OK)
-        rc = check_chained(&f, err);
+    remember(s->pe, f);
+    rs_code rc = wal_conn_queue(s->pe->conn, f, err);
     if (rc != RS_OK)
         return rc;
-    remember(s->pe, &f);
-    rc = wal_conn_queue(s->pe->conn, &f, err);
-    if (rc != RS_OK)
-        return rc;
-    s->sent = f.first_seq + f.count - 1;
+    s->sent = f->first_seq + f->count - 1;
     atomic_store(&s->pe->sent_seq, s->sent);
     if (s->queued_since == 0)
         s->queued_since = rs_clock_mono_ns();
-    uint64_t latest = rs_store_latest_seq(s->pe->p->store);
-    wal_retention_note(&s->ret, s->pe->p->store, s->pe->name, f.commit_time_ns, len, f.count,
-                       latest > s->sent ? latest - s->sent : 0);
     return RS_OK;
 }
 
@@ -368,18 +354,16 @@ static rs_code stream(struct stream *s, const struct start *st, rs_err *err)
     rs_wal_primary *p = s->pe->p;
     uint64_t in_pass = 0;
     if (st->have_first) {
-        rs_code rc = ship_batch(s, st->first_seq, st->first_rep, st->first_len, err);
+        rs_code rc = ship_batch(s, &st->first, err);
         if (rc != RS_OK)
             return rc;
     }
     while (!atomic_load(&s->pe->stop)) {
-        uint64_t seq;
-        const uint8_t *rep;
-        size_t len;
-        rs_code rc = rs_store_wal_iter_next(s->it, &seq, &rep, &len, err);
+        rs_wal_frame f;
+        rs_code rc = rs_wal_tail_next(s->tail, &f, err);
         if (rc == RS_OK) {
             in_pass++;
-            rc = ship_batch(s, seq, rep, len, err);
+            rc = ship_batch(s, &f, err);
             wal_conn *c = s->pe->conn;
             if (rc == RS_OK && (c->out_len >= FLUSH_BYTES || rs_clock_mono_ns() - s->queued_since >= FLUSH_NS))
                 rc = flush(s, err);
@@ -387,7 +371,7 @@ static rs_code stream(struct stream *s, const struct start *st, rs_err *err)
             rc = flush(s, err);
             if (rc == RS_OK && in_pass > 1)
                 rs_clock_sleep_us(COALESCE_US);
-            else if (rc == RS_OK && rs_store_wait_for_write(p->store, s->sent, p->cfg.heartbeat_ms) <= s->sent)
+            else if (rc == RS_OK && rs_wal_tail_wait(s->tail, p->cfg.heartbeat_ms) <= s->sent)
                 rc = wal_send_heartbeat(s->pe->conn, rs_store_latest_seq(p->store), err);
             in_pass = 0;
         }
@@ -414,7 +398,7 @@ static void end_session(struct wal_peer *pe, rs_err *err)
     else if (err->code == RS_E_GAP)
         send_behind(pe, err);
     if (!atomic_exchange(&pe->stop, 1) && err->code != RS_OK)
-        RS_LOG_WARN("follower=%s disconnected: %s", pe->name, err->msg);
+        say_disconnected(pe, err);
     wal_conn_shutdown(pe->conn);
     if (pe->ack_running)
         pthread_join(pe->ack_thread, NULL);
@@ -429,8 +413,9 @@ void *wal_peer_main(void *arg)
     struct stream s = {.pe = pe};
     struct start st = {0};
     rs_code rc = open_session(pe, &st, &err);
-    s.it = st.it;
+    s.tail = st.tail;
     s.sent = st.from;
+    pe->tail = st.tail; /* the ack thread moves its pin */
     if (rc == RS_OK) {
         atomic_fetch_add(&pe->p->n_accepted, 1);
         atomic_store(&pe->acked_version, version_at(pe->p->store, s.sent));
@@ -439,7 +424,6 @@ void *wal_peer_main(void *arg)
         atomic_store(&pe->state, RS_WAL_PEER_STREAMING);
         RS_LOG_INFO("follower=%s addr=%s streaming from seq=%llu", pe->name, pe->addr,
                     (unsigned long long)s.sent + 1);
-        wal_retention_init(&s.ret, rs_store_config_get(pe->p->store));
         if (pthread_create(&pe->ack_thread, NULL, ack_main, pe) == 0) {
             pthread_setname_np(pe->ack_thread, "rs-acks");
             pe->ack_running = 1;
@@ -451,7 +435,8 @@ void *wal_peer_main(void *arg)
     }
     if (rc == RS_E_GAP)
         RS_LOG_WARN("follower=%s must resync by checkpoint: %s", pe->name, err.msg);
-    rs_store_wal_iter_close(s.it);
     end_session(pe, &err);
+    rs_wal_tail_close(s.tail); /* after the ack thread, which moves its pin */
+    pe->tail = NULL;
     return NULL;
 }

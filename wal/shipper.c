@@ -1,9 +1,10 @@
 /*
- * The primary: a listener thread accepts followers and gives each its own
- * session thread (ship_session.c) with its own WAL reader, bounded send
- * queue and send deadline, so a slow follower never holds up the primary's
- * writes or another follower. Here: start/stop, the follower table, the
- * statistics, and WAIT (blocking, or an eventfd for an event loop).
+ * The primary: a listener thread authenticates followers (admit.c) and
+ * gives each that did its own session thread (ship_session.c) with its own
+ * WAL tail, bounded send queue and send deadline, so a slow follower never
+ * holds up the primary's writes or another follower. Here: start/stop, the
+ * follower table, the statistics, and WAIT (blocking, or an eventfd for an
+ * event loop).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,8 +16,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "wal/wal_int.h"
-
-#define ACCEPT_POLL_MS 100 /* how often the listener looks at the stop flag */
 
 static void config_resolve(rs_wal_primary_config *c)
 {
@@ -32,6 +31,10 @@ static void config_resolve(rs_wal_primary_config *c)
         c->resync_bytes_per_sec = 100u << 20;
     if (c->max_followers == 0)
         c->max_followers = 16;
+    if (c->handshake_ms == 0)
+        c->handshake_ms = 2000;
+    if (c->max_handshakes == 0)
+        c->max_handshakes = 32;
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -47,8 +50,7 @@ static void peer_free(struct wal_peer *pe)
     free(pe);
 }
 
-/* Joins and frees the sessions that ended. Called by the listener only. */
-static void reap(rs_wal_primary *p, int all)
+void wal_primary_reap(rs_wal_primary *p, int all)
 {
     pthread_mutex_lock(&p->mu);
     struct wal_peer **link = &p->peers, *dead = NULL;
@@ -76,26 +78,41 @@ static void reap(rs_wal_primary *p, int all)
         wal_primary_acks_changed(p);
 }
 
-static void start_session(rs_wal_primary *p, int fd, const char *peer)
+/* Under p->mu: the sessions not yet ended. */
+static size_t n_live_locked(rs_wal_primary *p)
 {
-    rs_err err = RS_ERR_INIT;
-    struct wal_peer *pe = calloc(1, sizeof *pe);
-    if (pe == NULL) {
-        close(fd);
-        RS_LOG_ERR("follower=%s dropped: out of memory", peer);
+    size_t n = 0;
+    for (struct wal_peer *pe = p->peers; pe != NULL; pe = pe->next)
+        n += !atomic_load(&pe->done);
+    return n;
+}
+
+void wal_primary_start_session(rs_wal_primary *p, wal_conn *c)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t live = n_live_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    /* only the listener adds sessions: the count cannot grow meanwhile */
+    if (live >= p->cfg.max_followers) {
+        wal_send_refusal(c, WAL_REFUSE_BUSY, "too many followers");
+        RS_LOG_WARN("follower=%s refused: too many followers (max %u)", c->peer, p->cfg.max_followers);
+        atomic_fetch_add(&p->n_refused, 1);
+        wal_conn_close(c);
         return;
     }
-    if (wal_conn_create(fd, peer, p->cfg.queue_bytes, p->cfg.send_deadline_ms, &pe->conn, &err) != RS_OK) {
-        free(pe);
-        RS_LOG_ERR("follower=%s dropped: %s", peer, err.msg);
+    struct wal_peer *pe = calloc(1, sizeof *pe);
+    if (pe == NULL) {
+        RS_LOG_ERR("follower=%s dropped: out of memory", c->peer);
+        wal_conn_close(c);
         return;
     }
     pe->p = p;
-    snprintf(pe->addr, sizeof pe->addr, "%s", peer);
-    snprintf(pe->name, sizeof pe->name, "%s", peer);
+    pe->conn = c;
+    snprintf(pe->addr, sizeof pe->addr, "%s", c->peer);
+    snprintf(pe->name, sizeof pe->name, "%s", c->peer);
     pthread_mutex_init(&pe->ring_mu, NULL);
     if (pthread_create(&pe->ship_thread, NULL, wal_peer_main, pe) != 0) {
-        RS_LOG_ERR("follower=%s dropped: cannot start its thread", peer);
+        RS_LOG_ERR("follower=%s dropped: cannot start its thread", c->peer);
         wal_conn_close(pe->conn);
         pthread_mutex_destroy(&pe->ring_mu);
         free(pe);
@@ -106,24 +123,6 @@ static void start_session(rs_wal_primary *p, int fd, const char *peer)
     pe->next = p->peers;
     p->peers = pe;
     pthread_mutex_unlock(&p->mu);
-}
-
-static void *listener_main(void *arg)
-{
-    rs_wal_primary *p = arg;
-    while (!atomic_load(&p->stopping)) {
-        int fd = -1;
-        char peer[64];
-        rs_err err = RS_ERR_INIT;
-        rs_code rc = wal_net_accept(p->lfd, ACCEPT_POLL_MS, &fd, peer, sizeof peer, &err);
-        reap(p, 0);
-        if (rc == RS_OK)
-            start_session(p, fd, peer);
-        else if (rc != RS_E_TIMEOUT)
-            RS_LOG_WARN("replication listener: %s", err.msg);
-    }
-    reap(p, 1);
-    return NULL;
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -156,6 +155,8 @@ rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, 
     p->cfg.listen_addr = p->listen_addr;
     p->cfg.work_dir = p->work_dir;
     p->lfd = -1;
+    if (p->work_dir != NULL)
+        wal_ckpt_sweep(p->work_dir);
     p->ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->acked, NULL);
@@ -163,7 +164,7 @@ rs_code rs_wal_primary_start(rs_store *store, const rs_wal_primary_config *cfg, 
                      ? rs_err_set(err, RS_E_NOMEM, "replication: out of memory")
                  : p->ack_fd < 0 ? rs_err_sys(err, RS_E_IO, errno, "replication: eventfd")
                                  : wal_net_listen(p->listen_addr, &p->lfd, &p->port, err);
-    if (rc == RS_OK && pthread_create(&p->listener, NULL, listener_main, p) != 0)
+    if (rc == RS_OK && pthread_create(&p->listener, NULL, wal_listener_main, p) != 0)
         rc = rs_err_set(err, RS_E_INTERNAL, "replication: cannot start the listener thread");
     if (rc != RS_OK) {
         if (p->lfd >= 0)
@@ -247,16 +248,6 @@ size_t rs_wal_primary_followers(rs_wal_primary *p, rs_wal_follower_info *out, si
     return n;
 }
 
-size_t wal_primary_n_streaming(rs_wal_primary *p)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&p->mu);
-    for (struct wal_peer *pe = p->peers; pe != NULL; pe = pe->next)
-        n += !atomic_load(&pe->done);
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
 void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -265,6 +256,8 @@ void rs_wal_primary_stats_get(rs_wal_primary *p, rs_wal_primary_stats *out)
     out->n_checkpoints = atomic_load(&p->n_checkpoints);
     out->n_divergences = atomic_load(&p->n_divergences);
     out->n_slow_drops = atomic_load(&p->n_slow_drops);
+    out->n_unauth_dropped = atomic_load(&p->n_unauth_dropped);
+    out->n_auth_failures = atomic_load(&p->n_auth_failures);
     out->frames_sent = atomic_load(&p->frames_sent_done);
     out->bytes_sent = atomic_load(&p->bytes_sent_done);
     pthread_mutex_lock(&p->mu);

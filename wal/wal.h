@@ -8,9 +8,16 @@
  * checkpoint over the same connection first. docs/replication.md explains
  * the design, docs/format.md specifies the frame and the protocol.
  *
- * Threads: the primary runs a listener thread and two threads per follower
- * ("rs-ship", "rs-acks"); a follower runs "rs-follow" and "rs-ack". Every
- * function here is safe to call from any thread unless it says otherwise.
+ * Every message after the handshake is authenticated both ways (a MAC, or
+ * sealed when encrypted): docs/replication.md, "Security". Every consumer
+ * of the WAL (a follower's session, the WAL archiver) reads it through a
+ * WAL tail (rs_wal_tail below).
+ *
+ * Threads: the primary runs a listener thread, which also runs every
+ * handshake (an unauthenticated peer gets no thread of its own), and two
+ * threads per authenticated follower ("rs-ship", "rs-acks"); a follower
+ * runs "rs-follow" and "rs-ack". Every function here is safe to call from
+ * any thread unless it says otherwise.
  */
 #ifndef RS_WAL_H
 #define RS_WAL_H
@@ -125,6 +132,108 @@ RS_API rs_code rs_wal_frame_from_batch(rs_store *store, uint64_t first_seq, cons
                                        rs_wal_frame *f, rs_err *err);
 
 /* ------------------------------------------------------------------ */
+/* The WAL tail (tail.c): committed batches as frames, for every consumer */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief One consumer's reader of a store's committed batches, in order,
+ * each as a BATCH frame.
+ *
+ * The replication shipper opens one per follower; the WAL archiver opens
+ * one for itself. Two kinds of consumers, one contract:
+ *  - a tail is read (rs_wal_tail_next, rs_wal_tail_wait) by one thread at
+ *    a time, the consumer's own;
+ *  - its pin, the oldest sequence the consumer still needs, is moved with
+ *    rs_wal_tail_release from any thread, and only when the consumer no
+ *    longer needs what is before: a follower's session moves it when the
+ *    follower acknowledges (it resumes from there after a reconnect), the
+ *    archiver once a segment is safely uploaded (it may have to read its
+ *    batches again until then). Reading does not move it.
+ *
+ * While the tail is open the store keeps the archived WAL from the pin on
+ * past wal_keep_seconds, but never past wal_keep_bytes (store.h,
+ * rs_store_wal_pin): a consumer that falls that far behind finds a gap and
+ * must start again from a checkpoint or backup. Nearing the budget, the
+ * tail logs a warning naming the consumer (at most once a minute).
+ */
+typedef struct rs_wal_tail rs_wal_tail;
+
+/**
+ * @brief Opens a tail whose first batch starts exactly at from_seq, and
+ * pins the WAL from there.
+ * @param store the database; borrowed, must outlive the tail
+ * @param from_seq the first sequence wanted (1 or more)
+ * @param name who reads, for logs ("follower-a", "archiver"); copied
+ * @param out the tail, closed with rs_wal_tail_close
+ * @param err filled on failure
+ * @return RS_OK, RS_E_INVALID (from_seq 0), RS_E_NOMEM
+ */
+RS_API rs_code rs_wal_tail_open(rs_store *store, uint64_t from_seq, const char *name, rs_wal_tail **out,
+                                rs_err *err);
+
+/**
+ * @brief The next batch as a BATCH frame (rs_wal_frame_from_batch).
+ * @param tail the tail
+ * @param frame filled; its payload is borrowed until the next call or close
+ * @param err filled on failure
+ * @return RS_OK; RS_E_NOTFOUND when no newer batch is committed yet (err
+ * untouched: rs_wal_tail_wait, then call again); RS_E_GAP when the WAL no
+ * longer holds the next batch, or it was written unchained (the chain
+ * cannot be continued from it); RS_E_CORRUPT when the position falls inside
+ * a batch (whoever stands there holds other batches than this database);
+ * the store's errors otherwise. After an error other than RS_E_NOTFOUND
+ * the consumer starts again from a checkpoint or backup.
+ */
+RS_API rs_code rs_wal_tail_next(rs_wal_tail *tail, rs_wal_frame *frame, rs_err *err);
+
+/**
+ * @brief Waits until a batch past the tail's position is committed, or
+ * timeout_ms passes. Writers wake it: no polling.
+ * @param tail the tail
+ * @param timeout_ms how long at most
+ * @return the store's latest sequence
+ */
+RS_API uint64_t rs_wal_tail_wait(rs_wal_tail *tail, uint32_t timeout_ms);
+
+/**
+ * @brief The sequence the next batch starts at.
+ * @param tail the tail
+ * @return the position
+ */
+RS_API uint64_t rs_wal_tail_position(const rs_wal_tail *tail);
+
+/**
+ * @brief The chain value after the last batch returned: what a segment of
+ * frames ending there carries, what a follower there holds.
+ * @param tail the tail
+ * @param seq the sequence the chain stands at (from_seq - 1 before the
+ * first batch, then the last batch's last sequence)
+ * @param chain its value (zeros before the first batch)
+ */
+RS_API void rs_wal_tail_chain(const rs_wal_tail *tail, uint64_t *seq, uint8_t chain[RS_WAL_CHAIN_BYTES]);
+
+/**
+ * @brief Moves the tail's pin forward: the consumer no longer needs the
+ * batches before seq. Never moves back. Safe from any thread.
+ * @param tail the tail
+ * @param seq the oldest sequence still needed
+ */
+RS_API void rs_wal_tail_release(rs_wal_tail *tail, uint64_t seq);
+
+/**
+ * @brief The oldest sequence the tail's pin holds.
+ * @param tail the tail
+ * @return the pinned sequence
+ */
+RS_API uint64_t rs_wal_tail_pinned(const rs_wal_tail *tail);
+
+/**
+ * @brief Closes the tail and releases its pin.
+ * @param tail the tail (NULL allowed)
+ */
+RS_API void rs_wal_tail_close(rs_wal_tail *tail);
+
+/* ------------------------------------------------------------------ */
 /* The pre-shared replication key (keyfile.c)                          */
 /* ------------------------------------------------------------------ */
 
@@ -186,6 +295,10 @@ typedef struct rs_wal_primary_config {
     uint64_t    queue_bytes;        /**< per-follower send queue, default 4 MiB */
     uint64_t    resync_bytes_per_sec; /**< checkpoint transfer rate, default 100 MiB/s */
     uint32_t    max_followers;      /**< default 16 */
+    uint32_t    max_handshakes;     /**< connections authenticating at once; more are
+                                         closed at once, default 32 */
+    uint32_t    handshake_ms;       /**< an unauthenticated connection is closed after,
+                                         default 2000 */
     const char *work_dir;           /**< checkpoints for resyncs; default "<db>.repl" */
     /** Called from a replication thread whenever acks move (or a follower
      * comes or goes): how an event loop is woken to finish its WAITs.
@@ -250,6 +363,11 @@ typedef struct rs_wal_primary_stats {
     uint64_t n_checkpoints;  /**< checkpoints sent */
     uint64_t n_divergences;  /**< acks whose chain differed */
     uint64_t n_slow_drops;   /**< followers dropped for missing the send deadline */
+    uint64_t n_unauth_dropped; /**< connections closed before authenticating: too many
+                                    at once, too slow, or not speaking the protocol */
+    uint64_t n_auth_failures;  /**< sessions ended by a message that failed
+                                    authentication (changed, replayed, reordered or
+                                    dropped in transit: possible tampering) */
     uint64_t frames_sent;    /**< frames sent to all followers */
     uint64_t bytes_sent;     /**< bytes sent to all followers */
 } rs_wal_primary_stats;
@@ -287,7 +405,7 @@ RS_API int rs_wal_primary_ack_fd(const rs_wal_primary *p);
 RS_API void rs_wal_primary_ack_fd_drain(rs_wal_primary *p);
 
 /* ------------------------------------------------------------------ */
-/* The follower (applier.c)                                            */
+/* The follower (follower.c, apply.c, install.c)                      */
 /* ------------------------------------------------------------------ */
 
 /** A follower applying its primary's batches. Opaque. */
@@ -347,6 +465,10 @@ typedef struct rs_wal_follower_status {
     uint64_t n_connects;      /**< connections made */
     uint64_t n_resyncs;       /**< checkpoints installed */
     uint64_t n_divergences;   /**< batches refused because the chain differed */
+    uint64_t n_auth_failures; /**< connections ended by a message that failed
+                                   authentication (possible tampering: retried) */
+    uint64_t n_local_errors;  /**< connections ended by its own database failing
+                                   to write (a full disk: retried, no resync) */
     uint8_t  history[RS_WAL_HISTORY_BYTES]; /**< the history id it follows */
     rs_err   last_error;      /**< why it last disconnected or stopped */
 } rs_wal_follower_status;

@@ -39,9 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    if (f->mnt != NULL && umount2(f->mnt, MNT_DETACH) != 0)
-        fprintf(stderr, "warning: unmount '%s': %s\n", f->mnt, strerror(errno));
-    free(f->mnt);
+    rs_test_unmount(f->mnt);
     rs_test_db_close(f->d);
     free(f);
     return 0;
@@ -244,21 +242,8 @@ static void open_as_user_without_permission_is_eacces(void **state)
  * skips) when this process may not mount. */
 static int mount_tmpfs(struct fixture *f, const char *name, int size_mib)
 {
-    if (!rs_test_is_root()) {
-        print_message("      skipped: needs root to mount a tmpfs\n");
-        return -1;
-    }
-    f->mnt = rs_test_path(f->dir, name);
-    assert_int_equal(mkdir(f->mnt, 0755), 0);
-    char opts[32];
-    snprintf(opts, sizeof opts, "size=%dm", size_mib);
-    if (mount("tmpfs", f->mnt, "tmpfs", 0, opts) != 0) {
-        print_message("      skipped: cannot mount a tmpfs here: %s\n", strerror(errno));
-        free(f->mnt);
-        f->mnt = NULL;
-        return -1;
-    }
-    return 0;
+    f->mnt = rs_test_mount_tmpfs(f->dir, name, size_mib);
+    return f->mnt != NULL ? 0 : -1;
 }
 
 static void remount(struct fixture *f, unsigned long flags, const char *opts)

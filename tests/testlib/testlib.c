@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,4 +165,29 @@ size_t rs_test_sample_batch(uint8_t *out, uint64_t seq, uint64_t commit_time_ns,
     n += sizeof chain_hdr;
     memset(out + n, chain_byte, 32);
     return n + 32;
+}
+
+char *rs_test_mount_tmpfs(const char *dir, const char *name, int size_mib)
+{
+    if (!rs_test_is_root()) {
+        print_message("      skipped: needs root to mount a tmpfs\n");
+        return NULL;
+    }
+    char *mnt = rs_test_path(dir, name);
+    assert_int_equal(mkdir(mnt, 0755), 0);
+    char opts[32];
+    snprintf(opts, sizeof opts, "size=%dm", size_mib);
+    if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
+        print_message("      skipped: cannot mount a tmpfs here: %s\n", strerror(errno));
+        free(mnt);
+        return NULL;
+    }
+    return mnt;
+}
+
+void rs_test_unmount(char *path)
+{
+    if (path != NULL && umount2(path, MNT_DETACH) != 0)
+        fprintf(stderr, "warning: unmount '%s': %s\n", path, strerror(errno));
+    free(path);
 }

@@ -56,6 +56,14 @@ int rs_test_poll(int (*cond)(void *arg), void *arg, int timeout_ms);
 /* Non-zero if the test runs as root (mounts, dropping privileges). */
 int rs_test_is_root(void);
 
+/* Mounts a tmpfs of size_mib at dir/name (made here); returns its
+ * malloc'd path, or NULL (having said why, so the caller skips) when this
+ * process may not mount. */
+char *rs_test_mount_tmpfs(const char *dir, const char *name, int size_mib);
+/* Unmounts it (lazily, so open files do not stop it) and frees path.
+ * NULL allowed. */
+void rs_test_unmount(char *path);
+
 /* Writes into out (at least 96 bytes) a hand-built RocksDB write batch as
  * rockstream's commit path makes them: header (seq, count 2), put "k"="v",
  * the commit stamp (commit_time_ns), the chain record (32 bytes of

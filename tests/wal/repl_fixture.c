@@ -21,16 +21,26 @@ rs_store *open_store(const char *path)
     return s;
 }
 
-void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_rate)
+static void start_primary_cfg(struct fx *f, int require_encryption, uint64_t resync_rate, uint32_t deadline_ms)
 {
     rs_wal_primary_config pc = {.listen_addr = "127.0.0.1:0", .key = f->key, .heartbeat_ms = 100,
                                 .timeout_ms = 3000, .require_encryption = require_encryption,
-                                .send_deadline_ms = 500, .queue_bytes = 1u << 20,
+                                .send_deadline_ms = deadline_ms, .queue_bytes = 1u << 20,
                                 .resync_bytes_per_sec = resync_rate};
     rs_err err = RS_ERR_INIT;
     if (rs_wal_primary_start(f->store, &pc, &f->primary, &err) != RS_OK)
         fail_msg("primary: %s", err.msg);
     snprintf(f->addr, sizeof f->addr, "127.0.0.1:%u", rs_wal_primary_port(f->primary));
+}
+
+void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_rate)
+{
+    start_primary_cfg(f, require_encryption, resync_rate, 500);
+}
+
+void start_primary_deadline(struct fx *f, uint32_t send_deadline_ms)
+{
+    start_primary_cfg(f, 0, 0, send_deadline_ms);
 }
 
 void start_primary(struct fx *f, int require_encryption) { start_primary_rate(f, require_encryption, 0); }

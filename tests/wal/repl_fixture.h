@@ -35,6 +35,8 @@ rs_store *open_store(const char *path);
 /* Starts f->primary on f->store (a free port, in f->addr). */
 void start_primary(struct fx *f, int require_encryption);
 void start_primary_rate(struct fx *f, int require_encryption, uint64_t resync_rate);
+/* ... with this send deadline (the others: 500 ms). */
+void start_primary_deadline(struct fx *f, uint32_t send_deadline_ms);
 
 /* Puts "key-<i>" = "value-<i>-<7i>" for i in [from, from + n). */
 void write_keys(rs_store *s, int from, int n);
