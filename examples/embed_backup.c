@@ -91,7 +91,9 @@ static rs_code read_manifest(const char *path, const rs_snapshot_key *key, rs_sn
 static rs_code restore(const char *archive, const rs_snapshot_key *key, const char *to, rs_err *err)
 {
     char mpath[4096];
-    snprintf(mpath, sizeof mpath, "%s" RS_SNAPSHOT_MANIFEST_SUFFIX, archive);
+    int w = snprintf(mpath, sizeof mpath, "%s" RS_SNAPSHOT_MANIFEST_SUFFIX, archive);
+    if (w < 0 || (size_t)w >= sizeof mpath)
+        return rs_err_set(err, RS_E_INVALID, "archive path too long: '%s'", archive);
     rs_snapshot_manifest *expect = NULL;
     rs_code rc = read_manifest(mpath, key, &expect, err);
     int fd = rc == RS_OK ? open(archive, O_RDONLY | O_CLOEXEC) : -1;
